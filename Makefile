@@ -1,0 +1,34 @@
+# Two commands do all set-up: `make run` and `make test` (see README).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# Reinstall whenever the project's dependencies change.
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint bench clean-venv
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch first and pinned: 2.13.0 is the CPU wheel; an unpinned torch pulls a multi-GB CUDA build.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## Migrate the local SQLite database and start the bot with the shipped models.
+run: $(STAMP)
+	$(BIN)/threadbot db upgrade
+	$(BIN)/threadbot validate
+	$(BIN)/threadbot chat
+
+## Lint and run the whole suite (PostgreSQL tests skip, with a reason, when no server answers).
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/turns.py
+
+clean-venv:
+	rm -rf $(VENV)
