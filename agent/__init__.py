@@ -1,0 +1,1 @@
+"""The threadbot runtime: dialogue script, state machine, turn pipeline, persistence, channels."""

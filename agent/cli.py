@@ -1,0 +1,189 @@
+"""The ``threadbot`` command line: validate, graph, db, chat, say; nlu and generator attach here."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import click
+
+from agent import migrate
+from agent.db import make_engine
+from agent.machine import mermaid_graph
+from agent.messages import Incoming, MessageRejected, Reply
+from agent.pipeline import Agent
+from agent.runtime import build_agent, load_checked_script
+from agent.script import ScriptError
+from agent.settings import Settings, SettingsError, get_settings
+from generator.cli import generator as generator_group
+from nlu import DataError, NLUError
+from nlu.cli import nlu as nlu_group
+
+
+def settings() -> Settings:
+    """Settings, with a bad environment turned into a one-line CLI error."""
+    try:
+        return get_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@cache
+def agent() -> Agent:
+    """The agent, built once per command; known start-up failures become readable errors."""
+    try:
+        return build_agent(settings())
+    except (ScriptError, DataError) as exc:
+        raise click.ClickException(f"the bot's files have problems:\n{exc}") from None
+    except (migrate.SchemaOutOfDate, NLUError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group()
+@click.version_option(package_name="threadbot")
+def cli() -> None:
+    """threadbot: a state-machine chatbot for Twitter threads.
+
+    Settings come from THREADBOT_* environment variables or a .env file (see README).
+    """
+    logging.basicConfig(
+        level=settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+cli.add_command(nlu_group)
+cli.add_command(generator_group)
+
+
+@cli.command("validate")
+def validate_command() -> None:
+    """Check the dialogue script against the intents file and report every problem."""
+    config = settings()
+    try:
+        script = load_checked_script(config)
+    except (ScriptError, DataError) as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        raise click.ClickException(f"{len(exc.problems)} problem(s) found") from None
+    click.echo(
+        f"{config.dialogue_path}: ok ({len(script.states)} states, "
+        f"{len(script.transitions)} transitions, {len(script.triggers)} intents used)"
+    )
+
+
+@cli.command("graph")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the Mermaid diagram here instead of printing it.",
+)
+def graph_command(out: Path | None) -> None:
+    """Export the dialogue script as a Mermaid state diagram."""
+    try:
+        text = mermaid_graph(load_checked_script(settings()))
+    except (ScriptError, DataError) as exc:
+        raise click.ClickException(f"the bot's files have problems:\n{exc}") from None
+    if out is None:
+        click.echo(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {out}")
+
+
+@cli.group("db")
+def db_group() -> None:
+    """Manage the database schema (the same migrations as `alembic upgrade head`)."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Migrate the database up to REVISION (default: the newest)."""
+    engine = make_engine(settings().database_url)
+    migrate.upgrade(engine, revision)
+    click.echo(f"database at {', '.join(sorted(migrate.current_revisions(engine))) or 'base'}")
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+@click.confirmation_option(prompt="Downgrading can drop tables and their data. Continue?")
+def db_downgrade(revision: str) -> None:
+    """Migrate the database down to REVISION ('base' removes every table)."""
+    engine = make_engine(settings().database_url)
+    migrate.downgrade(engine, revision)
+    click.echo(f"database at {', '.join(sorted(migrate.current_revisions(engine))) or 'base'}")
+
+
+@db_group.command("current")
+def db_current() -> None:
+    """Show the database's revision and whether it is the newest."""
+    engine = make_engine(settings().database_url)
+    current, heads = migrate.current_revisions(engine), migrate.head_revisions()
+    state = "up to date" if current == heads else "behind: run `threadbot db upgrade`"
+    click.echo(f"{', '.join(sorted(current)) or 'base'} ({state})")
+
+
+def _debug_line(reply: Reply) -> str:
+    return (
+        f"  [intent={reply.intent} confidence={reply.confidence:.2f} "
+        f"trusted={'yes' if reply.trusted else 'no'} state={reply.state} tier={reply.tier} "
+        f"{reply.latency_ms:.1f} ms]"
+    )
+
+
+def _say(user: str, text: str, channel: str = "cli") -> Reply:
+    try:
+        return agent().handle(Incoming(channel=channel, user_id=user, text=text))
+    except MessageRejected as exc:
+        raise click.BadParameter(str(exc), param_hint="TEXT") from None
+
+
+@cli.command("say")
+@click.option("--user", required=True, help="Whose conversation this message belongs to.")
+@click.option("--debug", is_flag=True, help="Also show intent, confidence, state and tier.")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole reply as JSON.")
+@click.argument("text")
+def say_command(user: str, debug: bool, as_json: bool, text: str) -> None:
+    """Send one message as USER and print the bot's reply."""
+    reply = _say(user, text)
+    if as_json:
+        click.echo(json.dumps(asdict(reply), ensure_ascii=False))
+        return
+    click.echo(reply.text if reply.text is not None else "(no reply: this user has opted out)")
+    if debug:
+        click.echo(_debug_line(reply))
+
+
+@cli.command("chat")
+@click.option("--user", default="you", show_default=True, help="Whose conversation to continue.")
+@click.option("--debug", is_flag=True, help="Show intent, confidence, state and tier each turn.")
+def chat_command(user: str, debug: bool) -> None:
+    """Talk to the bot in the terminal. Type /debug to toggle details, /quit or Ctrl-D to leave."""
+    bot: Any = agent()
+    name = bot.script.name
+    click.echo(f"Chatting with {name} as '{user}'. /debug toggles details, /quit leaves.")
+    while True:
+        try:
+            text = input("you> ")
+        except (EOFError, KeyboardInterrupt):
+            click.echo()
+            return
+        if text.strip() == "/quit":
+            return
+        if text.strip() == "/debug":
+            debug = not debug
+            click.echo(f"debug {'on' if debug else 'off'}")
+            continue
+        try:
+            reply = bot.handle(Incoming(channel="cli", user_id=user, text=text))
+        except MessageRejected as exc:
+            click.echo(f"(not sent: {exc})")
+            continue
+        click.echo(f"{name.lower()}> {reply.text if reply.text is not None else '(silent)'}")
+        if debug:
+            click.echo(_debug_line(reply))

@@ -1,0 +1,75 @@
+"""What a channel hands the agent, what it gets back, and the checks every message passes."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+# Zero-width and bidi controls carry no words but break tokenizers and exact-match rules.
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u00ad]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_SPACES = re.compile(r"\s+")
+
+
+class MessageRejected(ValueError):
+    """The message cannot be handled as it is; the text says why, for the person who sent it."""
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One message from a channel: who sent it, what it says, and where it sits in a thread."""
+
+    channel: str
+    user_id: str
+    text: str
+    handle: str | None = None
+    thread_id: str | None = None
+    message_id: str | None = None
+    in_reply_to_id: str | None = None
+    received_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The agent's answer; ``text`` is None when the bot stays silent (opted out, paused)."""
+
+    text: str | None
+    tier: str
+    intent: str | None
+    confidence: float
+    trusted: bool
+    state: str
+    turn_id: int
+    latency_ms: float
+    alternatives: list[dict[str, Any]] = field(default_factory=list)
+    entities: list[dict[str, Any]] = field(default_factory=list)
+    rejected_reason: str | None = None
+
+
+def clean_text(text: str) -> str:
+    """The text the NLU sees: NFC, invisible and control characters removed, spaces collapsed."""
+    text = unicodedata.normalize("NFC", text)
+    text = _CONTROL.sub(" ", _INVISIBLE.sub("", text))
+    return _SPACES.sub(" ", text).strip()
+
+
+def storable_text(text: str) -> str:
+    """The text kept in the log: exactly as sent, except NUL, which PostgreSQL cannot store."""
+    return text.replace("\x00", "\ufffd")
+
+
+def check_message(text: str, max_chars: int) -> str:
+    """Return the cleaned text, or raise ``MessageRejected`` for empty or over-long input."""
+    if not isinstance(text, str):
+        raise MessageRejected("message text must be a string")
+    if len(text) > max_chars:
+        raise MessageRejected(
+            f"message is {len(text):,} characters long; the limit is {max_chars:,}"
+        )
+    cleaned = clean_text(text)
+    if not cleaned:
+        raise MessageRejected("message is empty (only spaces or invisible characters)")
+    return cleaned

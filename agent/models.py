@@ -1,0 +1,123 @@
+"""SQLAlchemy 2.0 typed models: users, their conversations, and every turn."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Named constraints keep alembic migrations deterministic across SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class User(Base):
+    """A person on one channel, e.g. a Twitter account or a web-chat browser."""
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(100))
+    handle: Mapped[str | None] = mapped_column(String(100))
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set by an admin who takes over the conversation; the bot stays silent meanwhile.
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    conversation: Mapped[Conversation] = relationship(back_populates="user")
+
+    def __repr__(self) -> str:
+        return f"User(id={self.id!r}, channel={self.channel!r}, external_id={self.external_id!r})"
+
+
+class Conversation(Base):
+    """A user's place in the dialogue: state, slots and the version guarding concurrent turns."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    state: Mapped[str] = mapped_column(String(100))
+    slots: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    last_reply: Mapped[str | None] = mapped_column(Text)
+    last_activity: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    user: Mapped[User] = relationship(back_populates="conversation")
+
+    # A stale write (another turn committed first) raises StaleDataError and the turn retries.
+    __mapper_args__ = {"version_id_col": version}
+
+    def __repr__(self) -> str:
+        return f"Conversation(id={self.id!r}, state={self.state!r}, version={self.version!r})"
+
+
+class Turn(Base):
+    """One message and the bot's answer, with everything needed to review or retrain from it."""
+
+    __tablename__ = "turns"
+    __table_args__ = (
+        Index("ix_turns_conversation_id_id", "conversation_id", "id"),
+        Index("ix_turns_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    user_text: Mapped[str] = mapped_column(Text)
+    reply_text: Mapped[str | None] = mapped_column(Text)
+    intent: Mapped[str | None] = mapped_column(String(100))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    trusted: Mapped[bool] = mapped_column(Boolean, default=False)
+    alternatives: Mapped[list[Any]] = mapped_column(default=list)
+    entities: Mapped[list[Any]] = mapped_column(default=list)
+    slots: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state_before: Mapped[str] = mapped_column(String(100))
+    state_after: Mapped[str] = mapped_column(String(100))
+    # scripted | generated | canned | silent: which tier answered (silent: no reply sent).
+    tier: Mapped[str] = mapped_column(String(20))
+    # Why the generator's reply was refused, when the canned tier stepped in.
+    rejected_reason: Mapped[str | None] = mapped_column(String(50))
+    session_expired: Mapped[bool] = mapped_column(Boolean, default=False)
+    nlu_version: Mapped[str | None] = mapped_column(String(100))
+    generator_version: Mapped[str | None] = mapped_column(String(100))
+    latency_ms: Mapped[float] = mapped_column(Float)
+    thread_id: Mapped[str | None] = mapped_column(String(100))
+    message_id: Mapped[str | None] = mapped_column(String(100))
+    in_reply_to_id: Mapped[str | None] = mapped_column(String(100))
+
+    conversation: Mapped[Conversation] = relationship()
+
+    def __repr__(self) -> str:
+        return f"Turn(id={self.id!r}, intent={self.intent!r}, tier={self.tier!r})"

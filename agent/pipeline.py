@@ -1,0 +1,262 @@
+"""The turn pipeline: parse, step the machine or fall back, and save the turn in one transaction.
+
+The agent owns the transaction (rather than the caller, as STYLE.md suggests) because a turn
+that loses a race must be replayed from the start: only the agent can retry it whole.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from agent.machine import DialogueMachine
+from agent.messages import Incoming, Reply, check_message, storable_text
+from agent.models import Conversation, Turn, User
+from agent.replies import render_reply
+from agent.script import DialogueScript, TransitionSpec
+from agent.store import get_or_create_conversation, recent_turns
+from generator.types import ReplyContext, ReplyGenerator
+from nlu.types import Parse
+
+log = logging.getLogger(__name__)
+
+# PostgreSQL's serialization failure and deadlock codes: both mean "run the turn again".
+_RETRY_SQLSTATES = {"40001", "40P01"}
+TWEET_LIMIT = 280
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Overrides for the NLU model's own trust decision; None keeps the model's."""
+
+    confidence: float | None = None
+    margin: float | None = None
+
+
+@dataclass
+class _Outcome:
+    text: str | None
+    tier: str
+    state_after: str
+    rejected_reason: str | None = None
+
+
+def _retryable(exc: Exception) -> bool:
+    if isinstance(exc, StaleDataError | IntegrityError):
+        return True
+    if isinstance(exc, OperationalError):
+        code = getattr(exc.orig, "sqlstate", None)
+        return code in _RETRY_SQLSTATES or "database is locked" in str(exc.orig)
+    return False
+
+
+class Agent:
+    """Answers one message at a time for any number of users; safe to share across threads."""
+
+    def __init__(
+        self,
+        script: DialogueScript,
+        parser: Any,
+        generator: ReplyGenerator | None,
+        sessions: sessionmaker[Session],
+        *,
+        thresholds: Thresholds | None = None,
+        session_timeout_minutes: float | None = None,
+        max_message_chars: int = 10_000,
+        history_turns: int = 3,
+        max_attempts: int = 20,
+    ) -> None:
+        self.script = script
+        self.machine = DialogueMachine(script)
+        self.parser = parser
+        self.generator = generator
+        self.sessions = sessions
+        self.thresholds = thresholds or Thresholds()
+        self.session_timeout = timedelta(
+            minutes=session_timeout_minutes or script.session_timeout_minutes
+        )
+        self.max_message_chars = max_message_chars
+        self.history_turns = history_turns
+        self.max_attempts = max_attempts
+
+    def handle(
+        self, incoming: Incoming, on_saved: Callable[[Session, Turn], None] | None = None
+    ) -> Reply:
+        """Answer ``incoming`` and log the turn; ``on_saved`` runs inside the same transaction.
+
+        :raise MessageRejected: the text is empty or too long; nothing is saved.
+        """
+        started = time.perf_counter()
+        text = check_message(incoming.text, self.max_message_chars)
+        parse = self.parser.parse(text)  # pure: done once, outside the retried transaction
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                with self.sessions.begin() as session:
+                    turn = self._turn(session, incoming, parse, started)
+                    if on_saved is not None:
+                        on_saved(session, turn)
+                return self._reply(turn, parse)
+            except (StaleDataError, IntegrityError, OperationalError) as exc:
+                if not _retryable(exc) or attempt == self.max_attempts:
+                    raise
+                log.debug("turn for %s lost a race (%s); retrying", incoming.user_id, exc)
+                # Jittered exponential backoff keeps hammering writers from colliding in step.
+                time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))
+        raise AssertionError("unreachable")
+
+    def trusted(self, parse: Parse) -> bool:
+        """Whether to act on the top intent: the model's decision unless settings override it."""
+        if self.thresholds.confidence is None and self.thresholds.margin is None:
+            return parse.trusted
+        scores = [i.confidence for i in parse.intents] + [0.0, 0.0]
+        confident = scores[0] >= (self.thresholds.confidence or 0.0)
+        clear = scores[0] - scores[1] >= (self.thresholds.margin or 0.0)
+        return bool(parse.intents) and confident and clear
+
+    def _turn(self, session: Session, incoming: Incoming, parse: Parse, started: float) -> Turn:
+        now = incoming.received_at or datetime.now(UTC)
+        user, conv = get_or_create_conversation(
+            session, incoming.channel, incoming.user_id, incoming.handle, self.script.initial
+        )
+        expired = self._expire_if_idle(conv, now)
+        state_before = conv.state
+        trusted = self.trusted(parse)
+        slots = self._fill_slots(dict(conv.slots), parse, trusted)
+        outcome = self._decide(session, user, conv, parse, trusted, slots, incoming.text)
+        turn = Turn(
+            conversation=conv,
+            channel=incoming.channel,
+            created_at=now,
+            user_text=storable_text(incoming.text),
+            reply_text=outcome.text,
+            intent=parse.intent,
+            confidence=parse.confidence,
+            trusted=trusted,
+            alternatives=[asdict(i) for i in parse.intents],
+            entities=[asdict(e) for e in parse.entities],
+            slots=slots,
+            state_before=state_before,
+            state_after=outcome.state_after,
+            tier=outcome.tier,
+            rejected_reason=outcome.rejected_reason,
+            session_expired=expired,
+            nlu_version=getattr(self.parser, "version", None),
+            generator_version=self.generator.version if self.generator else None,
+            latency_ms=0.0,
+            thread_id=incoming.thread_id,
+            message_id=incoming.message_id,
+            in_reply_to_id=incoming.in_reply_to_id,
+        )
+        conv.state = outcome.state_after
+        conv.slots = slots
+        conv.last_activity = now
+        if outcome.text is not None:
+            conv.last_reply = outcome.text
+        session.add(turn)
+        turn.latency_ms = (time.perf_counter() - started) * 1000
+        session.flush()
+        return turn
+
+    def _expire_if_idle(self, conv: Conversation, now: datetime) -> bool:
+        last = conv.last_activity
+        if last is None:
+            return False
+        if last.tzinfo is None:  # SQLite hands back naive datetimes; they were stored as UTC
+            last = last.replace(tzinfo=UTC)
+        if now - last <= self.session_timeout:
+            return False
+        conv.state, conv.slots = self.script.initial, {}
+        return True
+
+    def _fill_slots(self, slots: dict[str, Any], parse: Parse, trusted: bool) -> dict[str, Any]:
+        for slot in self.script.slots.values():
+            if slot.entity:
+                value = next((e.value for e in parse.entities if e.label == slot.entity), None)
+                if value:
+                    slots[slot.name] = value
+            if trusted and parse.intent in slot.intents:
+                slots[slot.name] = slot.intents[parse.intent]
+        return slots
+
+    def _decide(
+        self,
+        session: Session,
+        user: User,
+        conv: Conversation,
+        parse: Parse,
+        trusted: bool,
+        slots: dict[str, Any],
+        raw_text: str,
+    ) -> _Outcome:
+        state = conv.state
+        if user.paused:
+            return _Outcome(None, "silent", state)
+        step = self.machine.step(state, slots, parse.intent) if trusted else None
+        spec = self.script.transition(step.fired) if step and step.fired else None
+        if user.opted_out:
+            if spec is None or not spec.opt_in:
+                return _Outcome(None, "silent", state)  # opted out: listen, never answer
+            user.opted_out = False
+        if spec is not None and step is not None:
+            scripted = self._scripted(spec, step.state_after, slots, conv)
+            if scripted is not None:
+                if spec.opt_out:
+                    user.opted_out = True
+                return scripted
+        return self._fallback(session, conv, slots, raw_text)
+
+    def _scripted(
+        self, spec: TransitionSpec, state_after: str, slots: dict[str, Any], conv: Conversation
+    ) -> _Outcome | None:
+        if spec.reset:
+            slots.clear()
+        templates = spec.replies or self.script.state_replies.get(state_after, ())
+        text = render_reply(templates, slots, conv.last_reply, f"{conv.id}:{conv.version}")
+        return None if text is None else _Outcome(text, "scripted", state_after)
+
+    def _fallback(
+        self, session: Session, conv: Conversation, slots: dict[str, Any], raw_text: str
+    ) -> _Outcome:
+        rejected = None
+        if self.generator is not None:
+            history: list[str] = []
+            for past in recent_turns(session, conv.id, self.history_turns):
+                history += [past.user_text] + ([past.reply_text] if past.reply_text else [])
+            context = ReplyContext(
+                history=(*history, raw_text),
+                topic=slots.get("topic") or self.script.topic,
+                previous_bot_reply=conv.last_reply,
+                max_chars=TWEET_LIMIT,
+            )
+            generated = self.generator.reply(context)
+            if generated.text:
+                return _Outcome(generated.text, "generated", conv.state)
+            rejected = generated.rejected_reason
+        text = render_reply(
+            self.script.fallback_replies, slots, conv.last_reply, f"{conv.id}:{conv.version}"
+        )
+        return _Outcome(text, "canned", conv.state, rejected)
+
+    def _reply(self, turn: Turn, parse: Parse) -> Reply:
+        return Reply(
+            text=turn.reply_text,
+            tier=turn.tier,
+            intent=parse.intent,
+            confidence=parse.confidence,
+            trusted=turn.trusted,
+            state=turn.state_after,
+            turn_id=turn.id,
+            latency_ms=turn.latency_ms,
+            alternatives=turn.alternatives,
+            entities=turn.entities,
+            rejected_reason=turn.rejected_reason,
+        )

@@ -1,0 +1,80 @@
+"""The one settings object, read from ``THREADBOT_*`` environment variables and an optional .env."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(RuntimeError):
+    """Raised with one readable line per bad setting; never echoes secret values."""
+
+
+class Settings(BaseSettings):
+    """Everything threadbot reads from its environment, validated once at start."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="THREADBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # SQLite by default so `make run` needs no server; PostgreSQL in production.
+    database_url: str = "sqlite:///instance/threadbot.db"
+    data_dir: Path = Path("data/bot")
+    nlu_model: Path = Path("models/nlu")
+    generator_model: Path = Path("models/generator")
+    # Override the thresholds stored with the NLU model; None keeps the model's own.
+    nlu_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    nlu_margin: float | None = Field(default=None, ge=0.0, le=1.0)
+    # Overrides the script's session timeout when set.
+    session_timeout_minutes: float | None = Field(default=None, gt=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    secret_key: SecretStr | None = None
+    # Turns the web chat and the CLI accept; longer text is refused with a clear message.
+    max_message_chars: int = Field(default=10_000, gt=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
+            raise ValueError(
+                "must start with sqlite:// or postgresql:// (e.g. sqlite:///instance/threadbot.db)"
+            )
+        if value.startswith("postgresql://"):
+            # psycopg 3 is the driver we ship; plain postgresql:// would look for psycopg2.
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def dialogue_path(self) -> Path:
+        return self.data_dir / "dialogue.yml"
+
+    @property
+    def intents_path(self) -> Path:
+        return self.data_dir / "intents.yml"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate settings; bad values raise ``SettingsError`` naming each variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = "THREADBOT_" + "_".join(str(part) for part in error["loc"]).upper()
+            lines.append(f"{name}: {error['msg']}")
+        raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

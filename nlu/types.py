@@ -1,0 +1,52 @@
+"""The parse result and the one interface the agent relies on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class IntentScore:
+    """One candidate intent and its calibrated confidence in [0, 1]."""
+
+    name: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A span of the text with its label; ``value`` is the canonical form after synonyms."""
+
+    label: str
+    text: str
+    start: int
+    end: int
+    value: str
+
+
+@dataclass(frozen=True)
+class Parse:
+    """What the NLU makes of one message: ranked intents, whether to trust the top one, entities."""
+
+    text: str
+    intents: tuple[IntentScore, ...]
+    trusted: bool
+    entities: tuple[Entity, ...] = field(default_factory=tuple)
+
+    @property
+    def intent(self) -> str | None:
+        """The top intent's name, or None when there is no candidate at all."""
+        return self.intents[0].name if self.intents else None
+
+    @property
+    def confidence(self) -> float:
+        return self.intents[0].confidence if self.intents else 0.0
+
+
+class IntentParser(Protocol):
+    """Anything that turns text into a ``Parse``; ``version`` is recorded with every turn."""
+
+    version: str
+
+    def parse(self, text: str) -> Parse: ...

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from agent.script import DialogueScript, ScriptError, load_script
+
+INTENTS = {"greet", "affirm", "help", "stop", "start", "out_of_scope"}
+
+VALID = """\
+initial: idle
+slots:
+  topic: {entity: ai_topic}
+states:
+  idle:
+    replies: ["Hi!"]
+  asked:
+    replies: ["Tell me about {topic}."]
+transitions:
+  - trigger: greet
+    source: idle
+    dest: asked
+  - trigger: affirm
+    source: asked
+    dest: idle
+    conditions: has_topic
+    replies: ["Great, {topic}!"]
+global_intents:
+  help: {replies: ["Say hi."]}
+  stop: {opt_out: true, replies: ["Bye."]}
+  start: {opt_in: true, reset: true, replies: ["Welcome back."]}
+fallback:
+  replies: ["Hmm."]
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "dialogue.yml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def test_shipped_script_is_valid(script: DialogueScript) -> None:
+    assert script.initial == "idle"
+    assert {"greet", "help", "stop", "start", "restart"} <= script.triggers
+
+
+def test_valid_minimal_script(tmp_path: Path) -> None:
+    script = load_script(write(tmp_path, VALID), INTENTS)
+    assert script.states == ["idle", "asked"]
+    assert script.transition("global:start").reset
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "message"),
+    [
+        ("dest: asked\n", "dest: nowhere\n", 12, "unknown destination state 'nowhere'"),
+        ("source: asked\n", "source: limbo\n", 14, "unknown source state 'limbo'"),
+        ("trigger: greet", "trigger: wave", 10, "trigger 'wave' is not an intent"),
+        ('"Great, {topic}!"', '"Great, {mood}!"', 17, "names unknown slot '{mood}'"),
+        ("conditions: has_topic", "conditions: is_happy", 16, "condition 'is_happy' must be"),
+        ("trigger: affirm", "trigger: out_of_scope", 13, "'out_of_scope' cannot be a trigger"),
+        ("dest: asked\n", "dest: idle\n", 7, "state 'asked' cannot be reached"),
+        ("start: {opt_in: true,", "start: {", 18, "exactly one global intent needs 'opt_in: true'"),
+        ("trigger: greet", "trigger: help", 10, "'help' is a global intent"),
+        ("initial: idle", "initial: idle\ncolour: blue", 2, "unknown key 'colour'"),
+        ('"Tell me about {topic}."', '"Tell me about {topic."', 7, "is malformed"),
+    ],
+)
+def test_problems_are_located(tmp_path: Path, old: str, new: str, line: int, message: str) -> None:
+    assert old in VALID
+    path = write(tmp_path, VALID.replace(old, new, 1))
+    with pytest.raises(ScriptError) as error:
+        load_script(path, INTENTS)
+    found = [p for p in error.value.problems if message in p.message]
+    assert found, f"no problem mentioning {message!r} in {error.value}"
+    assert found[0].line == line
+    assert found[0].file == str(path)
+
+
+def test_yaml_syntax_error_has_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "initial: idle\nstates: [unclosed\n")
+    with pytest.raises(ScriptError) as error:
+        load_script(path)
+    assert error.value.problems[0].line == 3
+    assert "not valid YAML" in str(error.value)
+
+
+def test_missing_file_and_keys(tmp_path: Path) -> None:
+    with pytest.raises(ScriptError, match="file not found"):
+        load_script(tmp_path / "absent.yml")
+    with pytest.raises(ScriptError, match="missing required key 'transitions'"):
+        load_script(write(tmp_path, "initial: idle\nstates: {idle: }\n"))
+
+
+def test_every_problem_reported_at_once(tmp_path: Path) -> None:
+    broken = VALID.replace("dest: asked\n", "dest: nowhere\n").replace("greet", "wave")
+    with pytest.raises(ScriptError) as error:
+        load_script(write(tmp_path, broken), INTENTS)
+    assert len(error.value.problems) >= 3
