@@ -1,0 +1,101 @@
+"""A linear softmax intent classifier over TF-IDF n-grams, with temperature calibration."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from nlu.features import Featurizer
+
+
+class LinearIntentModel:
+    """Multinomial logistic regression; inference is a numpy gather, so ``parse`` stays fast."""
+
+    def __init__(self, featurizer: Featurizer | None = None, c: float = 30.0, max_iter: int = 300):
+        self.featurizer = featurizer or Featurizer()
+        self.c = c
+        self.max_iter = max_iter
+        self.labels: list[str] = []
+        self.weights = np.zeros((0, 0), dtype=np.float32)  # (features, classes)
+        self.bias = np.zeros(0, dtype=np.float32)  # (classes,)
+        self.temperature = 1.0
+
+    @property
+    def is_trained(self) -> bool:
+        """True once ``fit`` or ``from_disk`` has given the model its weights."""
+        return bool(self.labels)
+
+    def fit(self, texts: Sequence[str], labels: Sequence[str], seed: int = 0) -> LinearIntentModel:
+        """Learn the vocabulary and weights from normalised texts and their intents."""
+        # Imported here: training needs scikit-learn, loading a model for parsing does not.
+        from sklearn.linear_model import LogisticRegression
+
+        if len(set(labels)) < 2:
+            raise ValueError("training needs at least two intents")
+        matrix = self.featurizer.fit(texts).matrix(texts)
+        model = LogisticRegression(C=self.c, max_iter=self.max_iter, random_state=seed)
+        model.fit(matrix, list(labels))
+        self.labels = [str(label) for label in model.classes_]
+        self.weights = np.ascontiguousarray(model.coef_.T, dtype=np.float32)
+        self.bias = model.intercept_.astype(np.float32)
+        if len(self.labels) == 2:
+            # Binary LogisticRegression keeps one column; softmax over (-z/2, z/2) is the same.
+            self.weights = np.hstack([-self.weights / 2, self.weights / 2])
+            self.bias = np.array([-self.bias[0] / 2, self.bias[0] / 2], dtype=np.float32)
+        self.temperature = 1.0
+        return self
+
+    def logits(self, text: str) -> np.ndarray:
+        """Uncalibrated class scores of one normalised text, shape (classes,)."""
+        idx, weights = self.featurizer.vector(text)
+        return weights @ self.weights[idx] + self.bias
+
+    def logits_many(self, texts: Sequence[str]) -> np.ndarray:
+        """Uncalibrated class scores of many texts, shape (texts, classes)."""
+        return np.asarray(self.featurizer.matrix(texts) @ self.weights) + self.bias
+
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities from logits (last axis is the class axis)."""
+        return softmax(logits / self.temperature)
+
+    def to_disk(self, path: Path) -> None:
+        """Write weights as .npy (no pickle) and the vocabulary and labels as JSON."""
+        path.mkdir(parents=True, exist_ok=True)
+        np.save(path / "weights.npy", self.weights)
+        np.save(path / "bias.npy", self.bias)
+        np.save(path / "idf.npy", self.featurizer.idf)
+        vocab = sorted(self.featurizer.vocab, key=self.featurizer.vocab.__getitem__)
+        meta = {
+            "labels": self.labels,
+            "temperature": self.temperature,
+            "c": self.c,
+            "max_iter": self.max_iter,
+            "featurizer": self.featurizer.settings(),
+        }
+        (path / "model.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        (path / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+
+    def from_disk(self, path: Path) -> LinearIntentModel:
+        """Read what ``to_disk`` wrote."""
+        meta = json.loads((path / "model.json").read_text(encoding="utf-8"))
+        vocab = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
+        self.featurizer = Featurizer(**meta["featurizer"])
+        self.featurizer.vocab = {gram: i for i, gram in enumerate(vocab)}
+        self.featurizer.idf = np.load(path / "idf.npy")
+        self.weights = np.load(path / "weights.npy")
+        self.bias = np.load(path / "bias.npy")
+        self.labels = list(meta["labels"])
+        self.temperature = float(meta["temperature"])
+        self.c = float(meta["c"])
+        self.max_iter = int(meta["max_iter"])
+        return self
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Numerically stable softmax over the last axis."""
+    shifted = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(shifted)
+    return e / e.sum(axis=-1, keepdims=True)

@@ -1,0 +1,229 @@
+"""The ``threadbot nlu`` commands: validate, train, test, predict."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+from nlu.data import TrainingData, check, load_data
+from nlu.errors import DataError, ModelNotFoundError
+
+DATA_HELP = "Training data: intents.yml, or [text, intent] rows as .json, .jsonl or .csv."
+_existing = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@click.group("nlu")
+def nlu() -> None:
+    """Train, test and run the intent and entity model."""
+
+
+def _load(path: Path, param: str = "--data") -> TrainingData:
+    """Load data or turn its problems into a usage error listing each with file and line."""
+    try:
+        return load_data(path)
+    except DataError as exc:
+        lines = "\n".join(f"  {p}" for p in exc.problems)
+        raise click.BadParameter(f"{path} has problems:\n{lines}", param_hint=param) from exc
+
+
+def _model(path: Path):
+    """Load a model or turn the failure into a usage error."""
+    from nlu.model import load
+
+    try:
+        return load(path)
+    except ModelNotFoundError as exc:
+        raise click.BadParameter(str(exc), param_hint="--model") from exc
+
+
+@nlu.command("validate")
+@click.option("--data", "data_path", type=_existing, required=True, help=DATA_HELP)
+@click.option("--strict", is_flag=True, help="Exit with status 1 on warnings too.")
+def validate(data_path: Path, strict: bool) -> None:
+    """Check training data: malformed entries, duplicates, clashes, intents with few examples."""
+    try:
+        data = load_data(data_path)
+    except DataError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        raise SystemExit(1) from exc
+    warnings = check(data)
+    for problem in warnings:
+        click.echo(str(problem), err=True)
+    click.echo(
+        f"{data_path}: {len(data.examples)} examples, {len(data.intent_names)} intents, "
+        f"entity labels: {', '.join(sorted(data.entity_labels)) or 'none'}; "
+        f"{len(warnings)} warning(s)"
+    )
+    if strict and warnings:
+        raise SystemExit(1)
+
+
+@nlu.command("train")
+@click.option("--data", "data_path", type=_existing, required=True, help=DATA_HELP)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory to write the trained pipeline to (created or overwritten).",
+)
+@click.option(
+    "--val",
+    "val_path",
+    type=_existing,
+    default=None,
+    help="Validation data for calibration and thresholds (default: held out from --data).",
+)
+@click.option(
+    "--config",
+    type=_existing,
+    default=None,
+    help="spaCy config to build the pipeline from (default: nlu/config.cfg).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed for splits.")
+@click.option(
+    "--oos-recall",
+    type=click.FloatRange(0, 1),
+    default=0.6,
+    show_default=True,
+    help="Out-of-scope recall the thresholds must reach when validation has such examples.",
+)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train_cmd(
+    data_path: Path,
+    out: Path,
+    val_path: Path | None,
+    config: Path | None,
+    seed: int,
+    oos_recall: float,
+    quiet: bool,
+) -> None:
+    """Train a model from training data and save it as a spaCy pipeline directory."""
+    from nlu.train import TrainOptions, save, train
+
+    data = _load(data_path)
+    val = _load(val_path, "--val") if val_path else None
+    if len(data.intent_names) < 2:
+        raise click.BadParameter("training needs at least two intents", param_hint="--data")
+    options = TrainOptions(seed=seed, oos_recall=oos_recall, progress=not quiet)
+    nlp = train(data, val=val, config=config, options=options)
+    save(nlp, out)
+    meta = nlp.meta["threadbot"]
+    score = meta["validation"]
+    click.echo(
+        f"saved {out} (data {meta['data_hash']}, {meta['examples']} examples, "
+        f"{len(meta['labels'])} intents) in {meta['train_seconds']}s; "
+        f"threshold {meta['gate']['threshold']}, margin {meta['gate']['margin']}; "
+        f"validation in-scope accuracy {score.get('in_scope_accuracy')}, "
+        f"oos recall {score.get('oos_recall')}"
+    )
+
+
+@nlu.command("test")
+@click.option("--data", "data_path", type=_existing, required=True, help=DATA_HELP)
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Trained model directory to test (not needed with --cross-validation).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("nlu-report"),
+    show_default=True,
+    help="Directory for report.json, PNG plots and misclassified.json.",
+)
+@click.option(
+    "--cross-validation",
+    "folds",
+    type=click.IntRange(min=2),
+    default=None,
+    help="Train and test K times on K folds of --data instead of testing --model.",
+)
+@click.option(
+    "--config",
+    type=_existing,
+    default=None,
+    help="spaCy config for --cross-validation training (default: nlu/config.cfg).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed for folds.")
+def test_cmd(
+    data_path: Path,
+    model_path: Path | None,
+    out: Path,
+    folds: int | None,
+    config: Path | None,
+    seed: int,
+) -> None:
+    """Evaluate a model on labelled data and write a report with plots."""
+    from nlu.evaluate import evaluate
+    from nlu.report import write_report
+
+    data = _load(data_path)
+    if folds is None:
+        if model_path is None:
+            raise click.UsageError("give --model DIR, or --cross-validation K to train on folds")
+        model = _model(model_path)
+        report = evaluate(data.examples, model.parse_many(e.text for e in data.examples))
+        threshold = model.meta.get("gate", {}).get("threshold")
+    else:
+        from nlu.crossval import cross_validate
+
+        report, threshold = cross_validate(data, folds, config=config, seed=seed)
+    write_report(report, out, threshold)
+    m = report.metrics
+    oos = f", oos recall {m['oos_recall']}" if m["oos_recall"] is not None else ""
+    click.echo(
+        f"accuracy {m['accuracy']}, in-scope accuracy {m['in_scope_accuracy']}{oos}; "
+        f"report in {out}"
+    )
+
+
+@nlu.command("predict")
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Trained model directory.",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="How many ranked intents to print per text.",
+)
+def predict(model_path: Path, top: int) -> None:
+    """Read texts from stdin, one a line, and write one JSON parse a line to stdout."""
+    model = _model(model_path)
+    for line in tqdm(sys.stdin, desc="parsing", unit="text", disable=sys.stdin.isatty()):
+        text = line.rstrip("\n")
+        if not text.strip():
+            continue
+        p = model.parse(text)
+        record = {
+            "text": p.text,
+            "intent": p.intent,
+            "confidence": round(p.confidence, 4),
+            "trusted": p.trusted,
+            "intents": [
+                {"name": s.name, "confidence": round(s.confidence, 4)} for s in p.intents[:top]
+            ],
+            "entities": [
+                {"label": e.label, "text": e.text, "start": e.start, "end": e.end, "value": e.value}
+                for e in p.entities
+            ],
+            "model": model.version,
+        }
+        click.echo(json.dumps(record, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    nlu()

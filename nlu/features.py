@@ -1,0 +1,90 @@
+"""Sparse TF-IDF features from word and character n-grams of normalised text."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def word_ngrams(text: str, n: int) -> list[str]:
+    """Word n-grams of length 1..n, prefixed so they never collide with character n-grams."""
+    words = text.split()
+    grams = []
+    for size in range(1, n + 1):
+        grams.extend("w:" + " ".join(words[i : i + size]) for i in range(len(words) - size + 1))
+    return grams
+
+
+def char_ngrams(text: str, low: int, high: int) -> list[str]:
+    """Character n-grams inside space-padded words; they match misspellings and word forms."""
+    grams = []
+    for word in text.split():
+        padded = f" {word} "
+        for size in range(low, high + 1):
+            if size > len(padded):
+                # A short word counts once, whole, rather than not at all.
+                grams.append("c:" + padded)
+                break
+            grams.extend("c:" + padded[i : i + size] for i in range(len(padded) - size + 1))
+    return grams
+
+
+@dataclass
+class Featurizer:
+    """Maps text to L2-normalised sublinear TF-IDF vectors over a vocabulary fixed at fit."""
+
+    word_n: int = 2
+    char_low: int = 2
+    char_high: int = 5
+    min_df: int = 1
+    vocab: dict[str, int] = field(default_factory=dict)
+    idf: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+
+    def grams(self, text: str) -> list[str]:
+        """All n-grams of one normalised text."""
+        chars = char_ngrams(text, self.char_low, self.char_high) if self.char_high else []
+        return word_ngrams(text, self.word_n) + chars
+
+    def fit(self, texts: Sequence[str]) -> Featurizer:
+        """Build the vocabulary and inverse document frequencies from training texts."""
+        df: Counter[str] = Counter()
+        for text in texts:
+            df.update(set(self.grams(text)))
+        kept = sorted(g for g, c in df.items() if c >= self.min_df)
+        self.vocab = {g: i for i, g in enumerate(kept)}
+        n = len(texts)
+        # Smoothed idf, as if one extra document held every n-gram: no division by zero.
+        self.idf = np.array([math.log((1 + n) / (1 + df[g])) + 1 for g in kept], dtype=np.float32)
+        return self
+
+    def vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """Return (feature indices, weights) of one text, unit length."""
+        counts = Counter(i for g in self.grams(text) if (i := self.vocab.get(g)) is not None)
+        if not counts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+        tf = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
+        weights = (1.0 + np.log(tf)) * self.idf[idx]
+        return idx, weights / np.linalg.norm(weights)
+
+    def matrix(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """Stack the vectors of many texts into a CSR matrix for training."""
+        rows = [self.vector(t) for t in texts]
+        indptr = np.cumsum([0] + [len(i) for i, _ in rows])
+        indices = np.concatenate([i for i, _ in rows]) if rows else np.zeros(0, dtype=np.int64)
+        data = np.concatenate([w for _, w in rows]) if rows else np.zeros(0, dtype=np.float32)
+        return sp.csr_matrix((data, indices, indptr), shape=(len(texts), len(self.vocab)))
+
+    def settings(self) -> dict[str, int]:
+        """The options that rebuild an equal featurizer, for saving next to the vocabulary."""
+        return {
+            "word_n": self.word_n,
+            "char_low": self.char_low,
+            "char_high": self.char_high,
+            "min_df": self.min_df,
+        }

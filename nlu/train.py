@@ -1,0 +1,251 @@
+"""Train the pipeline: entities from the data, classifier fit, calibration, thresholds, save."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import spacy
+from spacy.language import Language
+from tqdm import tqdm
+
+from nlu import components  # noqa: F401  (registers the factories the config names)
+from nlu.calibrate import choose_gate, fit_temperature
+from nlu.classifier import LinearIntentModel, softmax
+from nlu.data import Example, TrainingData
+from nlu.features import Featurizer
+from nlu.normalize import normalized_text
+
+DEFAULT_CONFIG = Path(__file__).with_name("config.cfg")
+MODEL_NAME = "threadbot_nlu"
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """Training choices that are not model hyperparameters (those live in config.cfg)."""
+
+    seed: int = 0
+    # Share of each intent held out to choose temperature and thresholds when no val data is given.
+    holdout: float = 0.2
+    # Out-of-scope recall the gate must reach on validation data that has out-of-scope examples.
+    oos_recall: float = 0.6
+    # Refit on train + held-out data after calibration: more data beats an exact temperature.
+    refit: bool = True
+    # Below this many examples a holdout is too small to choose thresholds on: use k-fold
+    # out-of-fold predictions instead (each fit is cheap at that size).
+    cv_below: int = 3000
+    folds: int = 5
+    progress: bool = True
+
+
+def build_pipeline(config: Path | None = None) -> Language:
+    """Create the untrained pipeline from a config file (the repo's ``nlu/config.cfg``)."""
+    cfg = spacy.util.load_config(config or DEFAULT_CONFIG)
+    return spacy.util.load_model_from_config(cfg, auto_fill=True, validate=True)
+
+
+def entity_patterns(data: TrainingData) -> list[dict[str, Any]]:
+    """EntityRuler phrase patterns from synonyms, lookups and annotated spans, ids canonical."""
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for label, spec in sorted(data.entities.items()):
+        for phrase in spec.phrases():
+            key = (label, phrase.casefold())
+            seen.setdefault(key, {"label": label, "pattern": phrase, "id": spec.canonical(phrase)})
+    for example in data.examples:
+        for span in example.spans:
+            phrase = example.text[span.start : span.end]
+            spec = data.entities.get(span.label)
+            value = spec.canonical(phrase) if spec else phrase
+            seen.setdefault(
+                (span.label, phrase.casefold()),
+                {"label": span.label, "pattern": phrase, "id": value},
+            )
+    return list(seen.values())
+
+
+def split(data: TrainingData, holdout: float, seed: int) -> tuple[list[Example], list[Example]]:
+    """Hold out a share of each intent, keeping at least two examples of it for training."""
+    by_intent: dict[str, list[Example]] = defaultdict(list)
+    for example in data.examples:
+        by_intent[example.intent].append(example)
+    rng = random.Random(seed)
+    train, val = [], []
+    for intent in sorted(by_intent):
+        items = by_intent[intent][:]
+        rng.shuffle(items)
+        n_val = min(round(len(items) * holdout), max(len(items) - 2, 0))
+        val.extend(items[:n_val])
+        train.extend(items[n_val:])
+    return train, val
+
+
+def out_of_fold(
+    nlp: Language, data: TrainingData, opts: TrainOptions
+) -> tuple[list[Example], np.ndarray]:
+    """Predict every example with a model that did not see it; columns follow the full labels."""
+    labels = sorted({e.intent for e in data.examples})
+    column = {label: i for i, label in enumerate(labels)}
+    texts = normalize_all(nlp, [e.text for e in data.examples])
+    fold_of = stratified_folds(data.examples, opts.folds, opts.seed)
+    logits = np.full((len(texts), len(labels)), -1e4, dtype=np.float32)
+    template = nlp.get_pipe("intent_classifier").model
+    for fold in range(opts.folds):
+        test = [i for i, f in enumerate(fold_of) if f == fold]
+        fit = [i for i, f in enumerate(fold_of) if f != fold]
+        if not test or len({data.examples[i].intent for i in fit}) < 2:
+            continue
+        model = LinearIntentModel(
+            Featurizer(**template.featurizer.settings()), c=template.c, max_iter=template.max_iter
+        )
+        model.fit([texts[i] for i in fit], [data.examples[i].intent for i in fit], seed=opts.seed)
+        cols = [column[label] for label in model.labels]
+        logits[np.ix_(test, cols)] = model.logits_many([texts[i] for i in test])
+    return list(data.examples), logits
+
+
+def stratified_folds(examples: list[Example], k: int, seed: int) -> list[int]:
+    """Assign each example a fold in 0..k-1, dealing each intent's examples round-robin."""
+    rng = random.Random(seed)
+    by_intent: dict[str, list[int]] = defaultdict(list)
+    for i, example in enumerate(examples):
+        by_intent[example.intent].append(i)
+    fold_of = [0] * len(examples)
+    for intent in sorted(by_intent):
+        items = by_intent[intent]
+        rng.shuffle(items)
+        start = rng.randrange(k)  # so small intents do not all crowd into fold 0
+        for j, i in enumerate(items):
+            fold_of[i] = (start + j) % k
+    return fold_of
+
+
+def normalize_all(nlp: Language, texts: list[str]) -> list[str]:
+    """Run only the tokenizer and normaliser: the text the classifier reads."""
+    with nlp.select_pipes(enable=["tweet_normalizer"]):
+        return [normalized_text(doc) for doc in nlp.pipe(texts, batch_size=512)]
+
+
+def train(
+    data: TrainingData,
+    *,
+    val: TrainingData | None = None,
+    config: Path | None = None,
+    options: TrainOptions | None = None,
+) -> Language:
+    """Train a pipeline on ``data``; choose calibration and gate on ``val`` or a held-out share."""
+    opts = options or TrainOptions()
+    started = time.perf_counter()
+    random.seed(opts.seed)
+    np.random.seed(opts.seed)
+    bar = tqdm(total=5, desc="nlu train", unit="step", disable=not opts.progress)
+
+    nlp = build_pipeline(config)
+    nlp.get_pipe("entity_ruler").add_patterns(entity_patterns(data))
+    regex = nlp.get_pipe("regex_entities")
+    for label, spec in sorted(data.entities.items()):
+        regex.add_patterns(label, spec.patterns)
+    bar.set_postfix_str("entities")
+    bar.update()
+
+    classifier = nlp.get_pipe("intent_classifier").model
+    oos_name = data.out_of_scope
+    if val is not None:
+        bar.set_postfix_str(f"fitting on {len(data.examples)} examples")
+        classifier.fit(
+            normalize_all(nlp, [e.text for e in data.examples]),
+            [e.intent for e in data.examples],
+            seed=opts.seed,
+        )
+        known = [e for e in val.examples if e.intent in classifier.labels]
+        logits = classifier.logits_many(normalize_all(nlp, [e.text for e in known]))
+        source = "given"
+    elif len(data.examples) < opts.cv_below:
+        bar.set_postfix_str(f"{opts.folds}-fold predictions")
+        known, logits = out_of_fold(nlp, data, opts)
+        classifier.fit(
+            normalize_all(nlp, [e.text for e in data.examples]),
+            [e.intent for e in data.examples],
+            seed=opts.seed,
+        )
+        source = f"{opts.folds}-fold cross-validation on the training data"
+    else:
+        train_ex, known = split(data, opts.holdout, opts.seed)
+        bar.set_postfix_str(f"fitting on {len(train_ex)} examples")
+        classifier.fit(
+            normalize_all(nlp, [e.text for e in train_ex]),
+            [e.intent for e in train_ex],
+            seed=opts.seed,
+        )
+        logits = classifier.logits_many(normalize_all(nlp, [e.text for e in known]))
+        source = f"held out {opts.holdout:.0%} of the training data"
+    bar.update()
+
+    index = {label: i for i, label in enumerate(classifier.labels)}
+    oos = index.get(oos_name) if oos_name else None
+    gate = None
+    temperature = 1.0
+    if known:
+        gold = np.array([index[e.intent] for e in known])
+        temperature = fit_temperature(logits, gold)
+        probs = softmax(logits / temperature)
+        gate = choose_gate(probs, gold, oos, opts.oos_recall)
+    bar.set_postfix_str("calibrated")
+    bar.update()
+
+    if opts.refit and val is None and len(data.examples) >= opts.cv_below:
+        bar.set_postfix_str(f"refitting on {len(data.examples)} examples")
+        classifier.fit(
+            normalize_all(nlp, [e.text for e in data.examples]),
+            [e.intent for e in data.examples],
+            seed=opts.seed,
+        )
+    classifier.temperature = temperature
+    bar.update()
+
+    if gate is not None:
+        nlp.replace_pipe(
+            "intent_gate",
+            "intent_gate",
+            config={"threshold": gate.threshold, "margin": gate.margin},
+        )
+    nlp.meta["name"] = MODEL_NAME
+    nlp.meta["threadbot"] = {
+        "data_hash": data.digest(),
+        "source": data.source,
+        "examples": len(data.examples),
+        "labels": classifier.labels,
+        "out_of_scope": oos_name,
+        "entity_labels": sorted(data.entity_labels),
+        "temperature": classifier.temperature,
+        "gate": {
+            "threshold": nlp.get_pipe("intent_gate").threshold,
+            "margin": nlp.get_pipe("intent_gate").margin,
+        },
+        "validation": {
+            "examples": len(known),
+            "source": source,
+            **(gate.as_dict() if gate else {}),
+        },
+        "seed": opts.seed,
+        "spacy_version": spacy.__version__,
+        "train_seconds": round(time.perf_counter() - started, 2),
+    }
+    bar.set_postfix_str("done")
+    bar.update()
+    bar.close()
+    return nlp
+
+
+def save(nlp: Language, out: Path) -> Path:
+    """Write the pipeline directory and a ``metrics.json`` copy of the training metadata."""
+    out = Path(out)
+    nlp.to_disk(out)
+    meta = nlp.meta.get("threadbot", {})
+    (out / "metrics.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    return out
