@@ -5,6 +5,7 @@ Self-contained: this package never imports ``agent`` or ``web``.
 
 from nlu.data import TrainingData, load_data, load_intents
 from nlu.errors import DataError, ModelNotFoundError, NLUError, Problem
+from nlu.model import NLUModel, load
 from nlu.types import Entity, IntentParser, IntentScore, Parse
 
 __all__ = [
@@ -14,9 +15,11 @@ __all__ = [
     "IntentScore",
     "ModelNotFoundError",
     "NLUError",
+    "NLUModel",
     "Parse",
     "Problem",
     "TrainingData",
+    "load",
     "load_data",
     "load_intents",
 ]
