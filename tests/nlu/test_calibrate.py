@@ -1,0 +1,48 @@
+"""Calibration and the trust gate, on synthetic scores with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nlu.calibrate import Gate, choose_gate, decide, fit_temperature, score_gate
+from nlu.classifier import softmax
+
+
+def test_fit_temperature_recovers_the_generating_temperature() -> None:
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 3, size=(4000, 5))
+    probs = softmax(logits / 2.0)
+    gold = np.array([rng.choice(5, p=p) for p in probs])
+    assert abs(fit_temperature(logits, gold) - 2.0) < 0.2
+
+
+def test_decide_applies_threshold_and_margin() -> None:
+    probs = np.array([[0.9, 0.1, 0.0], [0.45, 0.4, 0.15], [0.32, 0.3, 0.38]])
+    top, trusted = decide(probs, Gate(threshold=0.4, margin=0.1))
+    assert top.tolist() == [0, 0, 2]
+    assert trusted.tolist() == [True, False, False]
+
+
+def test_choose_gate_reaches_the_oos_recall_target() -> None:
+    rng = np.random.default_rng(1)
+    # Classes 0-2 in scope with confident scores; class 3 is out-of-scope, scored diffusely.
+    confident = softmax(rng.normal(0, 1, size=(300, 4)) + 4 * np.eye(4)[rng.integers(0, 3, 300)])
+    gold_in = confident.argmax(1)
+    diffuse = softmax(rng.normal(0, 0.5, size=(100, 4)))
+    probs = np.vstack([confident, diffuse])
+    gold = np.concatenate([gold_in, np.full(100, 3)])
+    chosen = choose_gate(probs, gold, oos=3, oos_recall=0.8)
+    assert chosen.oos_recall is not None and chosen.oos_recall >= 0.8
+    assert chosen.in_scope_accuracy is not None and chosen.in_scope_accuracy > 0.9
+    again = score_gate(probs, gold, 3, Gate(chosen.threshold, chosen.margin))
+    assert again == chosen
+
+
+def test_choose_gate_without_oos_rejects_what_is_mostly_wrong() -> None:
+    # Top scores of 0.605 and up are right, lower ones wrong: the gate must cut in between.
+    p1 = np.linspace(0.505, 0.955, 46)
+    probs = np.stack([p1, 1 - p1 - 0.05, np.full_like(p1, 0.05)], axis=1)
+    gold = np.where(p1 >= 0.6, 0, 2)
+    chosen = choose_gate(probs, gold, oos=None)
+    assert chosen.trusted_precision == 1.0
+    assert chosen.in_scope_accuracy == (p1 >= 0.6).mean()
