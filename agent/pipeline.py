@@ -6,8 +6,10 @@ that loses a race must be replayed from the start: only the agent can retry it w
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -87,6 +89,14 @@ class Agent:
         self.max_message_chars = max_message_chars
         self.history_turns = history_turns
         self.max_attempts = max_attempts
+        # SQLite has one writer at a time and its busy handler sleeps in steps of up to 100 ms;
+        # queueing this process's turns on a lock is far fairer. Other processes still meet the
+        # busy timeout and the version check.
+        bind = sessions.kw.get("bind")
+        sqlite = bind is not None and bind.dialect.name == "sqlite"
+        self._writer: contextlib.AbstractContextManager[Any] = (
+            threading.Lock() if sqlite else contextlib.nullcontext()
+        )
 
     def handle(
         self, incoming: Incoming, on_saved: Callable[[Session, Turn], None] | None = None
@@ -100,7 +110,7 @@ class Agent:
         parse = self.parser.parse(text)  # pure: done once, outside the retried transaction
         for attempt in range(1, self.max_attempts + 1):
             try:
-                with self.sessions.begin() as session:
+                with self._writer, self.sessions.begin() as session:
                     turn = self._turn(session, incoming, parse, started)
                     if on_saved is not None:
                         on_saved(session, turn)
@@ -130,7 +140,7 @@ class Agent:
         expired = self._expire_if_idle(conv, now)
         state_before = conv.state
         trusted = self.trusted(parse)
-        slots = self._fill_slots(dict(conv.slots), parse, trusted)
+        slots = self._fill_slots(dict(conv.slots), parse)
         outcome = self._decide(session, user, conv, parse, trusted, slots, incoming.text)
         turn = Turn(
             conversation=conv,
@@ -177,14 +187,12 @@ class Agent:
         conv.state, conv.slots = self.script.initial, {}
         return True
 
-    def _fill_slots(self, slots: dict[str, Any], parse: Parse, trusted: bool) -> dict[str, Any]:
+    def _fill_slots(self, slots: dict[str, Any], parse: Parse) -> dict[str, Any]:
+        """Entity slots fill before the step, so the script's guards can see them."""
         for slot in self.script.slots.values():
-            if slot.entity:
-                value = next((e.value for e in parse.entities if e.label == slot.entity), None)
-                if value:
-                    slots[slot.name] = value
-            if trusted and parse.intent in slot.intents:
-                slots[slot.name] = slot.intents[parse.intent]
+            value = next((e.value for e in parse.entities if e.label == slot.entity), None)
+            if slot.entity and value:
+                slots[slot.name] = value
         return slots
 
     def _decide(
@@ -219,6 +227,10 @@ class Agent:
     ) -> _Outcome | None:
         if spec.reset:
             slots.clear()
+        # Intent slots ("yes" means optimistic) only count when they answer the script's question.
+        for slot in self.script.slots.values():
+            if spec.trigger in slot.intents:
+                slots[slot.name] = slot.intents[spec.trigger]
         templates = spec.replies or self.script.state_replies.get(state_after, ())
         text = render_reply(templates, slots, conv.last_reply, f"{conv.id}:{conv.version}")
         return None if text is None else _Outcome(text, "scripted", state_after)

@@ -16,20 +16,21 @@ def get_or_create_conversation(
     A brand-new user is inserted here; if another turn inserts the same user first, the
     unique constraint fails the flush and the agent retries the whole turn.
     """
-    user = session.scalars(
-        select(User).where(User.channel == channel, User.external_id == external_id)
+    row = session.execute(
+        select(User, Conversation)
+        .join(Conversation, Conversation.user_id == User.id)
+        .where(User.channel == channel, User.external_id == external_id)
+        .with_for_update(of=Conversation)
     ).one_or_none()
-    if user is None:
+    if row is None:
         user = User(channel=channel, external_id=external_id, handle=handle)
         conversation = Conversation(user=user, state=initial, slots={})
         session.add_all([user, conversation])
         session.flush()
         return user, conversation
+    user, conversation = row
     if handle and user.handle != handle:
         user.handle = handle
-    conversation = session.scalars(
-        select(Conversation).where(Conversation.user_id == user.id).with_for_update()
-    ).one()
     return user, conversation
 
 

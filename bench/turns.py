@@ -1,0 +1,123 @@
+"""Benchmark Agent.handle on the scripted path: turns per second and p50/p99 latency.
+
+Runs against SQLite (a temporary file) and PostgreSQL (a throw-away schema), single-threaded
+and with 8 threads, spreading turns over 1,000 users. Uses the shipped NLU model, no generator
+(the scripted path is what this measures). Usage:
+
+    .venv/bin/python bench/turns.py                # both databases, 1 and 8 threads
+    .venv/bin/python bench/turns.py --db sqlite --turns 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, text
+
+from agent import migrate
+from agent.db import make_engine, make_sessionmaker
+from agent.messages import Incoming
+from agent.pipeline import Agent
+from agent.script import load_script
+
+ROOT = Path(__file__).resolve().parent.parent
+# Every message here fires a scripted transition from the state the previous one left.
+CYCLE = ["hello", "I'm interested in machine learning", "yes", "restart"]
+POSTGRES_URL = os.environ.get(
+    "THREADBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+).replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+@contextmanager
+def database(kind: str) -> Iterator[Engine]:
+    """A migrated, empty database of ``kind`` that is removed afterwards."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            engine = make_engine(f"sqlite:///{folder}/bench.db")
+            migrate.upgrade(engine)
+            yield engine
+            engine.dispose()
+        return
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(
+        POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"}, pool_size=10
+    )
+    try:
+        migrate.upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def run(agent: Agent, turns: int, users: int, threads: int) -> tuple[float, list[float]]:
+    """Play ``turns`` messages over ``users`` users; return turns/s and per-turn latencies (ms)."""
+
+    def worker(index: int) -> list[float]:
+        latencies = []
+        for n in range(index, turns, threads):
+            user = n % users
+            message = CYCLE[(n // users) % len(CYCLE)]
+            started = time.perf_counter()
+            agent.handle(Incoming(channel="bench", user_id=f"u{user}", text=message))
+            latencies.append((time.perf_counter() - started) * 1000)
+        return latencies
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        latencies = [ms for part in pool.map(worker, range(threads)) for ms in part]
+    return turns / (time.perf_counter() - started), latencies
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--turns", type=int, default=4000, help="turns per measurement")
+    parser.add_argument("--users", type=int, default=1000, help="distinct users")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 8])
+    args = parser.parse_args()
+    if args.turns < args.users:
+        parser.error("--turns must be at least --users, so every user gets a turn")
+
+    script = load_script(ROOT / "data/bot/dialogue.yml")
+    import sys
+
+    sys.path.insert(0, "/tmp/scratch")
+    from scratch_parser import ScratchParser
+
+    model = ScratchParser(ROOT / "data/bot/intents.yml")
+    kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    print("| database | threads | turns | turns/s | p50 ms | p99 ms |")
+    print("|---|---|---|---|---|---|")
+    for kind in kinds:
+        for threads in args.threads:
+            with database(kind) as engine:
+                agent = Agent(script, model, None, make_sessionmaker(engine))
+                run(agent, args.users, args.users, threads)  # warm-up: creates every user
+                rate, latencies = run(agent, args.turns, args.users, threads)
+            print(
+                f"| {kind} | {threads} | {args.turns} | {rate:,.0f} | "
+                f"{percentile(latencies, 50):.2f} | {percentile(latencies, 99):.2f} |"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import pytest
+
+from agent.machine import DialogueMachine, mermaid_graph
+from agent.script import DialogueScript
+
+
+@pytest.fixture(scope="module")
+def machine(script: DialogueScript) -> DialogueMachine:
+    return DialogueMachine(script)
+
+
+@pytest.mark.parametrize(
+    ("state", "slots", "intent", "fired", "after"),
+    [
+        ("idle", {}, "greet", "t0", "asked_topic"),
+        ("asked_topic", {"topic": "robotics"}, "share_interest", "t2", "asked_opinion"),
+        ("asked_topic", {}, "share_interest", "t3", "asked_topic"),  # guard: no topic yet
+        ("asked_opinion", {"topic": "ml"}, "affirm", "t4", "chatting"),
+        ("chatting", {}, "help", "global:help", "chatting"),
+        ("chatting", {"topic": "ml"}, "restart", "global:restart", "idle"),
+        ("asked_opinion", {}, "stop", "global:stop", "asked_opinion"),
+    ],
+)
+def test_steps_follow_the_script(
+    machine: DialogueMachine, state: str, slots: dict, intent: str, fired: str, after: str
+) -> None:
+    step = machine.step(state, slots, intent)
+    assert (step.fired, step.state_after) == (fired, after)
+
+
+@pytest.mark.parametrize(
+    ("state", "intent"),
+    [("idle", "affirm"), ("idle", "no_such_intent"), ("chatting", None), ("idle", "out_of_scope")],
+)
+def test_invalid_triggers_do_not_move(machine: DialogueMachine, state: str, intent: str) -> None:
+    step = machine.step(state, {}, intent)
+    assert step.fired is None
+    assert step.state_after == state
+
+
+def test_models_are_detached_after_each_step(machine: DialogueMachine) -> None:
+    machine.step("idle", {}, "greet")
+    machine.step("idle", {}, "affirm")
+    assert machine._machine.models == []
+
+
+def test_allowed_intents_answers_may_trigger(machine: DialogueMachine) -> None:
+    assert "affirm" in machine.allowed_intents("asked_opinion", {"topic": "ml"})
+    assert "affirm" not in machine.allowed_intents("idle", {})
+    assert {"help", "restart", "stop", "start"} <= set(machine.allowed_intents("idle", {}))
+
+
+def test_mermaid_graph_draws_every_state_and_transition(script: DialogueScript) -> None:
+    graph = mermaid_graph(script)
+    assert graph.splitlines()[3] == "stateDiagram-v2"
+    for state in script.states:
+        assert f'state "{state}" as {state}' in graph
+    assert "idle --> asked_topic: greet" in graph
+    assert "asked_topic --> asked_opinion: share_interest [has_topic]" in graph
+    assert f"[*] --> {script.initial}" in graph
