@@ -53,6 +53,9 @@ def cli() -> None:
     logging.basicConfig(
         level=settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # transitions logs every callback and alembic every connection at INFO: noise for a person.
+    for chatty in ("transitions", "alembic"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.root.level))
 
 
 cli.add_command(nlu_group)

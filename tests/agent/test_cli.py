@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from agent import cli as cli_module
+from agent.cli import cli
+from agent.settings import get_settings
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point every setting at a temporary database and a copy of the shipped bot."""
+    data = tmp_path / "bot"
+    shutil.copytree(ROOT / "data" / "bot", data)
+    monkeypatch.setenv("THREADBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'bot.db'}")
+    monkeypatch.setenv("THREADBOT_DATA_DIR", str(data))
+    monkeypatch.setenv("THREADBOT_NLU_MODEL", str(ROOT / "models" / "nlu"))
+    monkeypatch.setenv("THREADBOT_GENERATOR_MODEL", str(tmp_path / "no-generator"))
+    get_settings.cache_clear()
+    cli_module.agent.cache_clear()
+    yield data
+    get_settings.cache_clear()
+    cli_module.agent.cache_clear()
+
+
+def run(*args: str, input: str | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args), input=input)
+    return result.exit_code, result.output
+
+
+def test_every_command_has_help() -> None:
+    def walk(group: click.Group, path: list[str]) -> Iterator[list[str]]:
+        for name, command in group.commands.items():
+            yield [*path, name]
+            if isinstance(command, click.Group):
+                yield from walk(command, [*path, name])
+
+    for path in walk(cli, []):
+        code, output = run(*path, "--help")
+        assert code == 0, path
+        assert "Usage:" in output
+
+
+def test_validate_reports_ok_and_located_problems(env: Path) -> None:
+    code, output = run("validate")
+    assert code == 0
+    assert "ok (4 states" in output
+    dialogue = env / "dialogue.yml"
+    dialogue.write_text(dialogue.read_text().replace("dest: asked_opinion", "dest: limbo", 1))
+    code, output = run("validate")
+    assert code == 1
+    assert f"{dialogue}:" in output
+    assert "unknown destination state 'limbo'" in output
+
+
+def test_graph_writes_mermaid(env: Path, tmp_path: Path) -> None:
+    out = tmp_path / "ada.mmd"
+    code, output = run("graph", "--out", str(out))
+    assert code == 0, output
+    assert "stateDiagram-v2" in out.read_text()
+
+
+def test_say_needs_a_migrated_database(env: Path) -> None:
+    code, output = run("say", "--user", "alice", "hello")
+    assert code == 1
+    assert "run `threadbot db upgrade`" in output
+
+
+def test_db_upgrade_then_say_and_chat(env: Path) -> None:
+    assert run("db", "upgrade")[0] == 0
+    assert "up to date" in run("db", "current")[1]
+    code, output = run("say", "--user", "alice", "--debug", "hello")
+    assert code == 0, output
+    assert "Ada" in output
+    assert "intent=greet" in output
+    assert "state=asked_topic" in output
+    code, output = run("say", "--user", "alice", "--json", "I'm interested in robotics")
+    reply = json.loads(output)
+    assert (reply["intent"], reply["state"]) == ("share_interest", "asked_opinion")
+    code, output = run("chat", "--user", "alice", input="yes\n/debug\nthanks\n/quit\n")
+    assert code == 0, output
+    assert "state=chatting" in output
+    assert output.count("ada> ") == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("", "message is empty"), ("\u200b", "message is empty"), ("x" * 10_001, "the limit is")],
+)
+def test_say_refuses_bad_text_with_a_usage_error(env: Path, text: str, message: str) -> None:
+    run("db", "upgrade")
+    code, output = run("say", "--user", "alice", text)
+    assert code == 2
+    assert message in output
+    assert "Traceback" not in output
+
+
+def test_bad_settings_are_one_clear_line(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("THREADBOT_NLU_THRESHOLD", "high")
+    get_settings.cache_clear()
+    code, output = run("validate")
+    assert code == 1
+    assert "THREADBOT_NLU_THRESHOLD" in output
