@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from agent.db import make_engine
-from agent.models import Base
+from agent.schema import Base
 from agent.settings import get_settings
 
 config = context.config
