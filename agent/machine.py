@@ -76,20 +76,31 @@ class DialogueMachine:
         # add_model/remove_model mutate the shared machine; a step is microseconds, so a plain
         # lock is cheaper than LockedMachine's per-callback locking.
         self._lock = threading.Lock()
+        # A step depends only on the state, the intent and which slots are filled (the guards
+        # are has_<slot>), so each distinct case runs through the machine once and is
+        # remembered: attaching a model costs more than the rest of the turn's logic.
+        self._known: dict[tuple[str, str, frozenset[str]], Step] = {}
 
     def step(self, state: str, slots: dict[str, Any], intent: str | None) -> Step:
         """Fire ``intent`` from ``state`` if the script allows it; never raises for a bad intent."""
         if intent is None or intent not in self.script.triggers:
             return Step(None, state)
+        filled = frozenset(name for name, value in slots.items() if value not in (None, ""))
+        key = (state, intent, filled)
+        known = self._known.get(key)
+        if known is not None:
+            return known
         model = _TurnModel(slots)
         with self._lock:
             self._machine.add_model(model, initial=state)
             try:
                 if model.may_trigger(intent):
                     model.trigger(intent)
-                return Step(model.fired, model.state)
+                step = Step(model.fired, model.state)
             finally:
                 self._machine.remove_model(model)
+        self._known[key] = step
+        return step
 
     def allowed_intents(self, state: str, slots: dict[str, Any]) -> list[str]:
         """The intents that would move (or answer) a conversation in ``state``."""

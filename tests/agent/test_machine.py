@@ -60,3 +60,13 @@ def test_mermaid_graph_draws_every_state_and_transition(script: DialogueScript) 
     assert "idle --> asked_topic: greet" in graph
     assert "asked_topic --> asked_opinion: share_interest [has_topic]" in graph
     assert f"[*] --> {script.initial}" in graph
+
+
+def test_repeated_cases_are_answered_from_memory(script: DialogueScript) -> None:
+    machine = DialogueMachine(script)
+    first = machine.step("asked_topic", {"topic": "ml"}, "share_interest")
+    again = machine.step("asked_topic", {"topic": "robots", "opinion": ""}, "share_interest")
+    assert first == again
+    assert len(machine._known) == 1
+    # a different filled-slot set is a different case: the guard may answer differently
+    assert machine.step("asked_topic", {}, "share_interest").fired == "t3"
