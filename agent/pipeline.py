@@ -27,7 +27,7 @@ from agent.replies import render_reply
 from agent.script import DialogueScript, TransitionSpec
 from agent.store import get_or_create_conversation, recent_turns
 from generator.types import ReplyContext, ReplyGenerator
-from nlu.types import Parse
+from nlu.types import IntentParser, Parse
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,14 @@ class Thresholds:
 
     confidence: float | None = None
     margin: float | None = None
+
+
+@dataclass(frozen=True)
+class Models:
+    """The parser and generator one turn uses, swapped as a pair so a turn never mixes versions."""
+
+    parser: IntentParser
+    generator: ReplyGenerator | None
 
 
 @dataclass
@@ -67,7 +75,7 @@ class Agent:
     def __init__(
         self,
         script: DialogueScript,
-        parser: Any,
+        parser: IntentParser,
         generator: ReplyGenerator | None,
         sessions: sessionmaker[Session],
         *,
@@ -79,8 +87,7 @@ class Agent:
     ) -> None:
         self.script = script
         self.machine = DialogueMachine(script)
-        self.parser = parser
-        self.generator = generator
+        self.models = Models(parser, generator)
         self.sessions = sessions
         self.thresholds = thresholds or Thresholds()
         self.session_timeout = timedelta(
@@ -98,6 +105,20 @@ class Agent:
             threading.Lock() if sqlite else contextlib.nullcontext()
         )
 
+    @property
+    def parser(self) -> IntentParser:
+        return self.models.parser
+
+    @property
+    def generator(self) -> ReplyGenerator | None:
+        return self.models.generator
+
+    def swap_models(
+        self, parser: IntentParser | None = None, generator: ReplyGenerator | None = None
+    ) -> None:
+        """Serve new models from the next turn on; turns in flight finish with the old pair."""
+        self.models = Models(parser or self.parser, generator or self.generator)
+
     def handle(
         self, incoming: Incoming, on_saved: Callable[[Session, Turn], None] | None = None
     ) -> Reply:
@@ -107,11 +128,12 @@ class Agent:
         """
         started = time.perf_counter()
         text = check_message(incoming.text, self.max_message_chars)
-        parse = self.parser.parse(text)  # pure: done once, outside the retried transaction
+        models = self.models  # one snapshot per turn, even if a hot swap lands meanwhile
+        parse = models.parser.parse(text)  # pure: done once, outside the retried transaction
         for attempt in range(1, self.max_attempts + 1):
             try:
                 with self._writer, self.sessions.begin() as session:
-                    turn = self._turn(session, incoming, parse, started)
+                    turn = self._turn(session, models, incoming, parse, started)
                     if on_saved is not None:
                         on_saved(session, turn)
                 return self._reply(turn, parse)
@@ -132,7 +154,9 @@ class Agent:
         clear = scores[0] - scores[1] >= (self.thresholds.margin or 0.0)
         return bool(parse.intents) and confident and clear
 
-    def _turn(self, session: Session, incoming: Incoming, parse: Parse, started: float) -> Turn:
+    def _turn(
+        self, session: Session, models: Models, incoming: Incoming, parse: Parse, started: float
+    ) -> Turn:
         now = incoming.received_at or datetime.now(UTC)
         user, conv = get_or_create_conversation(
             session, incoming.channel, incoming.user_id, incoming.handle, self.script.initial
@@ -141,7 +165,7 @@ class Agent:
         state_before = conv.state
         trusted = self.trusted(parse)
         slots = self._fill_slots(dict(conv.slots), parse)
-        outcome = self._decide(session, user, conv, parse, trusted, slots, incoming.text)
+        outcome = self._decide(session, models, user, conv, parse, trusted, slots, incoming.text)
         turn = Turn(
             conversation=conv,
             channel=incoming.channel,
@@ -159,8 +183,8 @@ class Agent:
             tier=outcome.tier,
             rejected_reason=outcome.rejected_reason,
             session_expired=expired,
-            nlu_version=getattr(self.parser, "version", None),
-            generator_version=self.generator.version if self.generator else None,
+            nlu_version=models.parser.version,
+            generator_version=models.generator.version if models.generator else None,
             latency_ms=0.0,
             thread_id=incoming.thread_id,
             message_id=incoming.message_id,
@@ -198,6 +222,7 @@ class Agent:
     def _decide(
         self,
         session: Session,
+        models: Models,
         user: User,
         conv: Conversation,
         parse: Parse,
@@ -220,7 +245,7 @@ class Agent:
                 if spec.opt_out:
                     user.opted_out = True
                 return scripted
-        return self._fallback(session, conv, slots, raw_text)
+        return self._fallback(session, models.generator, conv, slots, raw_text)
 
     def _scripted(
         self, spec: TransitionSpec, state_after: str, slots: dict[str, Any], conv: Conversation
@@ -236,10 +261,15 @@ class Agent:
         return None if text is None else _Outcome(text, "scripted", state_after)
 
     def _fallback(
-        self, session: Session, conv: Conversation, slots: dict[str, Any], raw_text: str
+        self,
+        session: Session,
+        generator: ReplyGenerator | None,
+        conv: Conversation,
+        slots: dict[str, Any],
+        raw_text: str,
     ) -> _Outcome:
         rejected = None
-        if self.generator is not None:
+        if generator is not None:
             history: list[str] = []
             for past in recent_turns(session, conv.id, self.history_turns):
                 history += [past.user_text] + ([past.reply_text] if past.reply_text else [])
@@ -249,7 +279,7 @@ class Agent:
                 previous_bot_reply=conv.last_reply,
                 max_chars=TWEET_LIMIT,
             )
-            generated = self.generator.reply(context)
+            generated = generator.reply(context)
             if generated.text:
                 return _Outcome(generated.text, "generated", conv.state)
             rejected = generated.rejected_reason

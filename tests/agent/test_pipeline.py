@@ -214,3 +214,16 @@ def test_each_user_has_their_own_conversation(
     assert say(agent, "hello", user="bob").state == "asked_topic"
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(Conversation)) == 2
+
+
+def test_swapped_models_answer_from_the_next_turn(
+    engine: Engine, make_agent: Callable[..., Agent]
+) -> None:
+    agent = make_agent(engine)
+    say(agent, "hello")
+    refusing = RefusingGenerator()
+    agent.swap_models(generator=refusing)
+    reply = say(agent, "order me a pizza")
+    assert reply.rejected_reason == "profanity"
+    assert agent.parser is not None  # the parser was kept
+    assert [t.generator_version for t in turns(engine)] == [None, "refusing-1"]
