@@ -1,5 +1,6 @@
 """Every mapped model, imported in one place so alembic and tests see the whole schema."""
 
+import agent.twitter.models  # noqa: F401  (mention inbox, reply outbox, cursors)
 from agent.models import Base, Conversation, Turn, User
 
 __all__ = ["Base", "Conversation", "Turn", "User"]
