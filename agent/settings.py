@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     # Turns the web chat and the CLI accept; longer text is refused with a clear message.
     max_message_chars: int = Field(default=10_000, gt=0)
+    # Web app (docs/web.md). Behind TLS: Secure session cookies and an HSTS header.
+    web_https: bool = False
+    # Reverse proxies in front of the app (nginx alone = 1) whose X-Forwarded-* are trusted.
+    web_proxy_hops: int = Field(default=0, ge=0, le=5)
+    # Failed admin logins (per account and per address) before a lock-out, and its length.
+    web_login_max_failures: int = Field(default=5, gt=0)
+    web_login_lockout_seconds: int = Field(default=300, gt=0)
 
     @field_validator("database_url")
     @classmethod

@@ -1,0 +1,1 @@
+"""Review data: admin accounts, annotations on turns, and the queries the admin console runs."""
