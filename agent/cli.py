@@ -15,6 +15,8 @@ from agent import migrate
 from agent.db import make_engine
 from agent.machine import mermaid_graph
 from agent.messages import Incoming, MessageRejected, Reply
+from agent.ops import cli as ops_cli
+from agent.ops.logs import configure_logging
 from agent.pipeline import Agent
 from agent.runtime import build_agent, load_checked_script
 from agent.script import ScriptError
@@ -50,9 +52,7 @@ def cli() -> None:
 
     Settings come from THREADBOT_* environment variables or a .env file (see README).
     """
-    logging.basicConfig(
-        level=settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings().log_level, settings().log_format)
     # transitions logs every callback and alembic every connection at INFO: noise for a person.
     for chatty in ("transitions", "alembic"):
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.root.level))
@@ -60,6 +60,9 @@ def cli() -> None:
 
 cli.add_command(nlu_group)
 cli.add_command(generator_group)
+cli.add_command(ops_cli.doctor)
+cli.add_command(ops_cli.store_group)
+cli.add_command(ops_cli.ops_group)
 
 
 @cli.command("validate")

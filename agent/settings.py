@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     # Turns the web chat and the CLI accept; longer text is refused with a clear message.
     max_message_chars: int = Field(default=10_000, gt=0)
+    # json: one JSON object per log line, for journald/CloudWatch; text: for people (docs/deploy.md).
+    log_format: Literal["text", "json"] = "text"
+    # Where model versions are pushed and pulled: a folder or s3://bucket/prefix (docs/deploy.md).
+    model_store: str | None = None
     # Web app (docs/web.md). Behind TLS: Secure session cookies and an HSTS header.
     web_https: bool = False
     # Reverse proxies in front of the app (nginx alone = 1) whose X-Forwarded-* are trusted.

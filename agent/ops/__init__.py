@@ -1,0 +1,1 @@
+"""Operations: health checks (`threadbot doctor`), structured logs, model storage, shutdown."""

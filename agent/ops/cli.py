@@ -1,0 +1,186 @@
+"""Operator commands: `threadbot doctor`, `threadbot store ...` and `threadbot ops write-env`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+from agent.ops.doctor import run_checks
+from agent.ops.storage import ModelStore, StorageError, open_store
+from agent.settings import SettingsError, load_settings
+
+_MARK = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL", "skip": "skip"}
+
+
+@click.command("doctor")
+@click.option("--quick", is_flag=True, help="Check model folders exist without loading them.")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as a JSON list.")
+def doctor(quick: bool, as_json: bool) -> None:
+    """Check settings, database, migrations, bot files, models and X credentials.
+
+    Prints one line per check and what to do about each problem; exits 1 if anything failed.
+    """
+    try:
+        # Read afresh rather than the cached copy, so a fixed environment is seen at once.
+        settings = load_settings()
+    except SettingsError as exc:
+        click.echo(f"FAIL settings: {exc}", err=True)
+        raise SystemExit(1) from None
+    findings = run_checks(settings, load_models=not quick)
+    failed = [f for f in findings if f.status == "fail"]
+    if as_json:
+        click.echo(json.dumps([asdict(f) for f in findings], indent=2))
+    else:
+        click.echo("ok   settings: every THREADBOT_* value is valid")
+        for finding in findings:
+            click.echo(f"{_MARK[finding.status]} {finding.check}: {finding.message}")
+            if finding.fix and finding.status in ("fail", "warn"):
+                click.echo(f"     fix: {finding.fix}")
+        click.echo(f"{len(failed)} problem(s) found" if failed else "all checks passed")
+    if failed:
+        raise SystemExit(1)
+
+
+def _store(url: str | None) -> ModelStore:
+    if not url:
+        url = load_settings().model_store
+    if not url:
+        raise click.UsageError("no store given: pass --store or set THREADBOT_MODEL_STORE")
+    try:
+        return open_store(url)
+    except StorageError as exc:
+        raise click.BadParameter(str(exc), param_hint="--store") from None
+
+
+_STORE_OPTION = click.option(
+    "--store",
+    "url",
+    default=None,
+    help="A folder or s3://bucket/prefix (default: THREADBOT_MODEL_STORE).",
+)
+
+
+@click.group("store")
+def store_group() -> None:
+    """Push, list and pull model versions in the model store (a folder or S3)."""
+
+
+@store_group.command("push")
+@_STORE_OPTION
+@click.argument("kind")
+@click.argument("version")
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def store_push(url: str | None, kind: str, version: str, source: Path) -> None:
+    """Upload the model folder SOURCE as KIND (nlu, generator) version VERSION."""
+    store = _store(url)
+    try:
+        entries = store.push(kind, version, source)
+    except StorageError as exc:
+        raise click.ClickException(str(exc)) from None
+    size = sum(e.size for e in entries)
+    click.echo(
+        f"pushed {kind} {version}: {len(entries)} files, {size:,} bytes to {store.describe()}"
+    )
+
+
+@store_group.command("pull")
+@_STORE_OPTION
+@click.argument("kind")
+@click.argument("version")
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+def store_pull(url: str | None, kind: str, version: str, dest: Path) -> None:
+    """Download KIND version VERSION into the new folder DEST, checking every file's sha256."""
+    store = _store(url)
+    try:
+        store.pull(kind, version, dest)
+    except StorageError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"pulled {kind} {version} into {dest}")
+
+
+@store_group.command("list")
+@_STORE_OPTION
+@click.argument("kind")
+def store_list(url: str | None, kind: str) -> None:
+    """List the complete versions of KIND in the store."""
+    store = _store(url)
+    try:
+        versions = store.versions(kind)
+    except StorageError as exc:
+        raise click.ClickException(str(exc)) from None
+    for version in versions:
+        click.echo(version)
+    if not versions:
+        click.echo(f"no {kind} versions in {store.describe()}", err=True)
+
+
+@click.group("ops")
+def ops_group() -> None:
+    """Server set-up helpers used by deploy/ (docs/deploy.md)."""
+
+
+@ops_group.command("write-env")
+@click.option("--ssm-path", default=None, help="Read every parameter under this SSM path.")
+@click.option("--db-secret-arn", default=None, help="RDS-managed secret to build the DB URL from.")
+@click.option("--db-host", default=None, help="Database host (with --db-secret-arn).")
+@click.option("--db-port", default="5432", show_default=True, help="Database port.")
+@click.option("--db-name", default="threadbot", show_default=True, help="Database name.")
+@click.option(
+    "--set",
+    "defaults",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A default value; SSM parameters of the same name win. Repeatable.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The file to write (mode 0600).",
+)
+def write_env(
+    ssm_path: str | None,
+    db_secret_arn: str | None,
+    db_host: str | None,
+    db_port: str,
+    db_name: str,
+    defaults: tuple[str, ...],
+    out: Path,
+) -> None:
+    """Write the server's settings file from defaults, SSM parameters and the RDS secret.
+
+    Prints the names it wrote, never the values.
+    """
+    from agent.ops.envfile import (
+        EnvFileError,
+        database_url_from_secret,
+        from_ssm,
+        render,
+        write_private,
+    )
+
+    values: dict[str, str] = {}
+    for item in defaults:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--set")
+        values[key] = value
+    if ssm_path or db_secret_arn:
+        import boto3  # only here: the rest of threadbot never needs AWS
+
+    if ssm_path:
+        values.update(from_ssm(ssm_path, boto3.client("ssm")))
+    if db_secret_arn and "THREADBOT_DATABASE_URL" not in values:
+        if not db_host:
+            raise click.UsageError("--db-secret-arn needs --db-host")
+        values["THREADBOT_DATABASE_URL"] = database_url_from_secret(
+            db_secret_arn, db_host, db_port, db_name, boto3.client("secretsmanager")
+        )
+    try:
+        write_private(out, render(values))
+    except EnvFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {out}: {', '.join(sorted(values)) or 'nothing'}")
