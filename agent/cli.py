@@ -24,6 +24,7 @@ from agent.settings import Settings, SettingsError, get_settings
 from generator.cli import generator as generator_group
 from nlu import DataError, NLUError
 from nlu.cli import nlu as nlu_group
+from web.cli import admin_group, serve_command
 
 
 def settings() -> Settings:
@@ -60,6 +61,8 @@ def cli() -> None:
 
 cli.add_command(nlu_group)
 cli.add_command(generator_group)
+cli.add_command(serve_command)
+cli.add_command(admin_group)
 cli.add_command(ops_cli.doctor)
 cli.add_command(ops_cli.store_group)
 cli.add_command(ops_cli.ops_group)

@@ -1,0 +1,132 @@
+"""What a reviewer can filter turns and conversations by, as SQL conditions with bound values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, select
+
+from agent.models import Conversation, Turn, User
+from agent.review.models import Annotation
+
+TIERS = ("scripted", "generated", "canned", "silent")
+# Tiers that mean the script had no answer.
+FALLBACK_TIERS = ("generated", "canned")
+# Confidence bands: (lowest included, highest excluded).
+BANDS: dict[str, tuple[float, float]] = {
+    "low": (0.0, 0.5),
+    "medium": (0.5, 0.8),
+    "high": (0.8, 1.01),
+}
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere, with LIKE's own wildcards taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def needs_review() -> ColumnElement[bool]:
+    """Fallback and untrusted turns that nobody has annotated yet (silent turns never count)."""
+    unreviewed = not_(exists().where(Annotation.turn_id == Turn.id))
+    untrusted = and_(Turn.trusted == false(), Turn.tier != "silent")
+    doubtful = or_(Turn.tier.in_(FALLBACK_TIERS), untrusted)
+    return and_(doubtful, unreviewed)
+
+
+@dataclass(frozen=True)
+class TurnFilter:
+    """A reviewer's filter; empty fields match everything."""
+
+    q: str = ""  # words in the user's text or the reply
+    user: str = ""  # part of the user's id or handle
+    channel: str = ""
+    intent: str = ""
+    state: str = ""
+    tier: str = ""
+    band: str = ""  # low | medium | high
+    date_from: date | None = None
+    date_to: date | None = None  # inclusive
+    review: bool = False  # only turns that need review
+    annotated: str = ""  # "" | yes | no | approved
+
+    def is_empty(self) -> bool:
+        return self == TurnFilter()
+
+    def as_args(self) -> dict[str, str]:
+        """The filter as query-string arguments (only the set ones), for links and exports."""
+        args: dict[str, str] = {}
+        for item in fields(self):
+            value: Any = getattr(self, item.name)
+            if value in ("", None, False):
+                continue
+            args[item.name] = "1" if value is True else str(value)
+        return args
+
+    def user_conditions(self) -> list[ColumnElement[bool]]:
+        """Conditions on the user (joined as ``User``)."""
+        conds: list[ColumnElement[bool]] = []
+        if self.user:
+            pattern = _like(self.user.lower())
+            conds.append(
+                or_(
+                    func.lower(User.external_id).like(pattern, escape="\\"),
+                    func.lower(func.coalesce(User.handle, "")).like(pattern, escape="\\"),
+                )
+            )
+        if self.channel:
+            conds.append(User.channel == self.channel)
+        return conds
+
+    def turn_conditions(self, with_state: bool = True) -> list[ColumnElement[bool]]:
+        """Conditions on single turns (``Turn``); the state matches the state after the turn."""
+        conds: list[ColumnElement[bool]] = []
+        if self.q:
+            pattern = _like(self.q.lower())
+            conds.append(
+                or_(
+                    func.lower(Turn.user_text).like(pattern, escape="\\"),
+                    func.lower(func.coalesce(Turn.reply_text, "")).like(pattern, escape="\\"),
+                )
+            )
+        if self.intent:
+            conds.append(Turn.intent == self.intent)
+        if self.tier:
+            conds.append(Turn.tier == self.tier)
+        if with_state and self.state:
+            conds.append(Turn.state_after == self.state)
+        if self.band in BANDS:
+            low, high = BANDS[self.band]
+            conds.append(and_(Turn.confidence >= low, Turn.confidence < high))
+        if self.date_from is not None:
+            conds.append(Turn.created_at >= _start_of(self.date_from))
+        if self.date_to is not None:
+            conds.append(Turn.created_at < _start_of(self.date_to + timedelta(days=1)))
+        if self.review:
+            conds.append(needs_review())
+        if self.annotated == "yes":
+            conds.append(exists().where(Annotation.turn_id == Turn.id))
+        elif self.annotated == "no":
+            conds.append(not_(exists().where(Annotation.turn_id == Turn.id)))
+        elif self.annotated == "approved":
+            conds.append(
+                exists().where(Annotation.turn_id == Turn.id, Annotation.approved.is_(True))
+            )
+        return conds
+
+    def conversation_conditions(self) -> list[ColumnElement[bool]]:
+        """Conditions for the conversation list: its user, its current state, and at least one
+        turn matching the turn filters."""
+        conds = self.user_conditions()
+        if self.state:
+            conds.append(Conversation.state == self.state)
+        turn_conds = self.turn_conditions(with_state=False)
+        if turn_conds:
+            conds.append(Conversation.id.in_(select(Turn.conversation_id).where(*turn_conds)))
+        return conds
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)

@@ -1,0 +1,160 @@
+"""Numbers for the dashboard: traffic per day, tiers, fallbacks, intents, latency, Twitter loop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Integer, cast, func, inspect, select
+from sqlalchemy.orm import Session
+
+from agent.models import Turn, User
+from agent.review.filters import FALLBACK_TIERS, TIERS, needs_review
+
+# Latency is bucketed to a tenth of a millisecond in SQL, so percentiles need no sorted scan and
+# work the same on SQLite (which has no percentile function) and PostgreSQL.
+_LATENCY_BUCKETS_PER_MS = 10
+
+
+@dataclass
+class Dashboard:
+    """Everything the dashboard draws, for the last ``window_days`` days."""
+
+    window_days: int
+    days: list[str] = field(default_factory=list)
+    messages: list[int] = field(default_factory=list)
+    fallback_rate: list[float | None] = field(default_factory=list)
+    tiers: dict[str, int] = field(default_factory=dict)
+    top_intents: list[tuple[str, int]] = field(default_factory=list)
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    turns: int = 0
+    users: int = 0
+    needs_review: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        """The numbers the charts read (plain JSON types only)."""
+        return {
+            "days": self.days,
+            "messages": self.messages,
+            "fallback_rate": self.fallback_rate,
+            "tiers": self.tiers,
+            "top_intents": [[name, count] for name, count in self.top_intents],
+            "p50_ms": self.p50_ms,
+            "p95_ms": self.p95_ms,
+        }
+
+
+def percentile(histogram: list[tuple[float, int]], share: float) -> float | None:
+    """The value below which ``share`` of the counted values fall, from sorted (value, count)."""
+    total = sum(count for _, count in histogram)
+    if total == 0:
+        return None
+    rank, seen = share * total, 0
+    for value, count in histogram:
+        seen += count
+        if seen >= rank:
+            return value
+    return histogram[-1][0]
+
+
+def dashboard(session: Session, now: datetime | None = None, window_days: int = 30) -> Dashboard:
+    """Aggregate the last ``window_days`` days of turns (counting days in UTC)."""
+    now = now or datetime.now(UTC)
+    first_day = now.date() - timedelta(days=window_days - 1)
+    since = datetime.combine(first_day, datetime.min.time(), tzinfo=UTC)
+    recent = Turn.created_at >= since
+    board = Dashboard(window_days=window_days)
+
+    day = func.date(Turn.created_at)
+    per_day: dict[str, dict[str, int]] = {}
+    for value, tier, count in session.execute(
+        select(day, Turn.tier, func.count()).where(recent).group_by(day, Turn.tier)
+    ):
+        key = value.isoformat() if isinstance(value, date) else str(value)
+        per_day.setdefault(key, {})[tier] = count
+        board.tiers[tier] = board.tiers.get(tier, 0) + count
+    board.tiers = {tier: board.tiers.get(tier, 0) for tier in TIERS} | board.tiers
+    for offset in range(window_days):
+        key = (first_day + timedelta(days=offset)).isoformat()
+        counts = per_day.get(key, {})
+        total = sum(counts.values())
+        answered = total - counts.get("silent", 0)
+        fallbacks = sum(counts.get(t, 0) for t in FALLBACK_TIERS)
+        board.days.append(key)
+        board.messages.append(total)
+        board.fallback_rate.append(round(fallbacks / answered, 4) if answered else None)
+    board.turns = sum(board.messages)
+
+    intent = func.coalesce(Turn.intent, "(none)")
+    board.top_intents = [
+        (name, count)
+        for name, count in session.execute(
+            select(intent, func.count().label("n"))
+            .where(recent)
+            .group_by(intent)
+            .order_by(func.count().desc(), intent)
+            .limit(10)
+        )
+    ]
+
+    bucket = cast(Turn.latency_ms * _LATENCY_BUCKETS_PER_MS, Integer)
+    histogram = [
+        (value / _LATENCY_BUCKETS_PER_MS, count)
+        for value, count in session.execute(
+            select(bucket, func.count()).where(recent).group_by(bucket).order_by(bucket)
+        )
+    ]
+    board.p50_ms = percentile(histogram, 0.50)
+    board.p95_ms = percentile(histogram, 0.95)
+    board.users = session.scalar(select(func.count()).select_from(User)) or 0
+    board.needs_review = (
+        session.scalar(select(func.count()).select_from(Turn).where(recent, needs_review())) or 0
+    )
+    return board
+
+
+@dataclass(frozen=True)
+class TwitterHealth:
+    """The Twitter loop as the database sees it."""
+
+    configured: bool
+    last_poll_at: datetime | None = None
+    inbox_backlog: int = 0
+    outbox_backlog: int = 0
+    failed_replies: int = 0
+    rate_limit_left: int | None = None  # None: the loop does not record it (yet)
+
+
+def twitter_health(session: Session) -> TwitterHealth:
+    """Last poll and backlogs, or ``configured=False`` when the Twitter tables are absent.
+
+    This is the seam to the Twitter channel: it reads ``agent.twitter.models`` when that
+    module and its tables exist, and nothing else.
+    """
+    try:
+        from agent.twitter import models as tw
+    except ImportError:
+        return TwitterHealth(configured=False)
+    names = set(inspect(session.connection()).get_table_names())
+    if not {"twitter_inbox", "twitter_outbox", "twitter_cursors"} <= names:
+        return TwitterHealth(configured=False)
+    last_poll = session.scalar(select(func.max(tw.MentionCursor.last_poll_at)))
+    if last_poll is None and not session.scalar(select(func.count()).select_from(tw.InboxMention)):
+        return TwitterHealth(configured=False)
+    inbox = session.scalar(select(func.count()).where(tw.InboxMention.status == tw.PENDING))
+    outbox = session.scalar(select(func.count()).where(tw.OutboxReply.status == tw.PENDING))
+    failed = session.scalar(
+        select(func.count()).where(tw.OutboxReply.status.in_((tw.FAILED, tw.FORBIDDEN)))
+    )
+    left = getattr(tw.MentionCursor, "rate_limit_remaining", None)
+    rate = session.scalar(select(func.min(left))) if left is not None else None
+    return TwitterHealth(
+        configured=True,
+        last_poll_at=last_poll,
+        inbox_backlog=inbox or 0,
+        outbox_backlog=outbox or 0,
+        failed_replies=failed or 0,
+        rate_limit_left=rate,
+    )

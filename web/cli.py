@@ -1,0 +1,88 @@
+"""``threadbot serve`` and ``threadbot admin ...``: run the web app and manage admin accounts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from flask import Flask
+
+from agent.db import make_engine, make_sessionmaker
+from agent.migrate import SchemaOutOfDate, ensure_current
+from agent.review import accounts
+from agent.settings import SettingsError, get_settings
+
+
+def _sessions() -> Any:
+    try:
+        engine = make_engine(get_settings().database_url)
+        ensure_current(engine)
+    except (SettingsError, SchemaOutOfDate) as exc:
+        raise click.ClickException(str(exc)) from None
+    return make_sessionmaker(engine)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--workers",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="gunicorn worker processes (one per core is a good start).",
+)
+@click.option("--dev", is_flag=True, help="Flask's debug server with reloading, for development.")
+def serve_command(host: str, port: int, workers: int, dev: bool) -> None:
+    """Serve the chat page, the chat API and the admin console (gunicorn)."""
+    from web import create_app
+
+    if dev:
+        create_app().run(host=host, port=port, debug=True)
+        return
+    from gunicorn.app.base import BaseApplication
+
+    class _Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            # Each worker builds its own app: SQLite connections must not cross a fork.
+            self.cfg.set("preload_app", False)
+            self.cfg.set("accesslog", "-")
+
+        def load(self) -> Flask:
+            return create_app()
+
+    click.echo(f"serving on http://{host}:{port} with {workers} worker(s); Ctrl-C stops")
+    _Server().run()
+
+
+@click.group("admin")
+def admin_group() -> None:
+    """Manage admin accounts for the web console."""
+
+
+@admin_group.command("create-user")
+@click.argument("username")
+@click.password_option(help="The password (asked for when not given; at least 12 characters).")
+def create_user(username: str, password: str) -> None:
+    """Create an admin account USERNAME that can log in to /admin."""
+    with _sessions().begin() as session:
+        try:
+            accounts.create_admin(session, username, password)
+        except accounts.AccountError as exc:
+            raise click.BadParameter(str(exc)) from None
+    click.echo(f"admin {username!r} created; log in at /admin/login")
+
+
+@admin_group.command("set-password")
+@click.argument("username")
+@click.password_option(help="The new password (asked for when not given).")
+def set_password(username: str, password: str) -> None:
+    """Give the admin USERNAME a new password."""
+    with _sessions().begin() as session:
+        try:
+            accounts.set_password(session, username, password)
+        except accounts.AccountError as exc:
+            raise click.BadParameter(str(exc)) from None
+    click.echo(f"password for {username!r} changed")

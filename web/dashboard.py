@@ -1,0 +1,39 @@
+"""The dashboard: traffic, tiers, fallbacks, intents, latency, the Twitter loop, the dialogue."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, render_template, request
+
+from agent.review import stats
+from web.auth import guard
+from web.db import get_session, runtime
+from web.graph import diagram
+
+bp = guard(Blueprint("dashboard", __name__, url_prefix="/admin"))
+
+WINDOWS = (7, 30, 90)
+
+
+def _window() -> int:
+    raw = request.args.get("days", "30")
+    return int(raw) if raw.isdigit() and int(raw) in WINDOWS else 30
+
+
+@bp.get("/")
+def index() -> str:
+    """The dashboard page; the charts read the numbers embedded as JSON."""
+    board = stats.dashboard(get_session(), window_days=_window())
+    return render_template(
+        "admin/dashboard.html",
+        board=board,
+        windows=WINDOWS,
+        twitter=stats.twitter_health(get_session()),
+        graph=diagram(runtime().agent().script),
+    )
+
+
+@bp.get("/stats.json")
+def stats_json() -> Response:
+    """The dashboard's numbers, for scripts and monitoring."""
+    board = stats.dashboard(get_session(), window_days=_window())
+    return jsonify(board.as_json() | {"users": board.users, "needs_review": board.needs_review})
