@@ -1,0 +1,1 @@
+"""Model registry: every trained NLU and generator version, which one serves, and hot swaps."""
