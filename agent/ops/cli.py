@@ -136,6 +136,12 @@ def ops_group() -> None:
     help="A default value; SSM parameters of the same name win. Repeatable.",
 )
 @click.option(
+    "--secret-key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Without THREADBOT_SECRET_KEY in SSM, use the key in this file (made once if absent).",
+)
+@click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
@@ -148,6 +154,7 @@ def write_env(
     db_port: str,
     db_name: str,
     defaults: tuple[str, ...],
+    secret_key_file: Path | None,
     out: Path,
 ) -> None:
     """Write the server's settings file from defaults, SSM parameters and the RDS secret.
@@ -179,6 +186,13 @@ def write_env(
         values["THREADBOT_DATABASE_URL"] = database_url_from_secret(
             db_secret_arn, db_host, db_port, db_name, boto3.client("secretsmanager")
         )
+    if secret_key_file and "THREADBOT_SECRET_KEY" not in values:
+        # One machine needs no shared key; a key kept on disk keeps sessions valid across reboots.
+        if not secret_key_file.exists():
+            import secrets
+
+            write_private(secret_key_file, secrets.token_hex(32) + "\n")
+        values["THREADBOT_SECRET_KEY"] = secret_key_file.read_text("utf-8").strip()
     try:
         write_private(out, render(values))
     except EnvFileError as exc:

@@ -94,6 +94,15 @@ def test_write_env_defaults_only(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert out.read_text().splitlines()[1:] == ["THREADBOT_WEB_PROXY_HOPS='1'"]
+    key_file = tmp_path / "secret_key"
+    for _ in range(2):  # made once, then reused: sessions survive a re-install
+        result = CliRunner().invoke(
+            cli, ["ops", "write-env", "--secret-key-file", str(key_file), "--out", str(out)]
+        )
+        assert result.exit_code == 0, result.output
+        assert f"THREADBOT_SECRET_KEY='{key_file.read_text().strip()}'" in out.read_text()
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert len(key_file.read_text().strip()) == 64
     result = CliRunner().invoke(cli, ["ops", "write-env", "--set", "NOEQUALS", "--out", str(out)])
     assert result.exit_code == 2 and "is not KEY=VALUE" in result.output
     assert os.access(out, os.R_OK)
