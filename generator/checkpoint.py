@@ -1,0 +1,102 @@
+"""Self-describing checkpoints: weights, model args, tokenizer and training state in one dict."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from generator.config import ModelConfig
+from generator.errors import ModelNotFoundError
+from generator.model import Seq2Seq
+from generator.tokenizer import BPETokenizer
+
+FORMAT = "threadbot-generator/1"
+# A model dir holds these; the first present is the one decoding loads.
+MODEL_FILES = ("model.pt", "best.pt", "last.pt")
+
+
+def save(
+    path: Path,
+    model: Seq2Seq,
+    tok: BPETokenizer,
+    *,
+    optimizer: torch.optim.Optimizer | None = None,
+    config: dict[str, Any] | None = None,
+    step: int = 0,
+    epoch: int = 0,
+    best_val_loss: float = float("inf"),
+    history: list[dict[str, Any]] | None = None,
+    name: str = "threadbot-generator",
+    half: bool = False,
+) -> None:
+    """Write ``path`` atomically; ``half`` stores fp16 weights (shipping), else fp32."""
+    # out.weight is the tied embedding: store it once (build() ties it again).
+    state = {
+        k: (v.half() if half and v.is_floating_point() else v).cpu()
+        for k, v in model.state_dict().items()
+        if k != "out.weight"
+    }
+    ckpt = {
+        "format": FORMAT,
+        "name": name,
+        "model": state,
+        "model_args": asdict(model.cfg),
+        "tokenizer": tok.to_str(),
+        "optimizer": optimizer.state_dict() if optimizer is not None else None,
+        "config": config or {},
+        "step": step,
+        "epoch": epoch,
+        "best_val_loss": best_val_loss,
+        "history": history or [],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save(ckpt, tmp)
+    tmp.replace(path)
+
+
+def resolve(path: str | Path) -> Path:
+    """The checkpoint file for a model dir or file, or ``ModelNotFoundError``."""
+    p = Path(path)
+    if p.is_file():
+        return p
+    if not p.exists():
+        raise ModelNotFoundError(p, "the path does not exist")
+    for name in MODEL_FILES:
+        if (p / name).is_file():
+            return p / name
+    raise ModelNotFoundError(p, f"the directory has none of {', '.join(MODEL_FILES)}")
+
+
+def read(path: str | Path) -> dict[str, Any]:
+    """Load the raw checkpoint dict (tensors on CPU), checking its format."""
+    file = resolve(path)
+    try:
+        ckpt = torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for corrupt or foreign files
+        raise ModelNotFoundError(file, f"the file is not a readable checkpoint ({exc})") from exc
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise ModelNotFoundError(file, f"the file is not a {FORMAT} checkpoint")
+    return ckpt
+
+
+def build(ckpt: dict[str, Any]) -> tuple[Seq2Seq, BPETokenizer]:
+    """Rebuild model (fp32, eval mode) and tokenizer from a checkpoint dict alone."""
+    model = Seq2Seq(ModelConfig(**ckpt["model_args"]))
+    state = {k: v.float() if v.is_floating_point() else v for k, v in ckpt["model"].items()}
+    if "out_bias" in state:  # checkpoints written before the output layer became a module
+        state["out.bias"] = state.pop("out_bias")
+    state["out.weight"] = state["embed.weight"]
+    model.load_state_dict(state)
+    model.eval()
+    return model, BPETokenizer.from_str(ckpt["tokenizer"])
+
+
+def fingerprint(path: str | Path) -> str:
+    """Short content hash of the checkpoint file: the model's version suffix."""
+    digest = hashlib.sha256(resolve(path).read_bytes()).hexdigest()
+    return digest[:10]

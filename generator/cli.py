@@ -1,0 +1,472 @@
+"""``threadbot generator ...``: prepare corpora, train, evaluate, export and chat."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import click
+
+from generator.errors import GeneratorError
+
+CONFIG_HELP = "TOML preset, e.g. configs/generator/default.toml (values there, then options here)."
+
+
+def _fail(exc: Exception) -> click.ClickException:
+    return click.UsageError(str(exc).splitlines()[0])
+
+
+@click.group("generator")
+def generator() -> None:
+    """Fallback reply generator: corpus in, trained and evaluated model out."""
+
+
+@generator.command("prepare")
+@click.option("--corpus", required=True, help="'chitchat', or a .jsonl[.gz]/.tsv/.txt/.json file.")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Directory to write train.jsonl.gz and validation.jsonl.gz into.",
+)
+@click.option(
+    "--topic", "topics", multiple=True, help="Keep conversations with this label (repeatable)."
+)
+@click.option(
+    "--keyword",
+    "keywords",
+    multiple=True,
+    help="Keep conversations mentioning this word (repeatable; ORed with --topic).",
+)
+@click.option(
+    "--max-turn-words",
+    default=40,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Cut each turn to this many words.",
+)
+@click.option(
+    "--val-fraction",
+    default=0.05,
+    show_default=True,
+    type=click.FloatRange(0, 1, max_open=True),
+    help="Share of conversations held out (sources with their own split keep it).",
+)
+@click.option(
+    "--split-seed",
+    default=13,
+    show_default=True,
+    type=int,
+    help="Salt of the by-conversation hash split.",
+)
+def prepare_cmd(
+    corpus: str,
+    out_dir: Path,
+    topics: tuple[str, ...],
+    keywords: tuple[str, ...],
+    max_turn_words: int,
+    val_fraction: float,
+    split_seed: int,
+) -> None:
+    """Clean, filter, dedup and split a corpus by conversation; print its stats."""
+    from generator.clean import prepare, split_conversations
+    from generator.data import load_corpus, write_jsonl
+
+    try:
+        raw = load_corpus(corpus)
+    except GeneratorError as exc:
+        raise click.BadParameter(str(exc), param_hint="--corpus") from exc
+    convs = prepare(raw, max_turn_words=max_turn_words, topics=topics, keywords=keywords)
+    train, val = split_conversations(convs, val_fraction, split_seed)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_jsonl(train, out_dir / "train.jsonl.gz")
+    write_jsonl(val, out_dir / "validation.jsonl.gz")
+    click.echo(f"read {len(raw)} conversations; kept {len(convs)} after cleaning/filter/dedup")
+    for name, part in (("train", train), ("validation", val)):
+        pairs = sum(len(c.turns) - 1 for c in part)
+        words = [w for c in part for t in c.turns for w in t.lower().split()]
+        click.echo(
+            f"{name}: {len(part)} conversations, {pairs} pairs, {len(words)} words, "
+            f"{len(set(words))} distinct words"
+        )
+    topic_counts: dict[str, int] = {}
+    for c in convs:
+        topic_counts[str(c.topic)] = topic_counts.get(str(c.topic), 0) + 1
+    click.echo("topics: " + ", ".join(f"{k}={v}" for k, v in sorted(topic_counts.items())))
+    click.echo(f"wrote {out_dir / 'train.jsonl.gz'} and {out_dir / 'validation.jsonl.gz'}")
+
+
+@generator.command("train")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=Path("configs/generator/default.toml"),
+    show_default=True,
+    help=CONFIG_HELP,
+)
+@click.option(
+    "--out", "out_dir", type=click.Path(path_type=Path), help="Run directory (overrides out_dir)."
+)
+@click.option("--corpus", help="Corpus name or path (overrides data.corpus).")
+@click.option(
+    "--topic", "topics", multiple=True, help="Train only on this topic label (repeatable)."
+)
+@click.option("--keyword", "keywords", multiple=True, help="Or on conversations with this word.")
+@click.option(
+    "--init-from",
+    type=click.Path(exists=True, path_type=Path),
+    help="Fine-tune this checkpoint (file or model dir); keeps its tokenizer and shape.",
+)
+@click.option("--resume", is_flag=True, help="Continue from OUT/last.pt (optimizer and step too).")
+@click.option("--epochs", type=click.IntRange(1), help="Override the number of epochs.")
+@click.option("--batch-size", type=click.IntRange(1), help="Override pairs per step.")
+@click.option(
+    "--lr", type=click.FloatRange(0, min_open=True), help="Override the peak learning rate."
+)
+@click.option("--seed", type=int, help="Override the random seed.")
+@click.option("--device", help="torch device (default: cuda if available, else cpu).")
+@click.option(
+    "--name",
+    default="threadbot-generator",
+    show_default=True,
+    help="Model name recorded in the checkpoint (part of its version).",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="One training and one validation batch: a smoke test."
+)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train_cmd(
+    config_file: Path,
+    out_dir: Path | None,
+    corpus: str | None,
+    topics: tuple[str, ...],
+    keywords: tuple[str, ...],
+    init_from: Path | None,
+    resume: bool,
+    epochs: int | None,
+    batch_size: int | None,
+    lr: float | None,
+    seed: int | None,
+    device: str | None,
+    name: str,
+    dry_run: bool,
+    quiet: bool,
+) -> None:
+    """Train a model (or fine-tune one on a topic with --init-from and --topic)."""
+    from generator.config import TrainConfig
+    from generator.train import train
+
+    try:
+        cfg = TrainConfig.from_file(config_file)
+    except (ValueError, TypeError, OSError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--config") from exc
+    data: dict[str, Any] = {}
+    if corpus:
+        data["corpus"] = corpus
+    if topics:
+        data["topics"] = list(topics)
+    if keywords:
+        data["keywords"] = list(keywords)
+    over: dict[str, Any] = {
+        k: v
+        for k, v in (
+            ("out_dir", str(out_dir) if out_dir else None),
+            ("epochs", epochs),
+            ("batch_size", batch_size),
+            ("lr", lr),
+            ("seed", seed),
+        )
+        if v is not None
+    }
+    cfg = replace(cfg, data=replace(cfg.data, **data), dry_run=dry_run or cfg.dry_run, **over)
+    try:
+        result = train(
+            cfg,
+            init_from=init_from,
+            resume=resume,
+            device=device,
+            name=name,
+            log=click.echo,
+            progress=not quiet,
+        )
+    except (GeneratorError, ValueError) as exc:
+        raise _fail(exc) from exc
+    if not (Path(cfg.out_dir) / "best.pt").exists():
+        raise click.ClickException("stopped before the first validation: no checkpoint written")
+    click.echo(
+        f"best validation: loss {result.best_val_loss:.3f}, per-word perplexity "
+        f"{result.best_word_perplexity:.2f}; {result.train_tokens_per_second:.0f} target "
+        f"tokens/s on {result.device}; wrote {cfg.out_dir}/best.pt, last.pt, "
+        "metrics.json, loss.png"
+    )
+
+
+@generator.command("export")
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Checkpoint file or run directory (its best.pt).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Model directory to write model.pt into.",
+)
+@click.option("--name", help="Rename the model (recorded in its version).")
+@click.option("--fp32", is_flag=True, help="Keep fp32 weights (default fp16 halves the size).")
+def export_cmd(source: Path, out_dir: Path, name: str | None, fp32: bool) -> None:
+    """Write a decoding-only checkpoint (no optimizer, fp16) for shipping."""
+    from generator import checkpoint
+
+    try:
+        ckpt = checkpoint.read(source)
+    except GeneratorError as exc:
+        raise click.BadParameter(str(exc), param_hint="--from") from exc
+    model, tok = checkpoint.build(ckpt)
+    checkpoint.save(
+        out_dir / "model.pt",
+        model,
+        tok,
+        config=ckpt["config"],
+        step=ckpt["step"],
+        epoch=ckpt["epoch"],
+        best_val_loss=ckpt["best_val_loss"],
+        history=[{k: v for k, v in h.items() if k != "train_losses"} for h in ckpt["history"]],
+        name=name or ckpt["name"],
+        half=not fp32,
+    )
+    size = (out_dir / "model.pt").stat().st_size / 2**20
+    click.echo(f"wrote {out_dir / 'model.pt'} ({size:.1f} MiB)")
+
+
+@generator.command("eval")
+@click.option(
+    "--model",
+    "model_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Model directory or checkpoint file.",
+)
+@click.option(
+    "--data", "data_path", required=True, help="Corpus: 'chitchat' or a file/dir (any format)."
+)
+@click.option(
+    "--split",
+    type=click.Choice(["validation", "train", "all"]),
+    default="validation",
+    show_default=True,
+    help="Which conversations to score (unlabelled ones are hash-split "
+    "with the model's own seed, so training pairs never count).",
+)
+@click.option("--topic", "topics", multiple=True, help="Only conversations with this topic label.")
+@click.option("--on-topic", help="Topic whose keyword list scores the on-topic rate (e.g. ai).")
+@click.option(
+    "--max-replies",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Replies to generate for the text metrics (0 = perplexity only).",
+)
+@click.option(
+    "--beam-size", default=4, show_default=True, type=click.IntRange(1), help="Beam width."
+)
+@click.option(
+    "--out", "out_file", type=click.Path(path_type=Path), help="Also write metrics JSON here."
+)
+@click.option(
+    "--samples",
+    default=5,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Print this many example message -> reply lines.",
+)
+def eval_cmd(
+    model_dir: Path,
+    data_path: str,
+    split: str,
+    topics: tuple[str, ...],
+    on_topic: str | None,
+    max_replies: int,
+    beam_size: int,
+    out_file: Path | None,
+    samples: int,
+) -> None:
+    """Per-word perplexity, distinct-1/2, length, generic-reply rate, salience, on-topic rate."""
+    from generator import checkpoint
+    from generator.batches import make_pairs
+    from generator.clean import prepare, split_conversations
+    from generator.data import TOPIC_KEYWORDS, iter_pairs, load_corpus
+    from generator.evaluate import (
+        average_length,
+        corpus_nll,
+        distinct_n,
+        generic_rate,
+        on_topic_rate,
+        salience,
+    )
+    from generator.service import load
+    from generator.types import ReplyContext
+
+    if on_topic is not None and on_topic not in TOPIC_KEYWORDS:
+        raise click.BadParameter(
+            f"no keyword list for {on_topic!r}; known: {', '.join(TOPIC_KEYWORDS)}",
+            param_hint="--on-topic",
+        )
+    try:
+        gen = load(model_dir, beam_size=beam_size)
+        ckpt_cfg = checkpoint.read(model_dir).get("config", {}).get("data", {})
+        convs = load_corpus(data_path)
+    except GeneratorError as exc:
+        raise _fail(exc) from exc
+    convs = prepare(convs, max_turn_words=int(ckpt_cfg.get("max_turn_words", 40)), topics=topics)
+    if split != "all":
+        tr, va = split_conversations(
+            convs, float(ckpt_cfg.get("val_fraction", 0.05)), int(ckpt_cfg.get("split_seed", 13))
+        )
+        convs = va if split == "validation" else tr
+    if not convs:
+        raise click.UsageError(f"no conversations to evaluate in {data_path} ({split} split)")
+    ctx_turns = int(ckpt_cfg.get("context_turns", 3))
+    pairs = make_pairs(convs, gen.tok, ctx_turns, int(ckpt_cfg.get("max_source_tokens", 96)), 256)
+    nll = corpus_nll(gen.model, pairs, gen.tok, gen.device)
+    metrics: dict[str, Any] = {
+        "model": gen.version,
+        "data": data_path,
+        "split": split,
+        "conversations": len(convs),
+        "pairs": len(pairs),
+        "nll_total": nll.total,
+        "words": nll.words,
+        "tokens": nll.tokens,
+        "word_perplexity": nll.word_perplexity,
+        "token_loss": nll.token_loss,
+    }
+    click.echo(f"{len(convs)} conversations, {len(pairs)} pairs")
+    click.echo(
+        f"per-word perplexity {nll.word_perplexity:.2f} = exp({nll.total:.1f} nats / "
+        f"{nll.words} words); per-token loss {nll.token_loss:.3f} over {nll.tokens} tokens"
+    )
+    if max_replies:
+        all_pairs = list(iter_pairs(convs, ctx_turns))
+        random.Random(0).shuffle(all_pairs)
+        chosen = all_pairs[:max_replies]
+        contexts = [ReplyContext(history=c, topic=t) for c, _, t in chosen]
+        raw: list[str] = []
+        guarded = []
+        for i in range(0, len(contexts), 64):
+            part = contexts[i : i + 64]
+            cands = gen.candidates(part)
+            raw += [c[0] if c else "" for c in cands]
+            guarded += [gen._choose(ctx, c) for ctx, c in zip(part, cands, strict=True)]
+        messages = [c[-1] for c, _, _ in chosen]
+        metrics.update(
+            {
+                "replies": len(raw),
+                "distinct_1": distinct_n(raw, 1),
+                "distinct_2": distinct_n(raw, 2),
+                "average_length_words": average_length(raw),
+                "generic_rate_top10": generic_rate(raw),
+                "salience_tfidf": salience(messages, raw),
+                "reference_salience_tfidf": salience(messages, [r for _, r, _ in chosen]),
+                "guard_rejection_rate": sum(g.text is None for g in guarded) / max(1, len(guarded)),
+                "guard_rejections": dict(gen.rejections),
+            }
+        )
+        if on_topic:
+            metrics["on_topic_rate"] = on_topic_rate(raw, TOPIC_KEYWORDS[on_topic])
+            metrics["reference_on_topic_rate"] = on_topic_rate(
+                [r for _, r, _ in chosen], TOPIC_KEYWORDS[on_topic]
+            )
+        for key in (
+            "distinct_1",
+            "distinct_2",
+            "average_length_words",
+            "generic_rate_top10",
+            "salience_tfidf",
+            "reference_salience_tfidf",
+            "guard_rejection_rate",
+            "on_topic_rate",
+            "reference_on_topic_rate",
+        ):
+            if key in metrics:
+                click.echo(f"{key}: {metrics[key]:.3f}")
+        for (ctx, _, _), reply in list(zip(chosen, raw, strict=True))[:samples]:
+            click.echo(f"  > {ctx[-1]}\n  < {reply}")
+    if out_file:
+        out_file.parent.mkdir(parents=True, exist_ok=True)
+        out_file.write_text(json.dumps(metrics, indent=2) + "\n")
+        click.echo(f"wrote {out_file}")
+
+
+@generator.command("chat")
+@click.option(
+    "--model",
+    "model_dir",
+    default="models/generator",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Model directory or checkpoint file.",
+)
+@click.option("--topic", help="Topic label to condition on (e.g. ai).")
+@click.option(
+    "--beam-size", default=4, show_default=True, type=click.IntRange(1), help="Beam width."
+)
+@click.option("--sample", is_flag=True, help="Nucleus sampling instead of beam search.")
+@click.option(
+    "--temperature",
+    default=0.8,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Sampling temperature.",
+)
+@click.option(
+    "--top-p",
+    default=0.9,
+    show_default=True,
+    type=click.FloatRange(0, 1, min_open=True),
+    help="Nucleus mass for sampling.",
+)
+def chat_cmd(
+    model_dir: Path,
+    topic: str | None,
+    beam_size: int,
+    sample: bool,
+    temperature: float,
+    top_p: float,
+) -> None:
+    """Talk to a model in the terminal (empty line or Ctrl-D ends)."""
+    from generator.service import load
+    from generator.types import ReplyContext
+
+    try:
+        gen = load(
+            model_dir, beam_size=beam_size, sample=sample, temperature=temperature, top_p=top_p
+        )
+    except GeneratorError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"{gen.version}: say something (empty line ends)")
+    history: list[str] = []
+    previous: str | None = None
+    while True:
+        try:
+            line = click.prompt("you", default="", show_default=False)
+        except click.Abort:
+            break
+        if not line.strip():
+            break
+        history.append(line)
+        result = gen.reply(ReplyContext(tuple(history[-5:]), topic, previous))
+        text = result.text if result.text is not None else f"[rejected: {result.rejected_reason}]"
+        click.echo(f"bot: {text}")
+        if result.text is not None:
+            history.append(result.text)
+            previous = result.text

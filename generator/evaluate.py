@@ -1,0 +1,125 @@
+"""Evaluation metrics: per-word perplexity, diversity, generic-reply rate, salience, on-topic."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from generator.batches import Batch, Pair, batches
+from generator.model import Seq2Seq
+from generator.tokenizer import BPETokenizer
+
+_TOKEN_RE = re.compile(r"[a-z0-9']+")
+
+
+@dataclass(frozen=True)
+class NLL:
+    """Summed negative log-likelihood of references and the counts it is divided by."""
+
+    total: float  # nats, summed over every reference token including <eos>
+    tokens: int  # subword tokens scored (the <eos> of each reply included)
+    words: int  # whitespace words of the references + one <eos> per reply
+
+    @property
+    def token_loss(self) -> float:
+        """Mean NLL per subword token (the training loss, without label smoothing)."""
+        return self.total / max(1, self.tokens)
+
+    @property
+    def word_perplexity(self) -> float:
+        """exp(total NLL / words): comparable across tokenizers, unlike token perplexity."""
+        return math.exp(min(50.0, self.total / max(1, self.words)))
+
+
+def batch_nll(model: Seq2Seq, batch: Batch, pad_id: int) -> torch.Tensor:
+    """Summed NLL of one batch's targets (a scalar tensor)."""
+    logits = model(batch.src, batch.src_lens, batch.tgt_in)  # (B, T, V)
+    return F.cross_entropy(
+        logits.float().flatten(0, 1), batch.tgt_out.flatten(), ignore_index=pad_id, reduction="sum"
+    )
+
+
+@torch.no_grad()
+def corpus_nll(
+    model: Seq2Seq,
+    pairs: Sequence[Pair],
+    tok: BPETokenizer,
+    device: torch.device,
+    batch_size: int = 128,
+    max_batches: int | None = None,
+) -> NLL:
+    """Teacher-forced NLL of every pair's reply, in eval mode, restoring train mode after."""
+    was_training = model.training
+    model.eval()
+    total, tokens, words = 0.0, 0, 0
+    for n, batch in enumerate(batches(pairs, tok, batch_size)):
+        if max_batches is not None and n >= max_batches:
+            break
+        batch = batch.to(device)
+        total += batch_nll(model, batch, tok.pad_id).item()
+        tokens += int((batch.tgt_out != tok.pad_id).sum())
+        words += batch.words
+    model.train(was_training)
+    return NLL(total, tokens, words)
+
+
+def _tokens(text: str) -> list[str]:
+    return _TOKEN_RE.findall(text.lower())
+
+
+def distinct_n(replies: Iterable[str], n: int) -> float:
+    """Distinct n-grams over all n-grams in all replies (Li et al. 2016)."""
+    grams: Counter[tuple[str, ...]] = Counter()
+    for r in replies:
+        words = _tokens(r)
+        grams.update(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
+    return len(grams) / max(1, sum(grams.values()))
+
+
+def generic_rate(replies: Sequence[str], top: int = 10) -> float:
+    """Share of replies that are one of the ``top`` most frequent replies (normalised)."""
+    counts = Counter(" ".join(_tokens(r)) for r in replies)
+    return sum(c for _, c in counts.most_common(top)) / max(1, len(replies))
+
+
+def salience(messages: Sequence[str], replies: Sequence[str]) -> float:
+    """Mean TF-IDF cosine between each reply and the message it answers.
+
+    Our version of the "salience" of Çetinkaya, Toroslu and Davulcu (2020): IDF is computed
+    over all messages and replies evaluated together, with smoothed idf = ln((1+N)/(1+df))+1,
+    so shared rare words ("robot", "vote") count far more than shared common ones ("the").
+    Scores lie in [0, 1]; 0 means no word in common.
+    """
+    docs = [_tokens(t) for t in [*messages, *replies]]
+    df: Counter[str] = Counter(w for d in docs for w in set(d))
+    n = len(docs)
+
+    def vec(words: list[str]) -> dict[str, float]:
+        tf = Counter(words)
+        return {w: c * (math.log((1 + n) / (1 + df[w])) + 1) for w, c in tf.items()}
+
+    scores = []
+    for msg, rep in zip(messages, replies, strict=True):
+        a, b = vec(_tokens(msg)), vec(_tokens(rep))
+        dot = sum(v * b.get(w, 0.0) for w, v in a.items())
+        norm = math.sqrt(sum(v * v for v in a.values()) * sum(v * v for v in b.values()))
+        scores.append(dot / norm if norm else 0.0)
+    return sum(scores) / max(1, len(scores))
+
+
+def on_topic_rate(replies: Sequence[str], keywords: Iterable[str]) -> float:
+    """Share of replies mentioning at least one topic keyword (whole words, any case)."""
+    words = {k.lower() for k in keywords}
+    hits = sum(1 for r in replies if words & set(_tokens(r)))
+    return hits / max(1, len(replies))
+
+
+def average_length(replies: Sequence[str]) -> float:
+    """Mean reply length in words."""
+    return sum(len(r.split()) for r in replies) / max(1, len(replies))

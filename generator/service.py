@@ -1,0 +1,150 @@
+"""The loaded generator the agent calls: decode, fit the tweet, guard, count rejections."""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from generator import checkpoint, guard
+from generator.clean import scrub
+from generator.decode import DecodeOptions, generate
+from generator.model import Seq2Seq
+from generator.tokenizer import BPETokenizer
+from generator.tweetlen import fit
+from generator.types import Generated, ReplyContext
+
+
+class LSTMReplyGenerator:
+    """A trained seq2seq behind a lock; ``reply`` is safe to call from several threads."""
+
+    def __init__(
+        self,
+        model: Seq2Seq,
+        tok: BPETokenizer,
+        *,
+        version: str,
+        options: DecodeOptions | None = None,
+        context_turns: int = 3,
+        max_source_tokens: int = 96,
+        default_topic: str | None = None,
+        device: torch.device | None = None,
+    ) -> None:
+        self.device = device or torch.device("cpu")
+        self.model = model.to(self.device).eval()
+        self.tok = tok
+        self.version = version
+        self.options = options or DecodeOptions()
+        self.context_turns = context_turns
+        self.max_source_tokens = max_source_tokens
+        self.default_topic = default_topic
+        self.rejections: Counter[str] = Counter()  # replies refused, by the reason returned
+        self.candidate_rejections: Counter[str] = Counter()  # every refused beam candidate
+        self._lock = threading.Lock()
+
+    def _source(self, context: ReplyContext) -> list[int]:
+        turns = [scrub(t) for t in context.history[-self.context_turns :]]
+        return self.tok.encode_context(
+            turns, context.topic or self.default_topic, self.max_source_tokens
+        )
+
+    def reply(self, context: ReplyContext) -> Generated:
+        """The best candidate that fits ``max_chars`` and passes the guard, else the reason."""
+        return self.reply_batch([context])[0]
+
+    def reply_batch(self, contexts: Sequence[ReplyContext]) -> list[Generated]:
+        """Replies for many contexts in one batched search (throughput benchmarks, eval)."""
+        candidates = self.candidates(contexts)
+        with self._lock:
+            return [self._choose(c, texts) for c, texts in zip(contexts, candidates, strict=True)]
+
+    def candidates(self, contexts: Sequence[ReplyContext]) -> list[list[str]]:
+        """Unguarded candidate replies for each context, best first."""
+        if not contexts:
+            return []
+        sources = [self._source(c) for c in contexts]
+        with self._lock, torch.inference_mode():
+            found = generate(self.model, self.tok, sources, self.options, self.device)
+        return [[self.tok.decode(ids) for ids, _ in cands] for cands in found]
+
+    def _choose(self, ctx: ReplyContext, texts: list[str]) -> Generated:
+        """Called under the lock: counters are plain ``Counter`` objects."""
+        first_reason: str | None = None
+        for text in texts:
+            fitted = fit(text, ctx.max_chars)
+            reason = (
+                "too_long" if text and not fitted else guard.check(fitted, ctx.previous_bot_reply)
+            )
+            if reason is None:
+                return Generated(fitted)
+            self.candidate_rejections[reason] += 1
+            first_reason = first_reason or reason
+        reason = first_reason or "empty"
+        self.rejections[reason] += 1
+        return Generated(None, reason)
+
+    def stats(self) -> dict[str, Any]:
+        """Counters as plain dicts, for logging or a health endpoint."""
+        with self._lock:
+            return {
+                "version": self.version,
+                "rejections": dict(self.rejections),
+                "candidate_rejections": dict(self.candidate_rejections),
+            }
+
+
+def quantize_model(model: Seq2Seq) -> Seq2Seq:
+    """Dynamic int8 quantization of the LSTMs and Linear layers: ~3x faster CPU decoding.
+
+    torch marks ``torch.ao.quantization`` deprecated in favour of the separate torchao
+    package; the eager API still works in the pinned torch, so we silence that one warning
+    rather than add a dependency for a few lines.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # DeprecationWarning and UserWarning, both "deprecated"
+        return torch.ao.quantization.quantize_dynamic(
+            model, {torch.nn.LSTM, torch.nn.Linear}, dtype=torch.qint8
+        )
+
+
+def load(
+    path: str | Path, *, device: str | None = None, quantize: bool = False, **decoding: Any
+) -> LSTMReplyGenerator:
+    """Load a model dir (or checkpoint file) into a ready :class:`LSTMReplyGenerator`.
+
+    ``decoding`` overrides :class:`DecodeOptions` fields (``beam_size=``, ``sample=``, ...);
+    ``quantize`` applies dynamic int8 quantization to the Linear layers (CPU only).
+    Raises :class:`generator.errors.ModelNotFoundError` naming the path and how to create it.
+    """
+    ckpt = checkpoint.read(path)
+    model, tok = checkpoint.build(ckpt)
+    unknown = set(decoding) - set(DecodeOptions.__dataclass_fields__)
+    if unknown:
+        raise TypeError(
+            f"unknown decoding options {sorted(unknown)}; allowed: "
+            f"{', '.join(DecodeOptions.__dataclass_fields__)}"
+        )
+    options = replace(DecodeOptions(), **decoding)
+    dev = torch.device(device or "cpu")
+    if quantize:
+        if dev.type != "cpu":
+            raise ValueError("quantize=True is for CPU decoding only")
+        model = quantize_model(model)
+    data = ckpt.get("config", {}).get("data", {})
+    topics = data.get("topics") or []
+    return LSTMReplyGenerator(
+        model,
+        tok,
+        version=f"{ckpt.get('name', 'generator')}@{checkpoint.fingerprint(path)}",
+        options=options,
+        context_turns=int(data.get("context_turns", 3)),
+        max_source_tokens=int(data.get("max_source_tokens", 96)),
+        default_topic=topics[0] if len(topics) == 1 else None,
+        device=dev,
+    )

@@ -1,0 +1,330 @@
+"""Training loop: seeded, validated each epoch, early-stopped, checkpointed, resumable."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from generator import checkpoint
+from generator.batches import Pair, batches, count_batches, make_pairs, prefetch
+from generator.clean import prepare, split_conversations
+from generator.config import DataConfig, ModelConfig, TrainConfig
+from generator.data import Conversation, load_corpus
+from generator.evaluate import NLL, corpus_nll
+from generator.model import Seq2Seq
+from generator.tokenizer import BPETokenizer
+
+
+@dataclass
+class TrainResult:
+    """What a run produced; also written to ``metrics.json``."""
+
+    out_dir: str
+    best_val_loss: float
+    best_word_perplexity: float
+    epochs: int
+    steps: int
+    train_seconds: float
+    train_tokens_per_second: float
+    interrupted: bool
+    device: str
+    parameters: int
+
+
+def get_lr(step: int, total_steps: int, cfg: TrainConfig) -> float:
+    """Linear warmup for ``warmup_steps``, then cosine decay from ``lr`` to ``min_lr``."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    progress = min(1.0, (step - cfg.warmup_steps) / max(1, total_steps - cfg.warmup_steps))
+    return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * progress))
+
+
+def load_splits(data: DataConfig) -> tuple[list[Conversation], list[Conversation]]:
+    """Load, clean, filter, dedup and split the configured corpus by conversation."""
+    convs = prepare(
+        load_corpus(data.corpus),
+        max_turn_words=data.max_turn_words,
+        topics=data.topics,
+        keywords=data.keywords,
+    )
+    return split_conversations(convs, data.val_fraction, data.split_seed)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python and torch (CPU and CUDA) so runs repeat."""
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def pick_device(name: str | None = None) -> torch.device:
+    """``name`` if given, else CUDA when present, else CPU."""
+    if name:
+        return torch.device(name)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def train(
+    cfg: TrainConfig,
+    *,
+    init_from: str | Path | None = None,
+    resume: bool = False,
+    device: str | None = None,
+    name: str = "threadbot-generator",
+    log: Callable[[str], None] = print,
+    progress: bool = True,
+) -> TrainResult:
+    """Train per ``cfg``; ``init_from`` fine-tunes a checkpoint (its tokenizer and shape)."""
+    seed_everything(cfg.seed)
+    if cfg.num_threads:
+        torch.set_num_threads(cfg.num_threads)
+    dev = pick_device(device)
+    out = Path(cfg.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+
+    prior: dict[str, Any] | None = None
+    if resume:
+        prior = checkpoint.read(out / "last.pt")
+    elif init_from is not None:
+        prior = checkpoint.read(init_from)
+
+    train_convs, val_convs = load_splits(cfg.data)
+    if not train_convs or not val_convs:
+        raise ValueError(
+            f"corpus {cfg.data.corpus!r} gave {len(train_convs)} train and {len(val_convs)} "
+            "validation conversations after cleaning and topic filtering; need both non-empty"
+        )
+    if prior is not None:
+        model, tok = checkpoint.build(prior)
+        cfg = replace(cfg, model=ModelConfig(**prior["model_args"]))
+    else:
+        tok = BPETokenizer.train(
+            (t for c in train_convs for t in c.turns),
+            cfg.model.vocab_size,
+            topics=[c.topic for c in train_convs],
+        )
+        cfg = replace(cfg, model=replace(cfg.model, vocab_size=tok.vocab_size, pad_id=tok.pad_id))
+        model = Seq2Seq(cfg.model)
+    model.to(dev).train()
+    d = cfg.data
+    train_pairs = make_pairs(
+        train_convs, tok, d.context_turns, d.max_source_tokens, d.max_target_tokens
+    )
+    val_pairs = make_pairs(val_convs, tok, d.context_turns, d.max_source_tokens, 256)
+    log(
+        f"data: {len(train_convs)} train / {len(val_convs)} validation conversations, "
+        f"{len(train_pairs)} / {len(val_pairs)} pairs; vocab {tok.vocab_size}; "
+        f"{model.num_parameters():,} parameters; device {dev}"
+    )
+
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=dev.type == "cuda"
+    )
+    step, start_epoch, best = 0, 0, float("inf")
+    history: list[dict[str, Any]] = []
+    if resume and prior is not None:
+        optimizer.load_state_dict(prior["optimizer"])
+        step, start_epoch = prior["step"], prior["epoch"]
+        best, history = prior["best_val_loss"], list(prior["history"])
+        log(f"resuming {out / 'last.pt'} at epoch {start_epoch}, step {step}")
+
+    per_epoch = count_batches(train_pairs, cfg.batch_size, cfg.max_batch_tokens)
+    total_steps = (1 if cfg.dry_run else per_epoch) * cfg.epochs
+    use_amp = cfg.amp and dev.type == "cuda"
+    stale = sum(1 for _ in _since_best(history))
+    train_time, train_tokens, interrupted = 0.0, 0, False
+    save_kw: dict[str, Any] = {"config": cfg.to_dict(), "name": name}
+
+    for epoch in range(start_epoch, cfg.epochs):
+        if stale >= cfg.patience or interrupted:
+            break
+        model.train()
+        t0 = time.perf_counter()
+        step_losses: list[torch.Tensor] = []
+        ep_tokens = 0
+        bar = tqdm(
+            prefetch(
+                batches(
+                    train_pairs,
+                    tok,
+                    cfg.batch_size,
+                    max_tokens=cfg.max_batch_tokens,
+                    shuffle_seed=cfg.seed + epoch,
+                )
+            ),
+            total=1 if cfg.dry_run else per_epoch,
+            desc=f"epoch {epoch + 1}/{cfg.epochs}",
+            disable=not progress,
+            leave=False,
+        )
+        try:
+            for batch in bar:
+                batch = batch.to(dev)
+                for group in optimizer.param_groups:
+                    group["lr"] = get_lr(step, total_steps, cfg)
+                autocast = (
+                    torch.autocast("cuda", dtype=torch.bfloat16)
+                    if use_amp
+                    else contextlib.nullcontext()
+                )
+                with autocast:
+                    logits = model(batch.src, batch.src_lens, batch.tgt_in)  # (B, T, V)
+                loss = F.cross_entropy(
+                    logits.float().flatten(0, 1),
+                    batch.tgt_out.flatten(),
+                    ignore_index=tok.pad_id,
+                    label_smoothing=cfg.label_smoothing,
+                )
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                # Clip: one long target can spike LSTM gradients and undo an epoch.
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                optimizer.step()
+                step += 1
+                ep_tokens += batch.tokens
+                step_losses.append(loss.detach())  # no .item(): it would sync with the GPU
+                if step % 50 == 0:
+                    bar.set_postfix(loss=f"{torch.stack(step_losses[-50:]).mean().item():.3f}")
+                if cfg.dry_run:
+                    break
+        except KeyboardInterrupt:
+            # Stop cleanly: validate and checkpoint what this partial epoch learned, then end.
+            interrupted = True
+            log(f"interrupted in epoch {epoch + 1} after {len(step_losses)} steps; validating")
+        finally:
+            bar.close()
+        if not step_losses:
+            break
+        losses: list[float] = torch.stack(step_losses).tolist()
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - t0
+        train_time += seconds
+        train_tokens += ep_tokens
+        val = corpus_nll(model, val_pairs, tok, dev, max_batches=1 if cfg.dry_run else None)
+        row = {
+            "epoch": epoch + 1,
+            "step": step,
+            "partial": interrupted,
+            "train_loss": sum(losses) / len(losses),
+            "train_losses": losses[:: max(1, len(losses) // 200)],
+            "val_loss": val.token_loss,
+            "val_word_perplexity": val.word_perplexity,
+            "val_nll": val.total,
+            "val_words": val.words,
+            "seconds": seconds,
+            "tokens_per_second": ep_tokens / max(seconds, 1e-9),
+        }
+        history.append(row)
+        log(
+            f"epoch {epoch + 1}: train loss {row['train_loss']:.3f}, val loss "
+            f"{val.token_loss:.3f}, val per-word ppl {val.word_perplexity:.2f} "
+            f"({val.total:.0f} nats / {val.words} words), {row['tokens_per_second']:.0f} tok/s"
+        )
+        if val.token_loss < best:
+            best, stale = val.token_loss, 0
+            checkpoint.save(
+                out / "best.pt",
+                model,
+                tok,
+                step=step,
+                epoch=epoch + 1,
+                best_val_loss=best,
+                history=history,
+                **save_kw,
+            )
+        else:
+            stale += 1
+        checkpoint.save(
+            out / "last.pt",
+            model,
+            tok,
+            optimizer=optimizer,
+            step=step,
+            epoch=epoch + 1,
+            best_val_loss=best,
+            history=history,
+            **save_kw,
+        )
+
+    final = _evaluate_best(out, val_pairs, dev) if (out / "best.pt").exists() else None
+    result = TrainResult(
+        out_dir=str(out),
+        best_val_loss=final.token_loss if final else float("nan"),
+        best_word_perplexity=final.word_perplexity if final else float("nan"),
+        epochs=len(history),
+        steps=step,
+        train_seconds=train_time,
+        train_tokens_per_second=train_tokens / max(train_time, 1e-9),
+        interrupted=interrupted,
+        device=str(dev),
+        parameters=model.num_parameters(),
+    )
+    write_report(out, result, history, final)
+    return result
+
+
+def _since_best(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Epochs after the best one (so a resumed run keeps its early-stopping count)."""
+    if not history:
+        return []
+    best_i = min(range(len(history)), key=lambda i: history[i]["val_loss"])
+    return history[best_i + 1 :]
+
+
+def _evaluate_best(out: Path, val_pairs: list[Pair], dev: torch.device) -> NLL:
+    model, tok = checkpoint.build(checkpoint.read(out / "best.pt"))
+    return corpus_nll(model.to(dev), val_pairs, tok, dev)
+
+
+def write_report(
+    out: Path, result: TrainResult, history: list[dict[str, Any]], final: NLL | None
+) -> None:
+    """``metrics.json`` and ``loss.png`` beside the checkpoints."""
+    metrics = {
+        **result.__dict__,
+        "best_val_nll": final.total if final else None,
+        "best_val_words": final.words if final else None,
+        "best_val_tokens": final.tokens if final else None,
+        "history": [{k: v for k, v in h.items() if k != "train_losses"} for h in history],
+    }
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    plot_losses(history, out / "loss.png")
+
+
+def plot_losses(history: list[dict[str, Any]], path: Path) -> None:
+    """Train loss (sampled within epochs) and validation loss per epoch, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    xs, ys = [], []
+    prev = 0
+    for h in history:
+        pts = h.get("train_losses") or [h["train_loss"]]
+        span = h["step"] - prev
+        xs += [prev + span * (i + 1) / len(pts) for i in range(len(pts))]
+        ys += pts
+        prev = h["step"]
+    ax.plot(xs, ys, label="train (label-smoothed)", alpha=0.6)
+    ax.plot(
+        [h["step"] for h in history], [h["val_loss"] for h in history], "o-", label="validation"
+    )
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss per token (nats)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
