@@ -21,6 +21,7 @@ from agent.pipeline import Agent
 from agent.runtime import build_agent, load_checked_script
 from agent.script import ScriptError
 from agent.settings import Settings, SettingsError, get_settings
+from agent.twitter.cli import sandbox_command, twitter
 from generator.cli import generator as generator_group
 from nlu import DataError, NLUError
 from nlu.cli import nlu as nlu_group
@@ -63,6 +64,8 @@ cli.add_command(nlu_group)
 cli.add_command(generator_group)
 cli.add_command(serve_command)
 cli.add_command(admin_group)
+cli.add_command(twitter)
+cli.add_command(sandbox_command)
 cli.add_command(ops_cli.doctor)
 cli.add_command(ops_cli.store_group)
 cli.add_command(ops_cli.ops_group)

@@ -47,6 +47,32 @@ class Settings(BaseSettings):
     web_login_max_failures: int = Field(default=5, gt=0)
     web_login_lockout_seconds: int = Field(default=300, gt=0)
 
+    # Twitter channel (docs/twitter.md). OAuth 1.0a user context, or an OAuth 2.0 user token.
+    twitter_consumer_key: SecretStr | None = None
+    twitter_consumer_secret: SecretStr | None = None
+    twitter_access_token: SecretStr | None = None
+    twitter_access_token_secret: SecretStr | None = None
+    twitter_oauth2_user_token: SecretStr | None = None
+    # The same code talks to X or to the local sandbox (`threadbot sandbox`).
+    twitter_api_base: str = "https://api.twitter.com"
+    # The bot's own user id; empty asks GET /2/users/me at start.
+    twitter_bot_user_id: str | None = None
+    # Mentions are polled this often; sized to the tier's mentions-timeline rate limit.
+    twitter_poll_interval_seconds: float = Field(default=60.0, gt=0)
+    # tweepy sets no timeout: without one a stalled connection hangs the loop forever.
+    twitter_request_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Exponential backoff with full jitter on 5xx, timeouts and dropped connections.
+    twitter_backoff_base_seconds: float = Field(default=1.0, gt=0)
+    twitter_backoff_max_seconds: float = Field(default=300.0, gt=0)
+    # Wait after a 429 that carries no x-rate-limit-reset header (never retry at once).
+    twitter_rate_limit_wait_seconds: float = Field(default=60.0, gt=0)
+    # Good citizenship: replies per user per hour, and a global token bucket for all posts.
+    twitter_user_replies_per_hour: int = Field(default=10, gt=0)
+    twitter_posts_per_hour: float = Field(default=100.0, gt=0)
+    twitter_post_burst: int = Field(default=10, gt=0)
+    # X search indexes new tweets with a delay: a reply posted this recently may not show yet.
+    twitter_reconcile_grace_seconds: float = Field(default=20.0, ge=0)
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
@@ -63,6 +89,13 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("twitter_api_base")
+    @classmethod
+    def _http_base(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL (e.g. https://api.twitter.com)")
+        return value.rstrip("/")
 
     @property
     def dialogue_path(self) -> Path:

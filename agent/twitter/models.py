@@ -74,7 +74,9 @@ class OutboxReply(Base):
     turn_id: Mapped[int | None] = mapped_column(Integer)
 
     def __repr__(self) -> str:
-        return f"OutboxReply(id={self.id!r}, mention_id={self.mention_id!r}, status={self.status!r})"
+        return (
+            f"OutboxReply(id={self.id!r}, mention_id={self.mention_id!r}, status={self.status!r})"
+        )
 
 
 class MentionCursor(Base):

@@ -1,0 +1,182 @@
+"""``threadbot twitter run`` (the mention loop) and ``threadbot sandbox`` (a local X API)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+
+import click
+
+from agent.settings import Settings
+from agent.twitter.retry import RetryPolicy
+
+log = logging.getLogger(__name__)
+
+
+def loop_config(settings: Settings, account_id: str, *, dry_run: bool, backfill: bool):  # type: ignore[no-untyped-def]
+    """The loop's config from THREADBOT_TWITTER_* settings."""
+    from agent.twitter.loop import LoopConfig
+
+    return LoopConfig(
+        account_id=account_id,
+        poll_interval=settings.twitter_poll_interval_seconds,
+        retry=RetryPolicy(
+            backoff_base=settings.twitter_backoff_base_seconds,
+            backoff_max=settings.twitter_backoff_max_seconds,
+            rate_limit_wait=settings.twitter_rate_limit_wait_seconds,
+        ),
+        user_replies_per_hour=settings.twitter_user_replies_per_hour,
+        posts_per_hour=settings.twitter_posts_per_hour,
+        post_burst=settings.twitter_post_burst,
+        reconcile_grace=settings.twitter_reconcile_grace_seconds,
+        dry_run=dry_run,
+        backfill=backfill,
+    )
+
+
+def stop_on_signals(stop: threading.Event) -> None:
+    """SIGTERM and SIGINT set ``stop``: the loop finishes the mention in hand, then exits."""
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        log.info(
+            "%s received: finishing the current mention, then stopping", signal.Signals(signum).name
+        )
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, handler)
+
+
+@click.group("twitter")
+def twitter() -> None:
+    """The Twitter (X) channel: answer mentions in their threads (docs/twitter.md)."""
+
+
+@twitter.command("run")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Read mentions and save turns, but log replies instead of posting.",
+)
+@click.option(
+    "--backfill", is_flag=True, help="On first start, also answer mentions older than start-up."
+)
+@click.option("--once", is_flag=True, help="Do one poll-answer-post pass, then exit.")
+def run_command(dry_run: bool, backfill: bool, once: bool) -> None:
+    """Poll mentions, answer each exactly once in its thread, until SIGTERM or Ctrl-C."""
+    import tweepy
+
+    from agent.cli import agent, settings
+    from agent.twitter.api import TwitterApi
+    from agent.twitter.client import CredentialsMissing, make_client
+    from agent.twitter.loop import MentionLoop
+    from agent.twitter.retry import CredentialsRejected, Retrier, Stopped
+
+    config = settings()
+    try:
+        api = TwitterApi(make_client(config))
+    except CredentialsMissing as exc:
+        raise click.ClickException(str(exc)) from None
+    stop = threading.Event()
+    stop_on_signals(stop)
+    bot = agent()
+    try:
+        account_id = config.twitter_bot_user_id
+        if not account_id:
+            retrier = Retrier(RetryPolicy(config.twitter_backoff_base_seconds), stop)
+            account_id, username = retrier.call("users/me", api.me)
+            log.info("posting as @%s (%s) via %s", username, account_id, config.twitter_api_base)
+        engine = bot.sessions.kw["bind"]
+        loop = MentionLoop(
+            bot,
+            engine,
+            api,
+            loop_config(config, account_id, dry_run=dry_run, backfill=backfill),
+            stop,
+        )
+        if once:
+            loop.run_once()
+        else:
+            loop.run()
+    except CredentialsRejected as exc:
+        raise click.ClickException(str(exc)) from None
+    except Stopped:
+        pass
+    except tweepy.Forbidden as exc:
+        raise click.ClickException(
+            f"X refused the request (403): {'; '.join(exc.api_messages) or exc}"
+        ) from None
+    click.echo(f"stopped: {loop.stats if 'loop' in locals() else 'before the first poll'}")
+
+
+def _fault(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+    faults = {}
+    for value in values:
+        name, sep, number = value.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{value!r}: use NAME=VALUE, e.g. server_error=0.1")
+        faults[name.strip()] = number.strip()
+    return faults
+
+
+@click.command("sandbox")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    default=8025,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on.",
+)
+@click.option(
+    "--bot-username", default="ada", show_default=True, help="The bot account's user name."
+)
+@click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    callback=_fault,
+    help="Inject a fault, e.g. server_error=0.05 (repeatable; see docs/twitter.md).",
+)
+def sandbox_command(host: str, port: int, bot_username: str, faults: dict[str, str]) -> None:
+    """Serve a local X API v2 sandbox and its web page until Ctrl-C."""
+    from agent.cli import settings
+    from agent.twitter.sandbox import SandboxServer
+
+    state = sandbox_state(settings(), bot_username)
+    try:
+        state.faults.update(faults)
+    except (TypeError, ValueError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--fault") from None
+    try:
+        server = SandboxServer(state, host, port).start()
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    stop = threading.Event()
+    stop_on_signals(stop)
+    click.echo(f"X API sandbox on {server.url} (page: {server.url}/); bot @{bot_username}")
+    click.echo(
+        f"point the loop at it: THREADBOT_TWITTER_API_BASE={server.url} threadbot twitter run"
+    )
+    stop.wait()
+    server.stop()
+
+
+def sandbox_state(settings: Settings, bot_username: str):  # type: ignore[no-untyped-def]
+    """A sandbox world that accepts the configured credentials, or its built-in ones."""
+    from agent.twitter.sandbox import SandboxState
+
+    state = SandboxState(bot_username=bot_username)
+    keys = {
+        "consumer_key": settings.twitter_consumer_key,
+        "consumer_secret": settings.twitter_consumer_secret,
+        "access_token": settings.twitter_access_token,
+        "access_token_secret": settings.twitter_access_token_secret,
+    }
+    if all(keys.values()):
+        state.credentials = {k: v.get_secret_value() for k, v in keys.items() if v is not None}
+    if settings.twitter_oauth2_user_token is not None:
+        state.oauth2_token = settings.twitter_oauth2_user_token.get_secret_value()
+    return state

@@ -1,0 +1,204 @@
+"""The mention loop: poll into the inbox, answer each mention, post from the outbox, repeat."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine
+
+from agent.pipeline import Agent
+from agent.twitter import inbox
+from agent.twitter.api import TwitterApi
+from agent.twitter.limits import TokenBucket
+from agent.twitter.lock import PollerLock
+from agent.twitter.outbox import Poster, pending_ids, release_all
+from agent.twitter.retry import Retrier, RetryPolicy, Stopped
+from agent.twitter.worker import handle_mention
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    """How the loop behaves; ``from_settings`` in cli.py fills it from THREADBOT_TWITTER_*."""
+
+    account_id: str
+    poll_interval: float = 60.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    user_replies_per_hour: int = 10
+    posts_per_hour: float = 100.0
+    post_burst: int = 10
+    reconcile_grace: float = 20.0
+    dry_run: bool = False
+    backfill: bool = False
+    # A worker that dies holding a claim delays that mention by this much, no more.
+    lease: timedelta = timedelta(minutes=5)
+    claim_batch: int = 50
+    # Posting is network-bound: a few threads overlap it with answering the next mention.
+    post_workers: int = 4
+
+
+@dataclass
+class LoopStats:
+    """Counters for logs, tests and the admin page."""
+
+    polls: int = 0
+    stored: int = 0
+    handled: int = 0
+    posted: int = 0
+    last_poll_at: datetime | None = None
+
+
+class MentionLoop:
+    """Runs until ``stop`` is set; the current mention is always finished first."""
+
+    def __init__(
+        self,
+        agent: Agent,
+        engine: Engine,
+        api: TwitterApi,
+        config: LoopConfig,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.agent, self.api, self.config = agent, api, config
+        self.sessions = agent.sessions
+        self.stop = stop or threading.Event()
+        self.retrier = Retrier(config.retry, self.stop)
+        self.bucket = TokenBucket(config.posts_per_hour / 3600, config.post_burst)
+        self.poster = Poster(
+            self.sessions,
+            api,
+            config.account_id,
+            self.retrier,
+            self.bucket,
+            lease=config.lease,
+            reconcile_grace=config.reconcile_grace,
+        )
+        self.lock = PollerLock(engine, config.account_id)
+        self.stats = LoopStats()
+
+    def run(self) -> None:
+        """Poll, answer and post until stopped; ``CredentialsRejected`` ends it at once."""
+        if not self.lock.postgres:
+            # SQLite runs one loop process: claims still held can only be a killed run's.
+            with self.sessions.begin() as session:
+                inbox.release_claims(session, self.config.account_id)
+                release_all(session, self.config.account_id)
+        try:
+            while not self.stop.is_set():
+                started = time.monotonic()
+                try:
+                    self.run_once()
+                except Stopped:
+                    break
+                self.stop.wait(max(0.0, self.config.poll_interval - (time.monotonic() - started)))
+        finally:
+            self.lock.release()
+        log.info("mention loop stopped: %s", self.stats)
+
+    def run_once(self) -> int:
+        """One pass: poll (if this process is the poller), answer the inbox, drain the outbox."""
+        if self.lock.try_acquire():
+            self.poll()
+        handled = self.work_inbox()
+        self.drain_outbox()
+        return handled
+
+    def poll(self) -> int:
+        """Fetch every mention newer than the cursor into the inbox; the number newly stored."""
+        account = self.config.account_id
+        with self.sessions.begin() as session:
+            cursor = inbox.get_cursor(session, account)
+            since = cursor.since_id if cursor else None
+            first = cursor is None
+        now = datetime.now(UTC)
+        if first and not self.config.backfill:
+            newest = self.retrier.call("mentions", lambda: self.api.newest_mention_id(account))
+            with self.sessions.begin() as session:
+                inbox.save_cursor(session, account, newest, now)
+            log.info(
+                "first start: answering mentions newer than %s (use --backfill for older)", newest
+            )
+            return 0
+        stored, newest, token = 0, since, None
+        while True:
+            page, token = self.retrier.call(
+                "mentions", lambda t=token: self.api.mentions_page(account, since, t)
+            )
+            with self.sessions.begin() as session:
+                stored += inbox.store_mentions(session, account, page)
+            ids = [m.tweet_id for m in page]
+            newest = max([*ids, newest or 0]) or None
+            if token is None or self.stop.is_set():
+                break
+        if token is None:  # a partial walk keeps the old cursor, so the next poll redoes it
+            with self.sessions.begin() as session:
+                inbox.save_cursor(session, account, newest, now)
+        self.stats.polls += 1
+        self.stats.stored += stored
+        self.stats.last_poll_at = now
+        if stored:
+            log.info("stored %d new mention(s)", stored)
+        return stored
+
+    def work_inbox(self) -> int:
+        """Answer pending mentions in tweet order; replies post on a small thread pool meanwhile."""
+        done = 0
+        with ThreadPoolExecutor(self.config.post_workers, "post") as pool:
+            in_flight: set[Future[str | None]] = set()
+            while not self.stop.is_set():
+                with self.sessions.begin() as session:
+                    batch = inbox.claim_mentions(
+                        session,
+                        self.config.account_id,
+                        datetime.now(UTC),
+                        self.config.lease,
+                        self.config.claim_batch,
+                    )
+                if not batch:
+                    break
+                for index, mention in enumerate(batch):
+                    if self.stop.is_set():
+                        with self.sessions.begin() as session:  # hand the rest back at once
+                            rest = [m.tweet_id for m in batch[index:]]
+                            inbox.release_claims(session, self.config.account_id, rest)
+                        break
+                    _, job = handle_mention(
+                        self.agent,
+                        self.config.account_id,
+                        mention,
+                        user_cap=self.config.user_replies_per_hour,
+                        dry_run=self.config.dry_run,
+                        lease=self.config.lease,
+                    )
+                    done += 1
+                    self.stats.handled += 1
+                    if job is not None:
+                        in_flight.add(pool.submit(self.poster.post, job.id, job))
+                    # Bounded, so a stalled X does not pile up thousands of waiting posts.
+                    while len(in_flight) >= 2 * self.config.post_workers:
+                        finished, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                        self._collect(finished)
+            self._collect(wait(in_flight).done)
+        return done
+
+    def _collect(self, finished: set[Future[str | None]]) -> None:
+        """Count posted replies; re-raise a worker's CredentialsRejected or Stopped here."""
+        for future in finished:
+            if future.result() is not None:
+                self.stats.posted += 1
+
+    def drain_outbox(self) -> None:
+        """Post replies left over from a crash or an earlier failure."""
+        with self.sessions.begin() as session:
+            ids = pending_ids(session, self.config.account_id, datetime.now(UTC))
+        for outbox_id in ids:
+            if self.stop.is_set():
+                return
+            if self.poster.post(outbox_id) is not None:
+                self.stats.posted += 1

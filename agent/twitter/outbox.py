@@ -1,0 +1,202 @@
+"""Posting replies from the outbox exactly once: claim, reconcile if unsure, post, record."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import tweepy
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent.twitter.api import TwitterApi
+from agent.twitter.limits import TokenBucket
+from agent.twitter.models import (
+    DUPLICATE,
+    FAILED,
+    FORBIDDEN,
+    PENDING,
+    POSTED,
+    OutboxReply,
+)
+from agent.twitter.retry import TRANSIENT, Retrier
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A claimed outbox row; ``unsure`` means an earlier attempt may already be on X."""
+
+    id: int
+    mention_id: int
+    conversation_id: str | None
+    text: str
+    unsure: bool
+    last_attempt_at: datetime | None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def pending_ids(session: Session, account_id: str, now: datetime, limit: int = 500) -> list[int]:
+    """Unclaimed pending replies, oldest first."""
+    return list(
+        session.scalars(
+            select(OutboxReply.id)
+            .where(
+                OutboxReply.account_id == account_id,
+                OutboxReply.status == PENDING,
+                or_(OutboxReply.claimed_until.is_(None), OutboxReply.claimed_until < now),
+            )
+            .order_by(OutboxReply.id)
+            .limit(limit)
+        )
+    )
+
+
+def release_all(session: Session, account_id: str) -> None:
+    """Drop every pending reply's lease (only safe where this process is the only worker)."""
+    session.execute(
+        update(OutboxReply)
+        .where(OutboxReply.account_id == account_id, OutboxReply.status == PENDING)
+        .values(claimed_until=None)
+    )
+
+
+def claim(session: Session, outbox_id: int, now: datetime, lease: timedelta) -> Job | None:
+    """Count one attempt and take the lease in one UPDATE, so two workers never both post."""
+    row = session.get(OutboxReply, outbox_id)
+    if row is None or row.status != PENDING:
+        return None
+    taken = session.execute(
+        update(OutboxReply)
+        .where(
+            OutboxReply.id == outbox_id,
+            OutboxReply.status == PENDING,
+            OutboxReply.attempts == row.attempts,
+            or_(OutboxReply.claimed_until.is_(None), OutboxReply.claimed_until < now),
+        )
+        .values(attempts=row.attempts + 1, last_attempt_at=now, claimed_until=now + lease)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if taken != 1:
+        return None
+    last = row.last_attempt_at
+    if last is not None and last.tzinfo is None:  # SQLite hands back naive UTC
+        last = last.replace(tzinfo=UTC)
+    return Job(row.id, row.mention_id, row.conversation_id, row.text, row.attempts > 0, last)
+
+
+def record(
+    session: Session, outbox_id: int, status: str, tweet_id: str | None, error: str | None
+) -> None:
+    """Close an outbox row: posted with its tweet id, or refused for good."""
+    session.execute(
+        update(OutboxReply)
+        .where(OutboxReply.id == outbox_id)
+        .values(
+            status=status,
+            posted_tweet_id=tweet_id,
+            posted_at=_now() if status == POSTED else None,
+            error=error[:300] if error else None,
+            claimed_until=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _refusal(exc: tweepy.HTTPException) -> tuple[str, str]:
+    detail = "; ".join(exc.api_messages) or str(exc)
+    if isinstance(exc, tweepy.Forbidden):
+        return (DUPLICATE if "duplicate" in detail.lower() else FORBIDDEN), detail
+    return FAILED, detail
+
+
+class Poster:
+    """Posts claimed replies, retrying transient failures and reconciling before any repost."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        api: TwitterApi,
+        account_id: str,
+        retrier: Retrier,
+        bucket: TokenBucket,
+        *,
+        lease: timedelta = timedelta(minutes=5),
+        reconcile_grace: float = 20.0,
+    ) -> None:
+        self.sessions, self.api, self.account_id = sessions, api, account_id
+        self.retrier, self.bucket = retrier, bucket
+        self.lease, self.reconcile_grace = lease, reconcile_grace
+
+    def post(self, outbox_id: int, fresh: Job | None = None) -> str | None:
+        """Post one outbox row if this worker can claim it; the status it ended in.
+
+        ``fresh`` is a row this worker wrote already claimed, in the turn's transaction.
+        """
+        job = fresh
+        if job is None:
+            with self.sessions.begin() as session:
+                job = claim(session, outbox_id, _now(), self.lease)
+        if job is None:
+            return None
+        attempt = 0
+        while True:
+            if job.unsure and (found := self._reconcile(job)) is not None:
+                log.info("reply to %s was already on X as %s; recorded", job.mention_id, found)
+                return self._record(job.id, POSTED, found, None)
+            self._take_token()
+            try:
+                tweet_id = self.api.post_reply(job.text, job.mention_id)
+            except (tweepy.HTTPException, *TRANSIENT) as exc:
+                delay = self.retrier.delay_for(exc, attempt)  # raises on 401
+                if delay is None:
+                    status, detail = _refusal(exc)  # type: ignore[arg-type]
+                    log.warning("reply to %s refused: %s", job.mention_id, detail)
+                    return self._record(job.id, status, None, detail)
+                # A 429 means nothing was created; a 5xx or a lost answer may have posted anyway.
+                unsure = job.unsure or not isinstance(exc, tweepy.TooManyRequests)
+                reason = type(exc).__name__
+            else:
+                return self._record(job.id, POSTED, tweet_id, None)
+            attempt += 1
+            log.warning("reply to %s: %s; retry in %.2f s", job.mention_id, reason, delay)
+            self.retrier.sleep(delay)
+            now = _now()
+            with self.sessions.begin() as session:
+                session.execute(
+                    update(OutboxReply)
+                    .where(OutboxReply.id == job.id)
+                    .values(
+                        attempts=OutboxReply.attempts + 1,
+                        last_attempt_at=now,
+                        claimed_until=now + self.lease,
+                    )
+                )
+            job = Job(job.id, job.mention_id, job.conversation_id, job.text, unsure, now)
+
+    def _reconcile(self, job: Job) -> str | None:
+        if job.conversation_id is None:
+            return None
+        if job.last_attempt_at is not None:
+            # Search lags behind posting; a too-early "not found" would lead to a double reply.
+            age = (_now() - job.last_attempt_at).total_seconds()
+            if age < self.reconcile_grace:
+                self.retrier.sleep(self.reconcile_grace - age)
+        return self.retrier.call(
+            "reconcile search",
+            lambda: self.api.find_reply(self.account_id, job.conversation_id or "", job.mention_id),
+        )
+
+    def _take_token(self) -> None:
+        while not self.bucket.try_take():
+            self.retrier.sleep(self.bucket.delay())
+
+    def _record(self, outbox_id: int, status: str, tweet_id: str | None, error: str | None) -> str:
+        with self.sessions.begin() as session:
+            record(session, outbox_id, status, tweet_id, error)
+        return status
