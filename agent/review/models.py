@@ -72,5 +72,12 @@ class Annotation(Base):
 # Indexes the admin console needs on the engine's tables, declared here (not in agent/models.py)
 # because only the console queries this way; bench/web.py measures what they buy.
 Index("ix_conversations_last_activity", Conversation.last_activity)
-Index("ix_turns_intent_conversation_id", Turn.intent, Turn.conversation_id)
-Index("ix_turns_tier_conversation_id", Turn.tier, Turn.conversation_id)
+# Covers every column the dashboard aggregates, so its scans never touch the wide turn rows.
+Index(
+    "ix_turns_dashboard",
+    Turn.created_at,
+    Turn.tier,
+    Turn.trusted,
+    Turn.intent,
+    Turn.latency_ms,
+)
