@@ -61,13 +61,15 @@ class Faults:
     # Seconds until the injected 429's window resets; 0 means it has already reset.
     reset_after_seconds: int = 0
     omit_reset_header: bool = False
-    seed: int | None = None
 
     def update(self, values: dict[str, Any]) -> None:
         for name, value in values.items():
             if name not in self.__dataclass_fields__:
                 raise ValueError(f"unknown fault {name!r}")
-            setattr(self, name, type(getattr(self, name))(value) if value is not None else None)
+            kind = type(getattr(self, name))
+            if kind is bool and isinstance(value, str):
+                value = value.lower() in ("1", "true", "yes", "on")
+            setattr(self, name, kind(value))
 
 
 @dataclass
@@ -87,16 +89,20 @@ class SandboxState:
     limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     window_seconds: float = 900.0
     faults: Faults = field(default_factory=Faults)
+    # Seeds the injected faults and id gaps, so a run repeats exactly.
+    seed: int | None = None
 
     def __post_init__(self) -> None:
         self.lock = threading.RLock()
-        self.rng = random.Random(self.faults.seed)
+        self.rng = random.Random(self.seed)
         self.next_id = FIRST_ID
         self.users: dict[str, dict[str, str]] = {}
         self.by_name: dict[str, str] = {}
         self.tweets: dict[int, dict[str, Any]] = {}
         self.windows: dict[str, Window] = {}
         self.stats: dict[str, int] = {}
+        # Tweets the bot may not reply to, and the 403 detail X gives (tests set this).
+        self.refuse: dict[int, str] = {}
         self.bot_id = self.user(self.bot_username)["id"]
 
     # -- world ------------------------------------------------------------------------------
@@ -245,6 +251,8 @@ class SandboxState:
                         "Invalid Request",
                         "One or more parameters to your request was invalid.",
                     )
+                if in_reply_to in self.refuse:
+                    raise ApiError(403, "Forbidden", self.refuse[in_reply_to])
                 if (
                     author_id == self.bot_id
                     and parent["author_id"] != self.bot_id
