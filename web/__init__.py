@@ -30,6 +30,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         ADMIN_SESSION_HOURS=12,
         MAX_CONTENT_LENGTH=settings.max_message_chars * 4 + 64_000,
         PAGE_SIZE=50,
+        # The dashboard scans a month of turns; a reviewer's reloads within this reuse it.
+        DASHBOARD_CACHE_SECONDS=30,
         JSON_AS_ASCII=False,
     )
     app.config.from_mapping(overrides)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, render_template, request
+import time
+
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
 from agent.review import stats
 from web.auth import guard
@@ -14,6 +16,19 @@ bp = guard(Blueprint("dashboard", __name__, url_prefix="/admin"))
 WINDOWS = (7, 30, 90)
 
 
+def _board() -> stats.Dashboard:
+    """The dashboard's numbers, recomputed at most every DASHBOARD_CACHE_SECONDS per worker."""
+    days = _window()
+    ttl = current_app.config["DASHBOARD_CACHE_SECONDS"]
+    cache = runtime().cache
+    hit = cache.get(("dashboard", days))
+    if hit is not None and time.monotonic() - hit[0] < ttl:
+        return hit[1]  # type: ignore[return-value]
+    board = stats.dashboard(get_session(), window_days=days)
+    cache[("dashboard", days)] = (time.monotonic(), board)
+    return board
+
+
 def _window() -> int:
     raw = request.args.get("days", "30")
     return int(raw) if raw.isdigit() and int(raw) in WINDOWS else 30
@@ -22,7 +37,7 @@ def _window() -> int:
 @bp.get("/")
 def index() -> str:
     """The dashboard page; the charts read the numbers embedded as JSON."""
-    board = stats.dashboard(get_session(), window_days=_window())
+    board = _board()
     return render_template(
         "admin/dashboard.html",
         board=board,
@@ -35,5 +50,5 @@ def index() -> str:
 @bp.get("/stats.json")
 def stats_json() -> Response:
     """The dashboard's numbers, for scripts and monitoring."""
-    board = stats.dashboard(get_session(), window_days=_window())
+    board = _board()
     return jsonify(board.as_json() | {"users": board.users, "needs_review": board.needs_review})

@@ -26,6 +26,8 @@ class Runtime:
         self.sessions: sessionmaker[Session] = make_sessionmaker(engine)
         self._agent = agent
         self._lock = threading.Lock()
+        # Small per-process cache for expensive aggregates (the dashboard), keyed by the caller.
+        self.cache: dict[object, tuple[float, object]] = {}
 
     @property
     def agent_loaded(self) -> bool:

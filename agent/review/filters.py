@@ -6,10 +6,11 @@ from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, select
+from sqlalchemy import ColumnElement, and_, exists, false, not_, or_
 
 from agent.models import Conversation, Turn, User
 from agent.review.models import Annotation
+from agent.review.search import contains_text
 
 TIERS = ("scripted", "generated", "canned", "silent")
 # Tiers that mean the script had no answer.
@@ -22,18 +23,15 @@ BANDS: dict[str, tuple[float, float]] = {
 }
 
 
-def _like(text: str) -> str:
-    """A LIKE pattern matching ``text`` anywhere, with LIKE's own wildcards taken literally."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+def doubtful_turn() -> ColumnElement[bool]:
+    """Fallback and untrusted turns (silent turns never count: nothing was said)."""
+    untrusted = and_(Turn.trusted == false(), Turn.tier != "silent")
+    return or_(Turn.tier.in_(FALLBACK_TIERS), untrusted)
 
 
 def needs_review() -> ColumnElement[bool]:
-    """Fallback and untrusted turns that nobody has annotated yet (silent turns never count)."""
-    unreviewed = not_(exists().where(Annotation.turn_id == Turn.id))
-    untrusted = and_(Turn.trusted == false(), Turn.tier != "silent")
-    doubtful = or_(Turn.tier.in_(FALLBACK_TIERS), untrusted)
-    return and_(doubtful, unreviewed)
+    """Doubtful turns that nobody has annotated yet."""
+    return and_(doubtful_turn(), not_(exists().where(Annotation.turn_id == Turn.id)))
 
 
 @dataclass(frozen=True)
@@ -69,11 +67,10 @@ class TurnFilter:
         """Conditions on the user (joined as ``User``)."""
         conds: list[ColumnElement[bool]] = []
         if self.user:
-            pattern = _like(self.user.lower())
             conds.append(
                 or_(
-                    func.lower(User.external_id).like(pattern, escape="\\"),
-                    func.lower(func.coalesce(User.handle, "")).like(pattern, escape="\\"),
+                    contains_text(User.external_id, self.user),
+                    contains_text(User.handle, self.user),
                 )
             )
         if self.channel:
@@ -84,12 +81,8 @@ class TurnFilter:
         """Conditions on single turns (``Turn``); the state matches the state after the turn."""
         conds: list[ColumnElement[bool]] = []
         if self.q:
-            pattern = _like(self.q.lower())
             conds.append(
-                or_(
-                    func.lower(Turn.user_text).like(pattern, escape="\\"),
-                    func.lower(func.coalesce(Turn.reply_text, "")).like(pattern, escape="\\"),
-                )
+                or_(contains_text(Turn.user_text, self.q), contains_text(Turn.reply_text, self.q))
             )
         if self.intent:
             conds.append(Turn.intent == self.intent)
@@ -124,7 +117,8 @@ class TurnFilter:
             conds.append(Conversation.state == self.state)
         turn_conds = self.turn_conditions(with_state=False)
         if turn_conds:
-            conds.append(Conversation.id.in_(select(Turn.conversation_id).where(*turn_conds)))
+            # EXISTS, not IN: listed newest first, the scan stops after one page of matches.
+            conds.append(exists().where(Turn.conversation_id == Conversation.id, *turn_conds))
         return conds
 
 

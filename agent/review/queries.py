@@ -12,19 +12,31 @@ from agent.models import Conversation, Turn, User
 from agent.review.filters import FALLBACK_TIERS, TurnFilter
 from agent.review.models import Annotation
 
+# Counting stops here: an exact count of a rare filter over every turn costs a full scan, and
+# "500+" (ten pages) tells a reviewer as much as "7,099" does.
+COUNT_CAP = 500
+
 
 @dataclass(frozen=True)
 class Page:
-    """One page of results and how many match in all."""
+    """One page of results, whether another follows, and how many match (up to the cap)."""
 
     items: list[Any]
     total: int
     page: int
     size: int
+    has_next: bool = False
+    capped: bool = False  # more than ``total`` match
 
     @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.size))
+    def pages(self) -> int | None:
+        """How many pages there are, or None when the count was capped."""
+        return None if self.capped else max(1, -(-self.total // self.size))
+
+
+def _count(session: Session, stmt: Any) -> tuple[int, bool]:
+    found = session.scalar(select(func.count()).select_from(stmt.limit(COUNT_CAP + 1).subquery()))
+    return min(found or 0, COUNT_CAP), (found or 0) > COUNT_CAP
 
 
 @dataclass(frozen=True)
@@ -54,16 +66,18 @@ def conversation_page(session: Session, where: TurnFilter, page: int, size: int)
         .join(User, User.id == Conversation.user_id)
         .where(*where.conversation_conditions())
     )
-    total = session.scalar(select(func.count()).select_from(ids.subquery())) or 0
+    total, capped = _count(session, ids)
     page_ids = list(
         session.scalars(
             ids.order_by(Conversation.last_activity.desc(), Conversation.id.desc())
-            .limit(size)
+            .limit(size + 1)
             .offset((page - 1) * size)
         )
     )
+    has_next = len(page_ids) > size
+    page_ids = page_ids[:size]
     if not page_ids:
-        return Page([], total, page, size)
+        return Page([], total, page, size, False, capped)
     pairs = session.execute(
         select(Conversation, User)
         .join(User, User.id == Conversation.user_id)
@@ -100,7 +114,7 @@ def conversation_page(session: Session, where: TurnFilter, page: int, size: int)
         )
         for cid in page_ids
     ]
-    return Page(rows, total, page, size)
+    return Page(rows, total, page, size, has_next, capped)
 
 
 def _turn_rows(session: Session, stmt: Any) -> list[TurnRow]:
@@ -125,12 +139,15 @@ def turn_page(session: Session, where: TurnFilter, page: int, size: int) -> Page
             .join(User, User.id == Conversation.user_id)
             .where(*where.user_conditions())
         )
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    total, capped = _count(session, base)
     page_ids = list(
-        session.scalars(base.order_by(Turn.id.desc()).limit(size).offset((page - 1) * size))
+        session.scalars(base.order_by(Turn.id.desc()).limit(size + 1).offset((page - 1) * size))
     )
-    rows = _turn_rows(session, select(Turn).where(Turn.id.in_(page_ids)).order_by(Turn.id.desc()))
-    return Page(rows, total, page, size)
+    has_next = len(page_ids) > size
+    rows = _turn_rows(
+        session, select(Turn).where(Turn.id.in_(page_ids[:size])).order_by(Turn.id.desc())
+    )
+    return Page(rows, total, page, size, has_next, capped)
 
 
 def matching_turn_ids(session: Session, where: TurnFilter, limit: int) -> list[int]:

@@ -34,8 +34,9 @@ def test_numbers(any_admin: AdminActions) -> None:
 
 def test_percentile() -> None:
     assert percentile([], 0.5) is None
-    assert percentile([(1.0, 1), (2.0, 1), (3.0, 2)], 0.5) == 2.0
-    assert percentile([(1.0, 99), (50.0, 1)], 0.95) == 1.0
+    assert percentile([1.0, 2.0, 3.0, 3.0], 0.5) == 2.0
+    assert percentile([1.0] * 99 + [50.0], 0.95) == 1.0
+    assert percentile([1.0] * 94 + [50.0] * 6, 0.95) == 50.0
 
 
 def test_dashboard_page_draws_real_charts(admin: AdminActions, db: Session) -> None:
