@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # Reinstall whenever the project's dependencies change.
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean-venv
+.PHONY: run chat test bench clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,10 +15,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## Migrate the local SQLite database and start the bot with the shipped models.
+## Migrate the local SQLite database and start the bot with the shipped models:
+## web chat and admin on :8000, the Twitter loop on a local X sandbox (:8025) without X keys.
 run: $(STAMP)
 	$(BIN)/threadbot db upgrade
 	$(BIN)/threadbot validate
+	$(BIN)/threadbot run
+
+## Talk to the bot in the terminal instead.
+chat: $(STAMP)
+	$(BIN)/threadbot db upgrade
 	$(BIN)/threadbot chat
 
 ## Lint and run the whole suite (PostgreSQL tests skip, with a reason, when no server answers).

@@ -18,9 +18,11 @@ from agent.messages import Incoming, MessageRejected, Reply
 from agent.ops import cli as ops_cli
 from agent.ops.logs import configure_logging
 from agent.pipeline import Agent
+from agent.retrain.cli import GROUPS as retrain_groups
 from agent.runtime import build_agent, load_checked_script
 from agent.script import ScriptError
 from agent.settings import Settings, SettingsError, get_settings
+from agent.supervisor import plan, supervise
 from agent.twitter.cli import sandbox_command, twitter
 from generator.cli import generator as generator_group
 from nlu import DataError, NLUError
@@ -69,6 +71,8 @@ cli.add_command(sandbox_command)
 cli.add_command(ops_cli.doctor)
 cli.add_command(ops_cli.store_group)
 cli.add_command(ops_cli.ops_group)
+for group in retrain_groups:  # retrain, models, users (docs/retraining.md)
+    cli.add_command(group)
 
 
 @cli.command("validate")
@@ -199,3 +203,28 @@ def chat_command(user: str, debug: bool) -> None:
         click.echo(f"{name.lower()}> {reply.text if reply.text is not None else '(silent)'}")
         if debug:
             click.echo(_debug_line(reply))
+
+
+@cli.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Web address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--sandbox-port",
+    default=8025,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port of the local X API sandbox, used when no X credentials are set.",
+)
+@click.option("--no-twitter", is_flag=True, help="Serve the web app only.")
+def run_command(host: str, port: int, sandbox_port: int, no_twitter: bool) -> None:
+    """Run the bot: web chat and admin, plus the Twitter loop (on a local sandbox without keys)."""
+    config = settings()
+    children = plan(config, host, port, sandbox_port, twitter=not no_twitter)
+    click.echo(f"chat:  http://{host}:{port}/   admin: http://{host}:{port}/admin")
+    if any(child.name == "sandbox" for child in children):
+        click.echo(
+            f"no X credentials set: the Twitter loop answers a local sandbox; "
+            f"tweet at the bot on http://127.0.0.1:{sandbox_port}/"
+        )
+    click.echo("create an admin login with: .venv/bin/threadbot admin create-user NAME")
+    raise SystemExit(supervise(children))
