@@ -90,31 +90,47 @@ def _score(
 
 
 def choose_gate(
-    probs: np.ndarray, gold: np.ndarray, oos: int | None, oos_recall: float = 0.6
+    probs: np.ndarray,
+    gold: np.ndarray,
+    oos: int | None,
+    oos_recall: float = 0.6,
+    wrong_cost: float = 1.0,
 ) -> GateScore:
-    """Pick the threshold and margin for the validation split.
+    """Pick the threshold and margin on validation data.
 
-    With out-of-scope examples: the best in-scope accuracy among gates whose out-of-scope recall
-    reaches ``oos_recall`` (the best sum of both when none does). Without: the gate that trusts
-    the most answers that are more often right than wrong.
+    The gate maximises right answers minus ``wrong_cost`` times wrong answers (an answer is a
+    trusted, non-out-of-scope top intent; the rest fall back). With out-of-scope examples, only
+    gates that send at least ``oos_recall`` of them to the fallback compete (the best sum of
+    in-scope accuracy and oos recall when none does). ``wrong_cost=0`` maximises in-scope
+    accuracy, the benchmark's measure; 1 stops trusting answers that are more often wrong.
     """
     ranked = top_two(probs)
-    scores = [
-        _score(ranked, gold, oos, Gate(float(t), float(m))) for t in THRESHOLDS for m in MARGINS
-    ]
+    gates = [Gate(float(t), float(m)) for t in THRESHOLDS for m in MARGINS]
+    scores = [_score(ranked, gold, oos, g) for g in gates]
     has_oos = oos is not None and bool((gold == oos).any())
+    candidates = list(zip(gates, scores, strict=True))
     if has_oos:
-        reached = [s for s in scores if (s.oos_recall or 0.0) >= oos_recall]
-        if reached:
-            return max(reached, key=lambda s: (s.in_scope_accuracy or 0.0, -s.threshold))
-        return max(scores, key=lambda s: (s.in_scope_accuracy or 0.0) + (s.oos_recall or 0.0))
-    return max(scores, key=lambda s: (_net_right(ranked, gold, s), -s.threshold, -s.margin))
+        candidates = [(g, s) for g, s in candidates if (s.oos_recall or 0.0) >= oos_recall]
+        if not candidates:
+            return max(scores, key=lambda s: (s.in_scope_accuracy or 0.0) + (s.oos_recall or 0.0))
+    utility = [
+        (_net_right(ranked, gold, oos, g, wrong_cost), -g.threshold, -g.margin, i)
+        for i, (g, _) in enumerate(candidates)
+    ]
+    return candidates[max(utility)[3]][1]
 
 
 def _net_right(
-    ranked: tuple[np.ndarray, np.ndarray, np.ndarray], gold: np.ndarray, score: GateScore
-) -> int:
-    """Trusted answers that are right minus those that are wrong."""
+    ranked: tuple[np.ndarray, np.ndarray, np.ndarray],
+    gold: np.ndarray,
+    oos: int | None,
+    gate: Gate,
+    wrong_cost: float,
+) -> float:
+    """Right answers minus ``wrong_cost`` times wrong ones; fallbacks count as neither."""
     top, p1, p2 = ranked
-    trusted = (p1 >= score.threshold) & (p1 - p2 >= score.margin)
-    return int(((top == gold) & trusted).sum() - ((top != gold) & trusted).sum())
+    answered = (p1 >= gate.threshold) & (p1 - p2 >= gate.margin)
+    if oos is not None:
+        answered &= top != oos
+    right = int((answered & (top == gold)).sum())
+    return right - wrong_cost * int((answered & (top != gold)).sum())

@@ -92,6 +92,13 @@ def validate(data_path: Path, strict: bool) -> None:
     show_default=True,
     help="Out-of-scope recall the thresholds must reach when validation has such examples.",
 )
+@click.option(
+    "--wrong-cost",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Cost of a wrong trusted answer, in right answers (0: maximise in-scope accuracy).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train_cmd(
     data_path: Path,
@@ -100,6 +107,7 @@ def train_cmd(
     config: Path | None,
     seed: int,
     oos_recall: float,
+    wrong_cost: float,
     quiet: bool,
 ) -> None:
     """Train a model from training data and save it as a spaCy pipeline directory."""
@@ -109,7 +117,9 @@ def train_cmd(
     val = _load(val_path, "--val") if val_path else None
     if len(data.intent_names) < 2:
         raise click.BadParameter("training needs at least two intents", param_hint="--data")
-    options = TrainOptions(seed=seed, oos_recall=oos_recall, progress=not quiet)
+    options = TrainOptions(
+        seed=seed, oos_recall=oos_recall, wrong_cost=wrong_cost, progress=not quiet
+    )
     nlp = train(data, val=val, config=config, options=options)
     save(nlp, out)
     meta = nlp.meta["threadbot"]

@@ -16,7 +16,7 @@ from spacy.language import Language
 from tqdm import tqdm
 
 from nlu import components  # noqa: F401  (registers the factories the config names)
-from nlu.calibrate import choose_gate, fit_temperature
+from nlu.calibrate import GateScore, choose_gate, fit_temperature
 from nlu.classifier import LinearIntentModel, softmax
 from nlu.data import Example, TrainingData
 from nlu.features import Featurizer
@@ -35,6 +35,9 @@ class TrainOptions:
     holdout: float = 0.2
     # Out-of-scope recall the gate must reach on validation data that has out-of-scope examples.
     oos_recall: float = 0.6
+    # What a wrong scripted answer costs, counted in right answers: 1 trusts an answer only
+    # where such answers are more often right than wrong; 0 maximises in-scope accuracy.
+    wrong_cost: float = 1.0
     # Refit on train + held-out data after calibration: more data beats an exact temperature.
     refit: bool = True
     # Below this many examples a holdout is too small to choose thresholds on: use k-fold
@@ -146,7 +149,13 @@ def train(
     bar = tqdm(total=5, desc="nlu train", unit="step", disable=not opts.progress)
 
     nlp = build_pipeline(config)
-    nlp.get_pipe("entity_ruler").add_patterns(entity_patterns(data))
+    patterns = entity_patterns(data)
+    if patterns:
+        nlp.get_pipe("entity_ruler").add_patterns(patterns)
+    else:
+        # An empty EntityRuler warns (W036) on every call; a disabled one is skipped and saved
+        # as disabled in the model's config.
+        nlp.disable_pipe("entity_ruler")
     regex = nlp.get_pipe("regex_entities")
     for label, spec in sorted(data.entities.items()):
         regex.add_patterns(label, spec.patterns)
@@ -162,8 +171,7 @@ def train(
             [e.intent for e in data.examples],
             seed=opts.seed,
         )
-        known = [e for e in val.examples if e.intent in classifier.labels]
-        logits = classifier.logits_many(normalize_all(nlp, [e.text for e in known]))
+        known, logits = list(val.examples), None
         source = "given"
     elif len(data.examples) < opts.cv_below:
         bar.set_postfix_str(f"{opts.folds}-fold predictions")
@@ -182,38 +190,25 @@ def train(
             [e.intent for e in train_ex],
             seed=opts.seed,
         )
-        logits = classifier.logits_many(normalize_all(nlp, [e.text for e in known]))
+        logits = None
         source = f"held out {opts.holdout:.0%} of the training data"
     bar.update()
 
-    index = {label: i for i, label in enumerate(classifier.labels)}
-    oos = index.get(oos_name) if oos_name else None
-    gate = None
-    temperature = 1.0
-    if known:
-        gold = np.array([index[e.intent] for e in known])
-        temperature = fit_temperature(logits, gold)
-        probs = softmax(logits / temperature)
-        gate = choose_gate(probs, gold, oos, opts.oos_recall)
+    gate = calibrate(nlp, known, logits, oos_name, opts.oos_recall, opts.wrong_cost)
     bar.set_postfix_str("calibrated")
     bar.update()
 
     if opts.refit and val is None and len(data.examples) >= opts.cv_below:
         bar.set_postfix_str(f"refitting on {len(data.examples)} examples")
+        temperature = classifier.temperature  # fit() resets it; the calibration still holds
         classifier.fit(
             normalize_all(nlp, [e.text for e in data.examples]),
             [e.intent for e in data.examples],
             seed=opts.seed,
         )
-    classifier.temperature = temperature
+        classifier.temperature = temperature
     bar.update()
 
-    if gate is not None:
-        nlp.replace_pipe(
-            "intent_gate",
-            "intent_gate",
-            config={"threshold": gate.threshold, "margin": gate.margin},
-        )
     nlp.meta["name"] = MODEL_NAME
     nlp.meta["threadbot"] = {
         "data_hash": data.digest(),
@@ -228,7 +223,7 @@ def train(
             "margin": nlp.get_pipe("intent_gate").margin,
         },
         "validation": {
-            "examples": len(known),
+            "examples": len([e for e in known if e.intent in classifier.labels]),
             "source": source,
             **(gate.as_dict() if gate else {}),
         },
@@ -240,6 +235,39 @@ def train(
     bar.update()
     bar.close()
     return nlp
+
+
+def calibrate(
+    nlp: Language,
+    examples: list[Example],
+    logits: np.ndarray | None = None,
+    oos_name: str | None = None,
+    oos_recall: float = 0.6,
+    wrong_cost: float = 1.0,
+) -> GateScore | None:
+    """Fit the temperature and choose the gate on validation examples; store both in ``nlp``.
+
+    ``logits`` may be given when they were predicted elsewhere (out-of-fold); their columns
+    follow the classifier's labels. Examples of intents the classifier lacks are skipped.
+    """
+    classifier = nlp.get_pipe("intent_classifier").model
+    index = {label: i for i, label in enumerate(classifier.labels)}
+    keep = [i for i, e in enumerate(examples) if e.intent in index]
+    if not keep:
+        return None
+    if logits is None:
+        logits = classifier.logits_many(normalize_all(nlp, [examples[i].text for i in keep]))
+    else:
+        logits = logits[keep]
+    gold = np.array([index[examples[i].intent] for i in keep])
+    classifier.temperature = fit_temperature(logits, gold)
+    oos = index.get(oos_name) if oos_name else None
+    probs = softmax(logits / classifier.temperature)
+    gate = choose_gate(probs, gold, oos, oos_recall, wrong_cost)
+    nlp.replace_pipe(
+        "intent_gate", "intent_gate", config={"threshold": gate.threshold, "margin": gate.margin}
+    )
+    return gate
 
 
 def save(nlp: Language, out: Path) -> Path:

@@ -46,3 +46,15 @@ def test_choose_gate_without_oos_rejects_what_is_mostly_wrong() -> None:
     chosen = choose_gate(probs, gold, oos=None)
     assert chosen.trusted_precision == 1.0
     assert chosen.in_scope_accuracy == (p1 >= 0.6).mean()
+
+
+def test_wrong_cost_trades_in_scope_accuracy_for_precision() -> None:
+    rng = np.random.default_rng(2)
+    # A noisy 5-class problem: the classifier is right about 60 % of the time.
+    gold = rng.integers(0, 5, 500)
+    probs = softmax(rng.normal(0, 1, size=(500, 5)) + 1.5 * np.eye(5)[gold])
+    greedy = choose_gate(probs, gold, oos=None, wrong_cost=0.0)
+    careful = choose_gate(probs, gold, oos=None, wrong_cost=1.0)
+    assert (greedy.threshold, greedy.margin) == (0.0, 0.0)
+    assert careful.in_scope_accuracy < greedy.in_scope_accuracy
+    assert careful.trusted_precision > greedy.trusted_precision

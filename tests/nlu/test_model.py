@@ -138,3 +138,15 @@ def test_directory_that_is_not_a_model_is_refused(tmp_path: Path) -> None:
     build_pipeline().to_disk(tmp_path / "plain")  # a spaCy pipeline, but never trained by us
     with pytest.raises(ModelNotFoundError, match="not a threadbot NLU model"):
         load(tmp_path / "plain")
+
+
+def test_data_without_entities_trains_a_model_that_parses_quietly(tmp_path: Path) -> None:
+    from nlu.data import from_pairs
+    from nlu.train import save
+
+    pairs = [(f"{w} please", "ask") for w in ("help", "info", "details", "advice")]
+    pairs += [(f"{w} now", "go") for w in ("leave", "exit", "quit", "stop")]
+    nlp = train(from_pairs(pairs), options=TrainOptions(progress=False))
+    model = load(save(nlp, tmp_path / "m"))  # filterwarnings=error: a W036 warning would fail
+    assert model.parse("some help please").entities == ()
+    assert "entity_ruler" in model.nlp.disabled
