@@ -1,0 +1,163 @@
+"""A person's path through the site in headless Chromium (Debian's package, via Playwright)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.serving import make_server
+
+from agent.review.models import Annotation
+from tests.web.conftest import PASSWORD, AdminActions, add_turn
+
+CHROMIUM = os.environ.get("THREADBOT_CHROMIUM", "/usr/bin/chromium")
+
+try:
+    from playwright.sync_api import Browser, Page, expect, sync_playwright
+except ImportError:  # pragma: no cover - the dev extra installs it
+    sync_playwright = None  # type: ignore[assignment]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium for the module; CI must have it, elsewhere the tests skip."""
+    missing = None
+    if sync_playwright is None:
+        missing = "playwright is not installed (pip install -e '.[dev]')"
+    elif not shutil.which(CHROMIUM):
+        missing = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(missing)
+        pytest.skip(missing)
+    with sync_playwright() as playwright:
+        # Playwright drives the system browser; it never downloads one of its own.
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def live(app: Flask) -> Iterator[str]:
+    """The app served over real HTTP on a free local port."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(accept_downloads=True)
+    tab = context.new_page()
+    tab.set_default_timeout(10_000)
+    problems: list[str] = []
+    # Any CSP violation or script error means the page is broken for real visitors; a 422 is
+    # the chat refusing an empty message on purpose (Chromium logs it as an error).
+    expected = "the server responded with a status of 422"
+    tab.on(
+        "console",
+        lambda m: problems.append(m.text) if m.type == "error" and expected not in m.text else None,
+    )
+    tab.on("pageerror", lambda e: problems.append(str(e)))
+    tab.on("dialog", lambda d: problems.append(f"dialog opened: {d.message}"))
+    tab.problems = problems  # type: ignore[attr-defined]
+    yield tab
+    context.close()
+    assert problems == []
+
+
+def test_chat_on_the_public_page(live: str, page: Page) -> None:
+    page.goto(live + "/")
+    expect(page.locator("h1")).to_contain_text("Chat with Ada")
+    page.fill("#text", "hello")
+    page.press("#text", "Enter")
+    expect(page.locator(".msg.bot")).to_have_count(1)
+    expect(page.locator(".msg.bot p")).not_to_be_empty()
+    hostile = '<img src=x onerror="alert(1)"> I love robots'
+    page.fill("#text", hostile)
+    page.click("button:text('Send')")
+    expect(page.locator(".msg.you p").last).to_have_text(hostile)  # shown as text, never run
+    expect(page.locator(".msg.bot")).to_have_count(2)
+    page.reload()  # the same browser keeps its conversation
+    expect(page.locator(".msg.you")).to_have_count(2)
+    expect(page.locator(".msg.you p").last).to_have_text(hostile)
+    assert page.locator(".log img").count() == 0
+    page.fill("#text", "\u200b ")  # only invisible characters
+    page.press("#text", "Enter")
+    expect(page.locator("#chat-error")).to_contain_text("Not sent: message is empty")
+
+
+def test_admin_logs_in_searches_opens_annotates_and_exports(
+    app: Flask, live: str, page: Page, db: Session, tmp_path: Path
+) -> None:
+    AdminActions(app, app.test_client()).create()
+    add_turn(db, "ana", "tell me about robots", intent="share_interest")
+    odd = add_turn(db, "bob", "my cat ate my homework", tier="canned", trusted=False)
+    db.commit()
+
+    page.goto(live + "/admin/conversations")
+    expect(page).to_have_url(live + "/admin/login?next=/admin/conversations")
+    page.fill("input[name=username]", "alice")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button:text('Log in')")
+    expect(page.locator("h1")).to_contain_text("Conversations")
+
+    page.fill("input[name=q]", "homework")
+    page.click("button:text('Filter')")
+    expect(page.locator("h1 small")).to_have_text("1 found")
+    page.click("table.conversations a:text('bob')")
+    expect(page.locator("h1")).to_contain_text("bob")
+    expect(page.locator(f"#turn-{odd.id} .user-text")).to_contain_text("my cat ate my homework")
+
+    card = page.locator(f"#turn-{odd.id}")
+    card.locator("input[value=bad]").check()
+    card.locator("textarea[name=better_reply]").fill("Ha! Shall we talk about AI instead?")
+    card.locator("select[name=corrected_intent]").select_option("out_of_scope")
+    card.locator("input[name=approved]").check()
+    card.locator("button:text('Save')").click()
+    expect(page.locator(".flash")).to_contain_text(f"Turn {odd.id} saved.")
+    expect(page.locator(f"#turn-{odd.id} .badge.verdict-bad")).to_be_visible()
+    note = db.scalar(select(Annotation).where(Annotation.turn_id == odd.id))
+    assert note is not None and note.approved and note.corrected_intent == "out_of_scope"
+
+    page.click("nav.top a:text('Turns')")
+    with page.expect_download() as download:
+        page.click("a:text('CSV')")
+    saved = tmp_path / "turns.csv"
+    download.value.save_as(saved)
+    text = saved.read_text()
+    assert "my cat ate my homework" in text and "Shall we talk about AI instead?" in text
+
+
+def test_dashboard_draws_charts_and_the_dialogue(
+    app: Flask, live: str, page: Page, db: Session
+) -> None:
+    AdminActions(app, app.test_client()).create()
+    add_turn(db, "ana", "hello")
+    db.commit()
+    page.goto(live + "/admin/login?next=/admin/")
+    page.fill("input[name=username]", "alice")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button:text('Log in')")
+    expect(page.locator("h1")).to_contain_text("Dashboard")
+    charts: Any = page.evaluate(
+        "['chart-messages','chart-fallback','chart-tiers','chart-intents']"
+        ".map(id => Chart.getChart(document.getElementById(id))?.config.type)"
+    )
+    assert charts == ["bar", "line", "doughnut", "bar"]
+    box = page.locator("#chart-messages").bounding_box()
+    assert box is not None and box["height"] > 100  # drawn, not collapsed
+    expect(page.locator("svg.dialogue .state")).to_have_count(4)
