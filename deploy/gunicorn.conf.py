@@ -34,6 +34,8 @@ accesslog = "-"
 errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
 proc_name = "threadbot-web"
+# gunicorn 27's control socket (for gunicornc) is unused here; off, it writes nothing to $HOME.
+control_socket_disable = True
 
 
 def _logconfig(log_format: str, level: str) -> dict[str, object]:
@@ -58,8 +60,9 @@ def _logconfig(log_format: str, level: str) -> dict[str, object]:
         "loggers": {
             "gunicorn.error": {"level": level, "handlers": [], "propagate": True},
             "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": True},
-            # transitions logs every callback at INFO: noise in production logs.
+            # transitions logs every callback and alembic every /readyz schema check at INFO.
             "transitions": {"level": "WARNING"},
+            "alembic": {"level": "WARNING"},
         },
     }
 

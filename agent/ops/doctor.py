@@ -273,7 +273,8 @@ def x_whoami(settings: Settings) -> str:
             return super().request(method, url, *args, **kwargs)
 
     if all(_secret(settings, n) for n in X_OAUTH1):
-        client = tweepy.Client(*(_secret(settings, n) for n in X_OAUTH1), return_type=dict)
+        keys = {name.removeprefix("twitter_"): _secret(settings, name) for name in X_OAUTH1}
+        client = tweepy.Client(**keys, return_type=dict)
         user_auth = True
     else:
         # An OAuth 2.0 user token is sent as a bearer token (tweepy's documented way).

@@ -181,7 +181,10 @@ class _FakeX(BaseHTTPRequestHandler):
     """Answers GET /2/users/me like X: 200 for the right token, 401 otherwise."""
 
     def do_GET(self) -> None:
-        authorized = "good-token" in self.headers.get("Authorization", "")
+        header = self.headers.get("Authorization", "")
+        authorized = header == "Bearer good-token" or (
+            header.startswith("OAuth ") and 'oauth_consumer_key="good-key"' in header
+        )
         body = (
             {"data": {"id": "1", "name": "Ada", "username": "ada_bot"}}
             if authorized
@@ -221,6 +224,25 @@ def test_x_credentials_real_call_on_loopback(
     assert code == 1
     assert "rejected the credentials (401 Unauthorized)" in output
     assert "stale-token" not in output
+
+
+def test_x_oauth1_credentials_real_call_on_loopback(
+    env: Path, monkeypatch: pytest.MonkeyPatch, fake_x: str
+) -> None:
+    monkeypatch.setenv("THREADBOT_TWITTER_API_BASE", fake_x)
+    for name, value in {
+        "CONSUMER_KEY": "good-key",
+        "CONSUMER_SECRET": SECRET,
+        "ACCESS_TOKEN": "token",
+        "ACCESS_TOKEN_SECRET": SECRET,
+    }.items():
+        monkeypatch.setenv(f"THREADBOT_TWITTER_{name}", value)
+    code, output = run("doctor", "--quick")
+    assert code == 0, output
+    assert "the bot posts as @ada_bot" in output and SECRET not in output
+    monkeypatch.setenv("THREADBOT_TWITTER_CONSUMER_KEY", "revoked-key")
+    code, output = run("doctor", "--quick")
+    assert code == 1 and "401 Unauthorized" in output
 
 
 def test_x_credentials_oauth1_incomplete_and_rejected(
