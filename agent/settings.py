@@ -39,6 +39,25 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     # Where model versions are pushed and pulled: a folder or s3://bucket/prefix (docs/deploy.md).
     model_store: str | None = None
+    # Retraining (docs/retraining.md). Registered versions live in <model_dir>/<kind>/<version>,
+    # dataset snapshots in <model_dir>/snapshots, training runs in <model_dir>/runs.
+    model_dir: Path = Path("instance/models")  # beside the SQLite file; git ignores instance/
+    # Web and Twitter processes look for a newly promoted model this often and swap it in.
+    model_watch_interval_seconds: float = Field(default=30.0, gt=0)
+    # A retrained generator is promoted if its held-out per-word perplexity is at most this
+    # fraction worse than the active one's: reruns on the same data differ by about 1%.
+    retrain_generator_margin: float = Field(default=0.02, ge=0, le=1)
+    # A retrained NLU is promoted if in-scope accuracy and out-of-scope recall drop by at most this.
+    retrain_nlu_margin: float = Field(default=0.01, ge=0, le=1)
+    # The generator preset retraining starts from: base corpus, topic subset, optimiser.
+    retrain_generator_config: Path = Path("configs/generator/finetune_ai.toml")
+    # Share of reviewed pairs held out for evaluation, never trained on.
+    retrain_review_holdout: float = Field(default=0.2, ge=0, lt=1)
+    # Fine-tuning replays at most this many base conversations beside the reviewed ones: enough
+    # to keep general chit-chat, few enough that a few dozen corrections still move the model.
+    retrain_replay_conversations: int = Field(default=1000, gt=0)
+    # Labelled data (intents.yml, or [text, intent] rows) both NLU models are scored on.
+    retrain_nlu_eval: Path | None = None
     # Web app (docs/web.md). Behind TLS: Secure session cookies and an HSTS header.
     web_https: bool = False
     # Reverse proxies in front of the app (nginx alone = 1) whose X-Forwarded-* are trusted.

@@ -58,6 +58,4 @@ class ModelVersion(Base):
     )
 
     def __repr__(self) -> str:
-        return (
-            f"ModelVersion(kind={self.kind!r}, version={self.version!r}, active={self.active!r})"
-        )
+        return f"ModelVersion(kind={self.kind!r}, version={self.version!r}, active={self.active!r})"

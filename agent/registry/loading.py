@@ -1,0 +1,48 @@
+"""Load a registered version's files, pulling them from the model store when not on this disk."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import generator
+import nlu
+from agent.ops.storage import ModelStore, StorageError, open_store
+from agent.registry.models import ModelVersion
+from agent.settings import Settings
+from generator.types import ReplyGenerator
+from nlu.types import IntentParser
+
+log = logging.getLogger(__name__)
+
+
+def store_for(settings: Settings) -> ModelStore | None:
+    """The configured model store (THREADBOT_MODEL_STORE), or None to use local paths only."""
+    return open_store(settings.model_store) if settings.model_store else None
+
+
+def local_path(row: ModelVersion, model_dir: Path, store: ModelStore | None) -> Path:
+    """A folder on this machine holding ``row``'s files: its own path, or a verified pull.
+
+    :raise StorageError: the files are neither here nor in the store.
+    """
+    path = Path(row.path)
+    if path.exists():
+        return path
+    pulled = model_dir / row.kind / row.version
+    if pulled.exists():
+        return pulled
+    if store is None:
+        raise StorageError(f"{row.kind} {row.version}: {path} is missing and no model store is set")
+    log.info("pulling %s %s from %s", row.kind, row.version, store.describe())
+    return store.pull(row.kind, row.version, pulled)
+
+
+def load_parser(path: Path) -> IntentParser:
+    """An NLU model ready to parse."""
+    return nlu.load(path)
+
+
+def load_generator(path: Path) -> ReplyGenerator:
+    """A generator ready to reply, with the same decoding defaults ``build_agent`` uses."""
+    return generator.load(path)

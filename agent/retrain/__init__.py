@@ -1,0 +1,1 @@
+"""Retraining from reviewed logs: dataset snapshots, generator and NLU jobs, the promotion gate."""

@@ -1,0 +1,41 @@
+"""Score a generator checkpoint on held-out conversations with its own tokenizer and settings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from generator import checkpoint
+from generator.batches import make_pairs
+from generator.clean import prepare
+from generator.data import Conversation, load_jsonl
+from generator.evaluate import NLL, corpus_nll
+
+
+def generator_nll(model_path: Path, conversations: Sequence[Conversation]) -> NLL | None:
+    """Teacher-forced NLL of every reply in ``conversations``; None when there is nothing to score.
+
+    Per-word perplexity (``NLL.word_perplexity``) compares models with different tokenizers.
+    """
+    ckpt = checkpoint.read(model_path)
+    model, tok = checkpoint.build(ckpt)
+    data = ckpt.get("config", {}).get("data", {})
+    # The same cleaning and context length the model was trained with, as it will be served.
+    convs = prepare(conversations, max_turn_words=int(data.get("max_turn_words", 40)))
+    pairs = make_pairs(
+        convs, tok, int(data.get("context_turns", 3)), int(data.get("max_source_tokens", 96)), 256
+    )
+    if not pairs:
+        return None
+    return corpus_nll(model, pairs, tok, torch.device("cpu"))
+
+
+def perplexities(model_path: Path, files: dict[str, Path]) -> dict[str, float | None]:
+    """Per-word perplexity on each named JSONL file (None for an empty one)."""
+    out: dict[str, float | None] = {}
+    for name, path in files.items():
+        nll = generator_nll(model_path, load_jsonl(path))
+        out[name] = round(nll.word_perplexity, 4) if nll else None
+    return out
