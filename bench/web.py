@@ -50,25 +50,78 @@ POSTGRES_URL = os.environ.get(
 ).replace("postgresql://", "postgresql+psycopg://", 1)
 # Every message fires a scripted transition from the state the previous one left.
 CYCLE = ["hello", "I'm interested in machine learning", "yes", "restart"]
-# (user text, intent, state before, state after) for seeded turns.
+# (user text, intent, state before, state after, scripted reply) for seeded turns.
 SAYINGS = [
-    ("hello there!", "greet", "idle", "asked_topic"),
-    ("hi ada", "greet", "chatting", "asked_topic"),
-    ("I'm really into machine learning", "share_interest", "asked_topic", "asked_opinion"),
-    ("robots are my thing", "share_interest", "idle", "asked_opinion"),
-    ("yes, definitely", "affirm", "asked_opinion", "chatting"),
-    ("nah, not really", "deny", "asked_opinion", "chatting"),
-    ("what can you do?", "capabilities", "chatting", "chatting"),
-    ("are you a bot?", "bot_identity", "idle", "idle"),
-    ("thanks a lot", "thanks", "chatting", "chatting"),
-    ("what do you think about AGI?", "ask_bot_opinion", "chatting", "chatting"),
-    ("my cat knocked over the plant again", "out_of_scope", "chatting", "chatting"),
-    ("can transformers write poems about pizza", "ask_bot_opinion", "chatting", "chatting"),
-    ("bye for now", "goodbye", "chatting", "idle"),
-    ("start over", "restart", "chatting", "idle"),
+    (
+        "hello there!",
+        "greet",
+        "idle",
+        "asked_topic",
+        "Hi! I'm Ada. What part of AI are you curious about?",
+    ),
+    (
+        "hi ada",
+        "greet",
+        "chatting",
+        "asked_topic",
+        "Hello again! Which AI topic should we dig into?",
+    ),
+    (
+        "I'm really into machine learning",
+        "share_interest",
+        "asked_topic",
+        "asked_opinion",
+        "Machine learning, great choice! Will it change everyday life in five years?",
+    ),
+    (
+        "robots are my thing",
+        "share_interest",
+        "idle",
+        "asked_opinion",
+        "Robotics, great choice! Will it change everyday life in five years?",
+    ),
+    (
+        "yes, definitely",
+        "affirm",
+        "asked_opinion",
+        "chatting",
+        "An optimist! What excites you most?",
+    ),
+    ("nah, not really", "deny", "asked_opinion", "chatting", "A skeptic! What worries you most?"),
+    (
+        "what can you do?",
+        "capabilities",
+        "chatting",
+        "chatting",
+        "I chat about AI: ask me anything.",
+    ),
+    ("are you a bot?", "bot_identity", "idle", "idle", "I am! A small bot that loves AI."),
+    ("thanks a lot", "thanks", "chatting", "chatting", "Any time!"),
+    (
+        "what do you think about AGI?",
+        "ask_bot_opinion",
+        "chatting",
+        "chatting",
+        "I think it is further off than the headlines say.",
+    ),
+    (
+        "my cat knocked over the plant again",
+        "out_of_scope",
+        "chatting",
+        "chatting",
+        "Ha! Cats. Shall we get back to AI?",
+    ),
+    (
+        "can transformers write poems about pizza",
+        "ask_bot_opinion",
+        "chatting",
+        "chatting",
+        "They can, and some are even good.",
+    ),
+    ("bye for now", "goodbye", "chatting", "idle", "Bye! Come back any time."),
+    ("start over", "restart", "chatting", "idle", "Fresh start! What part of AI interests you?"),
 ]
 REPLIES = {
-    "scripted": "Ooh, machine learning. Will it change how we live in the next five years?",
     "generated": "I think models that learn from fewer examples are the exciting part.",
     "canned": "Sorry, I lost the thread there. What part of AI should we talk about?",
     "silent": None,
@@ -113,7 +166,7 @@ def seed(engine: Engine, users: int, turns: int, days: int = 60, rng_seed: int =
     tiers, tier_w = list(TIER_WEIGHTS), list(TIER_WEIGHTS.values())
     channels, channel_w = list(CHANNEL_WEIGHTS), list(CHANNEL_WEIGHTS.values())
     # A few chatty users and many quiet ones, as on a real account.
-    owners = sorted(min(users, int(users * rng.random() ** 1.6) + 1) for _ in range(turns))
+    owners = [min(users, int(users * rng.random() ** 1.6) + 1) for _ in range(turns)]
     user_rows, conv_rows = [], []
     for uid in range(1, users + 1):
         channel = rng.choices(channels, channel_w)[0]
@@ -132,11 +185,13 @@ def seed(engine: Engine, users: int, turns: int, days: int = 60, rng_seed: int =
         )
     turn_rows: list[dict[str, Any]] = []
     last: dict[int, tuple[datetime, str]] = {}
-    for tid, uid in enumerate(owners, start=1):
-        said, intent, before, after = rng.choice(SAYINGS)
+    # Turn ids follow time, as they do when a live bot writes them.
+    times = sorted(now - timedelta(seconds=rng.random() * days * 86400) for _ in owners)
+    rng.shuffle(owners)
+    for tid, (uid, at) in enumerate(zip(owners, times, strict=True), start=1):
+        said, intent, before, after, scripted = rng.choice(SAYINGS)
         tier = rng.choices(tiers, tier_w)[0]
         confidence = rng.betavariate(5, 1.6) if tier == "scripted" else rng.betavariate(2, 3)
-        at = now - timedelta(seconds=rng.random() * days * 86400)
         user = user_rows[uid - 1]
         turn_rows.append(
             {
@@ -145,7 +200,7 @@ def seed(engine: Engine, users: int, turns: int, days: int = 60, rng_seed: int =
                 "channel": user["channel"],
                 "created_at": at,
                 "user_text": said,
-                "reply_text": REPLIES[tier],
+                "reply_text": scripted if tier == "scripted" else REPLIES[tier],
                 "intent": intent,
                 "confidence": confidence,
                 "trusted": tier == "scripted",

@@ -123,6 +123,7 @@ def test_admin_logs_in_searches_opens_annotates_and_exports(
     expect(page.locator(f"#turn-{odd.id} .user-text")).to_contain_text("my cat ate my homework")
 
     card = page.locator(f"#turn-{odd.id}")
+    card.locator("summary:text('Annotate')").click()
     card.locator("input[value=bad]").check()
     card.locator("textarea[name=better_reply]").fill("Ha! Shall we talk about AI instead?")
     card.locator("select[name=corrected_intent]").select_option("out_of_scope")
