@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from agent.pipeline import Agent
 from agent.twitter import inbox
-from agent.twitter.api import TwitterApi
+from agent.twitter.api import Mention, TwitterApi
 from agent.twitter.limits import TokenBucket
 from agent.twitter.lock import PollerLock
 from agent.twitter.outbox import Poster, pending_ids, release_all
@@ -125,20 +125,23 @@ class MentionLoop:
                 "first start: answering mentions newer than %s (use --backfill for older)", newest
             )
             return 0
-        stored, newest, token = 0, since, None
+        walked: list[Mention] = []
+        token = None
         while True:
             page, token = self.retrier.call(
                 "mentions", lambda t=token: self.api.mentions_page(account, since, t)
             )
-            with self.sessions.begin() as session:
-                stored += inbox.store_mentions(session, account, page)
-            ids = [m.tweet_id for m in page]
-            newest = max([*ids, newest or 0]) or None
-            if token is None or self.stop.is_set():
+            walked += page
+            if token is None:
                 break
-        if token is None:  # a partial walk keeps the old cursor, so the next poll redoes it
-            with self.sessions.begin() as session:
-                inbox.save_cursor(session, account, newest, now)
+            if self.stop.is_set():
+                return 0  # a partial walk is dropped; the next poll redoes it from the cursor
+        # One transaction for the whole walk: pages arrive newest first, and storing a user's
+        # newer mention before their older one could let another worker answer out of order.
+        newest = max([m.tweet_id for m in walked] + [since or 0]) or None
+        with self.sessions.begin() as session:
+            stored = inbox.store_mentions(session, account, walked)
+            inbox.save_cursor(session, account, newest, now)
         self.stats.polls += 1
         self.stats.stored += stored
         self.stats.last_poll_at = now
