@@ -5,7 +5,9 @@
 #
 # Inputs (environment): TB_REGION, TB_SETTINGS_PATH, TB_MODEL_BUCKET; optional TB_DOMAIN,
 # TB_CERTBOT_EMAIL, TB_DB_HOST + TB_DB_SECRET_ARN (RDS), TB_STACK + TB_SIGNAL_RESOURCE (report
-# the result to CloudFormation). The first run saves them to /etc/threadbot/install.env.
+# the result to CloudFormation). They are kept in /etc/threadbot/install.env, so a re-run needs
+# only what changes, e.g. `sudo env TB_DOMAIN=bot.example.com TB_CERTBOT_EMAIL=me@example.com
+# /opt/threadbot/app/deploy/install.sh` to add TLS later.
 # -E: the ERR trap below also fires inside functions.
 set -Eeuo pipefail
 
@@ -18,12 +20,19 @@ INPUTS=$CONF/install.env
 
 log() { printf '%s threadbot-install: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"; }
 
-# Re-runs by hand reuse the first run's inputs.
-if [ -z "${TB_REGION:-}" ] && [ -f "$INPUTS" ]; then
-  set -a
-  # shellcheck source=/dev/null
-  . "$INPUTS"
-  set +a
+INPUT_NAMES=(TB_REGION TB_SETTINGS_PATH TB_MODEL_BUCKET TB_DOMAIN TB_CERTBOT_EMAIL TB_DB_HOST
+  TB_DB_SECRET_ARN)
+# Re-runs reuse the saved inputs; a value given in the environment wins over the saved one.
+if [ -f "$INPUTS" ]; then
+  while IFS= read -r line; do
+    name=${line%%=*}
+    value=${line#*=}
+    value=${value#\'}
+    value=${value%\'}
+    if [[ " ${INPUT_NAMES[*]} " == *" $name "* ]] && [ -z "${!name:-}" ]; then
+      export "$name=$value"
+    fi
+  done <"$INPUTS"
 fi
 : "${TB_REGION:?TB_REGION is required (the AWS region)}"
 : "${TB_SETTINGS_PATH:?TB_SETTINGS_PATH is required (the SSM path, e.g. /threadbot/prod)}"
@@ -57,7 +66,8 @@ install_packages() {
   log "installing system packages"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
-  apt-get install -yq python3 python3-venv git nginx sqlite3 curl ca-certificates \
+  # awscli: for backups to S3 by hand (docs/deploy.md); the app itself uses boto3.
+  apt-get install -yq python3 python3-venv git nginx sqlite3 curl ca-certificates awscli \
     certbot python3-certbot-nginx postgresql-common
   if [ -n "$TB_DB_HOST" ]; then
     # pg_dump must be as new as the server (RDS PostgreSQL 18); Debian 12 ships 15, PGDG has 18.
@@ -195,16 +205,13 @@ install_packages
 add_swap
 add_user
 install_app
-if [ ! -f "$INPUTS" ]; then
-  # Non-secret inputs only: names and addresses, so a re-run needs no arguments.
+# Non-secret inputs only (names and addresses), so a re-run needs no arguments.
+(
   umask 077
-  {
-    for name in TB_REGION TB_SETTINGS_PATH TB_MODEL_BUCKET TB_DOMAIN TB_CERTBOT_EMAIL \
-      TB_DB_HOST TB_DB_SECRET_ARN; do
-      printf "%s='%s'\n" "$name" "${!name}"
-    done
-  } >"$INPUTS"
-fi
+  for name in "${INPUT_NAMES[@]}"; do
+    printf "%s='%s'\n" "$name" "${!name}"
+  done >"$INPUTS"
+)
 write_settings
 migrate
 start_services
