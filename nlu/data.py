@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from nlu.errors import DataError, Problem
+from nlu.rows import as_pair, csv_rows, json_rows, jsonl_rows
+from nlu.yamlnodes import YamlReader, compose, is_null
 
 # [text](label): the text may not hold brackets or a newline; labels are identifiers.
 ANNOTATION = re.compile(r"\[(?P<text>[^\[\]\n]+)\]\((?P<label>[A-Za-z_][\w-]*)\)")
@@ -132,13 +132,13 @@ def load_intents(path: str | Path) -> TrainingData:
     """Read an ``intents.yml`` file; raise ``DataError`` listing every problem with its line."""
     path = Path(path)
     problems: list[Problem] = []
-    root = _compose(path, problems)
+    root = compose(path, problems)
     data = TrainingData(str(path), [])
     if root is None:
         if not problems:
             problems.append(Problem(str(path), 1, "the file is empty; expected `intents:`"))
         raise DataError(problems)
-    reader = _YamlReader(str(path), problems)
+    reader = YamlReader(str(path), problems)
     top = reader.mapping(root, "the top level")
     for key, node in top.items():
         if key not in {"version", "intents", "entities"}:
@@ -169,10 +169,10 @@ def load_data(path: str | Path) -> TrainingData:
         message = f"cannot read the file: {exc.strerror}"
         raise DataError([Problem(str(path), None, message)]) from exc
     problems: list[Problem] = []
-    rows = {".json": _json_rows, ".jsonl": _jsonl_rows, ".csv": _csv_rows}[suffix]
+    rows = {".json": json_rows, ".jsonl": jsonl_rows, ".csv": csv_rows}[suffix]
     examples = []
     for line, value in rows(text, str(path), problems):
-        pair = _as_pair(value)
+        pair = as_pair(value)
         if pair is None:
             problems.append(Problem(str(path), line, "expected [text, intent] or {text, intent}"))
             continue
@@ -237,131 +237,7 @@ def _example(
     return Example(plain.strip() if not spans else plain, intent.strip(), spans, line)
 
 
-def _as_pair(value: object) -> tuple[object, object] | None:
-    """Accept ``[text, intent]`` or ``{"text": ..., "intent": ...}``."""
-    if isinstance(value, list | tuple) and len(value) == 2:
-        return value[0], value[1]
-    if isinstance(value, dict) and "text" in value and "intent" in value:
-        return value["text"], value["intent"]
-    return None
-
-
-def _json_rows(text: str, source: str, problems: list[Problem]) -> Iterator[tuple[int, object]]:
-    """Yield the items of a top-level JSON array with the line each starts on."""
-    decoder = json.JSONDecoder()
-    pos = _skip(text, 0)
-    if not text.startswith("[", pos):
-        problems.append(Problem(source, _line(text, pos), "expected a JSON array of examples"))
-        return
-    pos = _skip(text, pos + 1)
-    while pos < len(text) and text[pos] != "]":
-        try:
-            value, end = decoder.raw_decode(text, pos)
-        except json.JSONDecodeError as exc:
-            problems.append(Problem(source, exc.lineno, f"invalid JSON: {exc.msg}"))
-            return
-        yield _line(text, pos), value
-        pos = _skip(text, end)
-        if text.startswith(",", pos):
-            pos = _skip(text, pos + 1)
-        elif not text.startswith("]", pos):
-            problems.append(Problem(source, _line(text, pos), "invalid JSON: expected ',' or ']'"))
-            return
-
-
-def _jsonl_rows(text: str, source: str, problems: list[Problem]) -> Iterator[tuple[int, object]]:
-    """Yield one JSON value per non-blank line."""
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if raw.strip():
-            try:
-                yield number, json.loads(raw)
-            except json.JSONDecodeError as exc:
-                problems.append(Problem(source, number, f"invalid JSON: {exc.msg}"))
-
-
-def _csv_rows(text: str, source: str, problems: list[Problem]) -> Iterator[tuple[int, object]]:
-    """Yield (text, intent) rows of a CSV file, skipping a ``text,intent`` header."""
-    reader = csv.reader(io.StringIO(text))
-    for row in reader:
-        if not any(cell.strip() for cell in row):
-            continue
-        if reader.line_num == 1 and [c.strip().lower() for c in row] == ["text", "intent"]:
-            continue
-        yield reader.line_num, row
-
-
-def _skip(text: str, pos: int) -> int:
-    """Return the index of the next non-whitespace character."""
-    while pos < len(text) and text[pos].isspace():
-        pos += 1
-    return pos
-
-
-def _line(text: str, pos: int) -> int:
-    """The 1-based line number of a character offset."""
-    return text.count("\n", 0, pos) + 1
-
-
-def _compose(path: Path, problems: list[Problem]) -> yaml.Node | None:
-    """Parse YAML into nodes (which keep line numbers); record syntax errors as problems."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        problems.append(Problem(str(path), None, f"cannot read the file: {exc.strerror}"))
-        return None
-    try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        problems.append(Problem(str(path), line, f"invalid YAML: {exc.problem}"))
-        return None
-
-
-class _YamlReader:
-    """Reads YAML nodes into Python values, recording shape errors with their line."""
-
-    def __init__(self, source: str, problems: list[Problem]) -> None:
-        self.source = source
-        self.problems = problems
-
-    def add(self, node: yaml.Node, message: str) -> None:
-        """Record a problem at a node's line."""
-        self.problems.append(Problem(self.source, node.start_mark.line + 1, message))
-
-    def mapping(self, node: yaml.Node, what: str) -> dict[str, yaml.Node]:
-        """Return a mapping node's string keys and value nodes, or {} after a problem."""
-        if not isinstance(node, yaml.MappingNode):
-            self.add(node, f"{what} must be a mapping")
-            return {}
-        out: dict[str, yaml.Node] = {}
-        for key, value in node.value:
-            name = self.string(key, f"a key in {what}")
-            if name is None:
-                continue
-            if name in out:
-                self.add(key, f"{what} repeats the key {name!r}")
-            out[name] = value
-        return out
-
-    def sequence(self, node: yaml.Node, what: str) -> list[yaml.Node]:
-        """Return a sequence node's items, or [] after a problem."""
-        if not isinstance(node, yaml.SequenceNode):
-            self.add(node, f"{what} must be a list")
-            return []
-        return list(node.value)
-
-    def string(self, node: yaml.Node, what: str) -> str | None:
-        """Return a scalar as text; YAML's yes/no/numbers are refused, since they change meaning."""
-        if not isinstance(node, yaml.ScalarNode) or node.value == "":
-            self.add(node, f"{what} must be a non-empty string")
-            return None
-        if node.tag != "tag:yaml.org,2002:str":
-            self.add(node, f"{what} {node.value!r} is read by YAML as a non-string; quote it")
-            return None
-        return str(node.value)
-
-
-def _read_intents(reader: _YamlReader, node: yaml.Node, data: TrainingData) -> None:
+def _read_intents(reader: YamlReader, node: yaml.Node, data: TrainingData) -> None:
     """Read the ``intents:`` list into ``data``."""
     for item in reader.sequence(node, "`intents`"):
         fields = reader.mapping(item, "an intent")
@@ -392,11 +268,11 @@ def _read_intents(reader: _YamlReader, node: yaml.Node, data: TrainingData) -> N
                     data.examples.append(example)
 
 
-def _read_entities(reader: _YamlReader, node: yaml.Node, data: TrainingData) -> None:
+def _read_entities(reader: YamlReader, node: yaml.Node, data: TrainingData) -> None:
     """Read the ``entities:`` mapping (synonyms, lookups, patterns) into ``data``."""
     for label, spec_node in reader.mapping(node, "`entities`").items():
         spec = EntityDef(label)
-        fields = reader.mapping(spec_node, f"entity {label!r}") if not _is_null(spec_node) else {}
+        fields = reader.mapping(spec_node, f"entity {label!r}") if not is_null(spec_node) else {}
         for key, value in fields.items():
             if key not in _ENTITY_KEYS:
                 reader.add(
@@ -425,7 +301,7 @@ def _read_entities(reader: _YamlReader, node: yaml.Node, data: TrainingData) -> 
         data.entities[label] = spec
 
 
-def _read_synonyms(reader: _YamlReader, node: yaml.Node, spec: EntityDef) -> None:
+def _read_synonyms(reader: YamlReader, node: yaml.Node, spec: EntityDef) -> None:
     """Read ``canonical: [variants]`` pairs, refusing a variant claimed by two canonicals."""
     for canonical, variants in reader.mapping(node, "`synonyms`").items():
         spec.synonyms.setdefault(canonical.casefold(), canonical)
@@ -438,8 +314,3 @@ def _read_synonyms(reader: _YamlReader, node: yaml.Node, spec: EntityDef) -> Non
                 reader.add(var_node, f"synonym {variant!r} already maps to {owner!r}")
                 continue
             spec.synonyms[variant.casefold()] = canonical
-
-
-def _is_null(node: yaml.Node) -> bool:
-    """True for an empty YAML value such as ``label:`` with nothing after it."""
-    return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
