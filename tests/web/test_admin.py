@@ -90,6 +90,10 @@ def test_conversation_list_paginates(admin: AdminActions, db: Session) -> None:
     third = admin.client.get("/admin/conversations?page=3").text
     assert "user6" in third and rows(third) == 1
     assert "page 1 of 3" in admin.client.get("/admin/conversations?page=abc").text
+    # Filtering by turns gives no count up front, only whether more pages follow.
+    searched = admin.client.get("/admin/conversations?q=hello").text
+    assert "3+ found" in searched and "older →" in searched and "page 1<" in searched
+    assert "7 found" in admin.client.get("/admin/conversations?q=hello&page=3").text
 
 
 def test_thread_view_shows_how_each_reply_was_chosen(admin: AdminActions, db: Session) -> None:
