@@ -142,3 +142,23 @@ def test_nginx_config(tmp_path: Path) -> None:
         text=True,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_install_script_agrees_with_units_template_and_settings() -> None:
+    """Paths and setting names repeated across deploy/ files must not drift apart."""
+    from agent.settings import Settings
+
+    install = (DEPLOY / "install.sh").read_text()
+    assert "APP=/opt/threadbot/app\n" in install and "VENV=/opt/threadbot/venv\n" in install
+    for unit in UNITS:
+        text = unit.read_text()
+        assert "WorkingDirectory=/opt/threadbot/app\n" in text
+        assert "ExecStart=/opt/threadbot/venv/bin/" in text
+    assert "/opt/threadbot/app/deploy/gunicorn.conf.py" in UNITS[1].read_text()
+    assert "exec /opt/threadbot/app/deploy/install.sh" in user_data()
+    assert (DEPLOY / "install.sh").stat().st_mode & 0o111, "install.sh must be executable"
+    # Every THREADBOT_* default install.sh writes is a real setting.
+    names = set(re.findall(r"--set \"?(THREADBOT_[A-Z0-9_]+)=", install))
+    assert names >= {"THREADBOT_LOG_FORMAT", "THREADBOT_DATABASE_URL", "THREADBOT_MODEL_STORE"}
+    fields = {f"THREADBOT_{name.upper()}" for name in Settings.model_fields}
+    assert names <= fields, names - fields
