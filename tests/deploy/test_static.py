@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -25,7 +26,11 @@ def _tool(name: str, how: str) -> str:
     """The tool's path, or skip with the command that installs it (CI must not skip: .ci/run)."""
     found = shutil.which(name, path=f"{VENV_BIN}:/usr/bin:/usr/sbin:/bin:/sbin")
     if found is None:
-        pytest.skip(f"{name} is not installed here ({how})")
+        reason = f"{name} is not installed here ({how})"
+        # CI sets this so a missing tool fails the build instead of silently skipping a check.
+        if os.environ.get("THREADBOT_REQUIRE_DEPLOY_TOOLS"):
+            pytest.fail(reason)
+        pytest.skip(reason)
     return found
 
 
