@@ -6,19 +6,25 @@ import logging
 import signal
 import threading
 from types import FrameType
+from typing import Any
 
 import click
+import tweepy
 
 from agent.settings import Settings
-from agent.twitter.retry import RetryPolicy
+from agent.twitter.api import TwitterApi
+from agent.twitter.client import CredentialsMissing, make_client
+from agent.twitter.loop import LoopConfig, MentionLoop
+from agent.twitter.retry import CredentialsRejected, Retrier, RetryPolicy, Stopped
+from agent.twitter.sandbox import SandboxServer, SandboxState
 
 log = logging.getLogger(__name__)
 
 
-def loop_config(settings: Settings, account_id: str, *, dry_run: bool, backfill: bool):  # type: ignore[no-untyped-def]
+def loop_config(
+    settings: Settings, account_id: str, *, dry_run: bool, backfill: bool
+) -> LoopConfig:
     """The loop's config from THREADBOT_TWITTER_* settings."""
-    from agent.twitter.loop import LoopConfig
-
     return LoopConfig(
         account_id=account_id,
         poll_interval=settings.twitter_poll_interval_seconds,
@@ -36,8 +42,9 @@ def loop_config(settings: Settings, account_id: str, *, dry_run: bool, backfill:
     )
 
 
-def stop_on_signals(stop: threading.Event) -> None:
-    """SIGTERM and SIGINT set ``stop``: the loop finishes the mention in hand, then exits."""
+def stop_on_signals(stop: threading.Event) -> dict[int, Any]:
+    """SIGTERM and SIGINT set ``stop`` (the loop ends after the mention in hand); returns the
+    handlers they replace."""
 
     def handler(signum: int, _frame: FrameType | None) -> None:
         log.info(
@@ -45,8 +52,11 @@ def stop_on_signals(stop: threading.Event) -> None:
         )
         stop.set()
 
+    previous = {}
     for sig in (signal.SIGTERM, signal.SIGINT):
+        previous[sig] = signal.getsignal(sig)
         signal.signal(sig, handler)
+    return previous
 
 
 @click.group("twitter")
@@ -66,13 +76,7 @@ def twitter() -> None:
 @click.option("--once", is_flag=True, help="Do one poll-answer-post pass, then exit.")
 def run_command(dry_run: bool, backfill: bool, once: bool) -> None:
     """Poll mentions, answer each exactly once in its thread, until SIGTERM or Ctrl-C."""
-    import tweepy
-
-    from agent.cli import agent, settings
-    from agent.twitter.api import TwitterApi
-    from agent.twitter.client import CredentialsMissing, make_client
-    from agent.twitter.loop import MentionLoop
-    from agent.twitter.retry import CredentialsRejected, Retrier, Stopped
+    from agent.cli import agent, settings  # agent.cli imports this module: import late
 
     config = settings()
     try:
@@ -80,35 +84,44 @@ def run_command(dry_run: bool, backfill: bool, once: bool) -> None:
     except CredentialsMissing as exc:
         raise click.ClickException(str(exc)) from None
     stop = threading.Event()
-    stop_on_signals(stop)
     bot = agent()
+    previous = stop_on_signals(stop)
     try:
-        account_id = config.twitter_bot_user_id
-        if not account_id:
-            retrier = Retrier(RetryPolicy(config.twitter_backoff_base_seconds), stop)
-            account_id, username = retrier.call("users/me", api.me)
-            log.info("posting as @%s (%s) via %s", username, account_id, config.twitter_api_base)
-        engine = bot.sessions.kw["bind"]
         loop = MentionLoop(
             bot,
-            engine,
+            bot.sessions.kw["bind"],
             api,
-            loop_config(config, account_id, dry_run=dry_run, backfill=backfill),
+            loop_config(config, _account_id(config, api, stop), dry_run=dry_run, backfill=backfill),
             stop,
         )
         if once:
+            loop.recover()
             loop.run_once()
         else:
             loop.run()
     except CredentialsRejected as exc:
         raise click.ClickException(str(exc)) from None
     except Stopped:
-        pass
+        click.echo("stopped before the first poll")
+        return
     except tweepy.Forbidden as exc:
         raise click.ClickException(
             f"X refused the request (403): {'; '.join(exc.api_messages) or exc}"
         ) from None
-    click.echo(f"stopped: {loop.stats if 'loop' in locals() else 'before the first poll'}")
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    click.echo(f"stopped: {loop.stats}")
+
+
+def _account_id(config: Settings, api: TwitterApi, stop: threading.Event) -> str:
+    """The bot's user id from settings, or from GET /2/users/me (retried like any call)."""
+    if config.twitter_bot_user_id:
+        return config.twitter_bot_user_id
+    retrier = Retrier(RetryPolicy(config.twitter_backoff_base_seconds), stop)
+    account_id, username = retrier.call("users/me", api.me)
+    log.info("posting as @%s (%s) via %s", username, account_id, config.twitter_api_base)
+    return account_id
 
 
 def _fault(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
@@ -142,8 +155,7 @@ def _fault(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
 )
 def sandbox_command(host: str, port: int, bot_username: str, faults: dict[str, str]) -> None:
     """Serve a local X API v2 sandbox and its web page until Ctrl-C."""
-    from agent.cli import settings
-    from agent.twitter.sandbox import SandboxServer
+    from agent.cli import settings  # agent.cli imports this module: import late
 
     state = sandbox_state(settings(), bot_username)
     try:
@@ -155,19 +167,21 @@ def sandbox_command(host: str, port: int, bot_username: str, faults: dict[str, s
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     stop = threading.Event()
-    stop_on_signals(stop)
+    previous = stop_on_signals(stop)
     click.echo(f"X API sandbox on {server.url} (page: {server.url}/); bot @{bot_username}")
     click.echo(
         f"point the loop at it: THREADBOT_TWITTER_API_BASE={server.url} threadbot twitter run"
     )
-    stop.wait()
-    server.stop()
+    try:
+        stop.wait()
+    finally:
+        server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
-def sandbox_state(settings: Settings, bot_username: str):  # type: ignore[no-untyped-def]
+def sandbox_state(settings: Settings, bot_username: str) -> SandboxState:
     """A sandbox world that accepts the configured credentials, or its built-in ones."""
-    from agent.twitter.sandbox import SandboxState
-
     state = SandboxState(bot_username=bot_username)
     keys = {
         "consumer_key": settings.twitter_consumer_key,

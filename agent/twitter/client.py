@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,4 +79,7 @@ def make_client(settings: Settings) -> Connection:
     else:
         client = tweepy.Client(**oauth1, return_type=dict)
     client.session = ApiSession(base, settings.twitter_request_timeout_seconds)
+    # At DEBUG these print request headers and OAuth signing input: secrets must never be logged.
+    for name in ("tweepy", "oauthlib", "requests_oauthlib"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger(name).level))
     return Connection(client, user_auth=token is None)

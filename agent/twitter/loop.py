@@ -84,11 +84,7 @@ class MentionLoop:
 
     def run(self) -> None:
         """Poll, answer and post until stopped; ``CredentialsRejected`` ends it at once."""
-        if not self.lock.postgres:
-            # SQLite runs one loop process: claims still held can only be a killed run's.
-            with self.sessions.begin() as session:
-                inbox.release_claims(session, self.config.account_id)
-                release_all(session, self.config.account_id)
+        self.recover()
         try:
             while not self.stop.is_set():
                 started = time.monotonic()
@@ -100,6 +96,13 @@ class MentionLoop:
         finally:
             self.lock.release()
         log.info("mention loop stopped: %s", self.stats)
+
+    def recover(self) -> None:
+        """On SQLite, free the claims a killed run left (one loop process is all it supports)."""
+        if not self.lock.postgres:
+            with self.sessions.begin() as session:
+                inbox.release_claims(session, self.config.account_id)
+                release_all(session, self.config.account_id)
 
     def run_once(self) -> int:
         """One pass: poll (if this process is the poller), answer the inbox, drain the outbox."""

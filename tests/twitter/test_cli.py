@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +14,7 @@ from click.testing import CliRunner
 from agent import cli as cli_module
 from agent.cli import cli
 from agent.settings import get_settings
+from agent.twitter.cli import stop_on_signals
 from agent.twitter.sandbox import SandboxServer
 from tests.conftest import ROOT
 from tests.twitter.helpers import replies_by_mention
@@ -98,3 +102,16 @@ def test_bad_api_base_is_refused_at_start(env: pytest.MonkeyPatch) -> None:
     code, output = run("twitter", "run", "--once")
     assert code == 1
     assert "THREADBOT_TWITTER_API_BASE: Value error, must be an http:// or https:// URL" in output
+
+
+def test_sigterm_and_sigint_set_the_stop_event_and_handlers_come_back() -> None:
+    stop = threading.Event()
+    before = signal.getsignal(signal.SIGTERM)
+    previous = stop_on_signals(stop)
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert stop.wait(5)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    assert signal.getsignal(signal.SIGTERM) is before

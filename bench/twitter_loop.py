@@ -1,0 +1,164 @@
+"""Benchmark the mention loop end to end: mentions answered per second against the sandbox.
+
+The sandbox runs in its own process (as it would beside a real deployment's loop), the loop in
+this one with the shipped NLU model and no generator (scripted and canned replies), on a fresh
+SQLite file or PostgreSQL schema. Each run posts N mentions first, then times the loop from its
+first poll until every reply is on the sandbox, and checks that each mention got exactly one.
+Usage:
+
+    .venv/bin/python bench/twitter_loop.py                      # SQLite; no faults, then 10 %
+    .venv/bin/python bench/twitter_loop.py --db postgres --mentions 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import multiprocessing
+import os
+import platform
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import requests
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.orm import Session
+
+import nlu
+from agent import migrate
+from agent.db import make_engine, make_sessionmaker
+from agent.pipeline import Agent
+from agent.script import load_script
+from agent.settings import load_settings
+from agent.twitter.api import TwitterApi
+from agent.twitter.client import make_client
+from agent.twitter.loop import LoopConfig, MentionLoop
+from agent.twitter.models import POSTED, OutboxReply
+from agent.twitter.retry import RetryPolicy
+
+ROOT = Path(__file__).resolve().parent.parent
+PHRASES = ["hello", "I love robots", "tell me about machine learning", "yes", "no", "what is AI?"]
+# About one request in ten fails: 429s, 503s, dropped connections and answers that come too late.
+TEN_PERCENT = {
+    "rate_limited": 0.02,
+    "server_error": 0.04,
+    "drop": 0.02,
+    "slow": 0.02,
+    "slow_seconds": 1.0,
+    "duplicate_delivery": 0.1,
+}
+POSTGRES_URL = os.environ.get(
+    "THREADBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+).replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def _serve(port: int) -> None:
+    """The sandbox process: no rate limits beyond the injected ones."""
+    from agent.twitter.sandbox import SandboxServer, SandboxState
+
+    limits = {name: 10**9 for name in ("mentions", "post", "search", "lookup", "me")}
+    SandboxServer(SandboxState(limits=limits, seed=1), port=port).start()
+    time.sleep(10**6)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _engine(db: str) -> tuple[Any, str | None]:
+    if db == "sqlite":
+        path = Path(tempfile.mkdtemp()) / "bench.db"
+        return make_engine(f"sqlite:///{path}"), None
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    with create_engine(POSTGRES_URL).begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    return make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"}), schema
+
+
+def run(db: str, mentions: int, users: int, faults: dict[str, float], workers: int) -> float:
+    """Mentions per second for one run; asserts every mention got exactly one reply."""
+    port = _free_port()
+    sandbox = multiprocessing.Process(target=_serve, args=(port,), daemon=True)
+    sandbox.start()
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            requests.get(base + "/sandbox/world", timeout=1)
+            break
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    with requests.Session() as http:
+        for i in range(mentions):
+            text_ = f"@ada {PHRASES[i % len(PHRASES)]} #{i}"
+            http.post(base + "/sandbox/tweet", json={"username": f"fan{i % users}", "text": text_})
+        http.post(base + "/sandbox/faults", json=faults).raise_for_status()
+    engine, schema = _engine(db)
+    migrate.upgrade(engine)
+    script = load_script(
+        ROOT / "data/bot/dialogue.yml", nlu.load_intents(ROOT / "data/bot/intents.yml").intent_names
+    )
+    agent = Agent(script, nlu.load(ROOT / "models/nlu"), None, make_sessionmaker(engine))
+    settings = load_settings(twitter_api_base=base, twitter_request_timeout_seconds=0.5)
+    api = TwitterApi(make_client(settings))
+    account, _ = api.me()
+    config = LoopConfig(
+        account_id=account,
+        retry=RetryPolicy(backoff_base=0.01, backoff_max=0.5, rate_limit_wait=0.5),
+        user_replies_per_hour=10**6,
+        posts_per_hour=1e12,
+        post_burst=10**6,
+        reconcile_grace=0.0,
+        backfill=True,
+        post_workers=workers,
+    )
+    loop = MentionLoop(agent, engine, api, config)
+    started = time.perf_counter()
+    while True:
+        loop.run_once()
+        with Session(engine) as session:
+            done = session.scalar(select(func.count()).where(OutboxReply.status == POSTED))
+        if done == mentions:
+            break
+    elapsed = time.perf_counter() - started
+    world = requests.get(base + "/sandbox/world", timeout=30).json()
+    bot = world["bot"]["id"]
+    answered = [
+        ref["id"]
+        for t in world["tweets"]
+        if t["author_id"] == bot
+        for ref in t.get("referenced_tweets", [])
+    ]
+    assert len(answered) == len(set(answered)) == mentions, "exactly one reply per mention"
+    sandbox.terminate()
+    engine.dispose()
+    if schema:
+        with create_engine(POSTGRES_URL).begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    injected = {k: v for k, v in world["stats"].items() if k.startswith("injected_")}
+    print(f"  {mentions} mentions in {elapsed:.1f} s; faults injected: {injected or 'none'}")
+    return mentions / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite", help="database")
+    parser.add_argument("--mentions", type=int, default=1000, help="mentions per run")
+    parser.add_argument("--users", type=int, default=100, help="distinct people mentioning")
+    parser.add_argument("--post-workers", type=int, default=4, help="posting threads")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {args.db}")
+    for label, faults in (("no faults", {}), ("10 % faults", TEN_PERCENT)):
+        rate = run(args.db, args.mentions, args.users, faults, args.post_workers)
+        print(f"{label}: {rate:.1f} mentions/s")
+
+
+if __name__ == "__main__":
+    main()
