@@ -11,57 +11,36 @@ and with 8 threads, spreading turns over 1,000 users. Uses the shipped NLU model
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
 
-from agent import migrate
-from agent.db import make_engine, make_sessionmaker
+from agent.db import make_sessionmaker
 from agent.messages import Incoming
 from agent.pipeline import Agent
+from agent.scratch_db import postgres_schema, sqlite_database
 from agent.script import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every message here fires a scripted transition from the state the previous one left.
 CYCLE = ["hello", "I'm interested in machine learning", "yes", "restart"]
-POSTGRES_URL = os.environ.get(
-    "THREADBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-).replace("postgresql://", "postgresql+psycopg://", 1)
 
 
 @contextmanager
 def database(kind: str) -> Iterator[Engine]:
     """A migrated, empty database of ``kind`` that is removed afterwards."""
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            engine = make_engine(f"sqlite:///{folder}/bench.db")
-            migrate.upgrade(engine)
+    if kind == "postgres":
+        with postgres_schema(pool_size=10) as engine:
             yield engine
-            engine.dispose()
         return
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(
-        POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"}, pool_size=10
-    )
-    try:
-        migrate.upgrade(engine)
+    with tempfile.TemporaryDirectory() as folder, sqlite_database(Path(folder) / "b.db") as engine:
         yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def run(agent: Agent, turns: int, users: int, threads: int) -> tuple[float, list[float]]:

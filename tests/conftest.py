@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from agent import migrate
-from agent.db import make_engine
+from agent.scratch_db import TEST_POSTGRES_URL, postgres_schema, sqlite_database
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
-POSTGRES_URL = os.environ.get(
-    "THREADBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-).replace("postgresql://", "postgresql+psycopg://", 1)
+POSTGRES_URL = TEST_POSTGRES_URL
 
 
 def _postgres_reason() -> str | None:
@@ -38,34 +34,19 @@ _POSTGRES_MISSING = _postgres_reason()
 @pytest.fixture
 def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     """A fresh, migrated SQLite file per test."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'threadbot.db'}")
-    migrate.upgrade(engine)
-    yield engine
-    engine.dispose()
+    with sqlite_database(tmp_path / "threadbot.db") as engine:
+        yield engine
 
 
 @pytest.fixture
 def postgres_engine() -> Iterator[Engine]:
-    """A fresh, migrated schema in the test PostgreSQL database, dropped afterwards.
-
-    A schema per test (not a rolled-back transaction) because the concurrency tests need real
-    commits seen by other connections.
-    """
+    """A fresh, migrated schema in the test PostgreSQL database, dropped afterwards."""
     if _POSTGRES_MISSING:
         if os.environ.get("THREADBOT_REQUIRE_POSTGRES"):
             pytest.fail(_POSTGRES_MISSING)
         pytest.skip(_POSTGRES_MISSING)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
-    migrate.upgrade(engine)
-    yield engine
-    engine.dispose()
-    with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with postgres_schema() as engine:
+        yield engine
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
