@@ -4,8 +4,8 @@
 # It is idempotent: packages, user, venv, settings, migrations, units, nginx, TLS, health check.
 #
 # Inputs (environment): TB_REGION, TB_SETTINGS_PATH, TB_MODEL_BUCKET; optional TB_DOMAIN,
-# TB_CERTBOT_EMAIL, TB_DB_HOST + TB_DB_SECRET_ARN (RDS), TB_STACK + TB_SIGNAL_RESOURCE (report
-# the result to CloudFormation). They are kept in /etc/threadbot/install.env, so a re-run needs
+# TB_CERTBOT_EMAIL, TB_DB_HOST + TB_DB_SECRET_ARN (RDS), TB_WAIT_HANDLE (the stack's presigned
+# URL for reporting the result; first boot only). They are kept in /etc/threadbot/install.env, so a re-run needs
 # only what changes, e.g. `sudo env TB_DOMAIN=bot.example.com TB_CERTBOT_EMAIL=me@example.com
 # /opt/threadbot/app/deploy/install.sh` to add TLS later.
 # -E: the ERR trap below also fires inside functions.
@@ -41,40 +41,35 @@ TB_DOMAIN=${TB_DOMAIN:-}
 TB_CERTBOT_EMAIL=${TB_CERTBOT_EMAIL:-}
 TB_DB_HOST=${TB_DB_HOST:-}
 TB_DB_SECRET_ARN=${TB_DB_SECRET_ARN:-}
-TB_STACK=${TB_STACK:-}
-TB_SIGNAL_RESOURCE=${TB_SIGNAL_RESOURCE:-Instance}
+TB_WAIT_HANDLE=${TB_WAIT_HANDLE:-}
 export AWS_DEFAULT_REGION=$TB_REGION
 
 # Tell CloudFormation how it went, so the stack fails fast instead of waiting 30 minutes.
 signal() {
-  [ -n "$TB_STACK" ] && [ -x "$VENV/bin/python" ] || return 0
-  "$VENV/bin/python" - "$TB_STACK" "$TB_SIGNAL_RESOURCE" "$(hostname)" "$1" <<'PY' ||
-import sys
-
-import boto3
-
-stack, resource, unique_id, status = sys.argv[1:]
-boto3.client("cloudformation").signal_resource(
-    StackName=stack, LogicalResourceId=resource, UniqueId=unique_id, Status=status
-)
-PY
-    log "could not signal $1 to CloudFormation (fine when run by hand)"
+  [ -n "$TB_WAIT_HANDLE" ] || return 0
+  local body
+  body=$(printf '{"Status": "%s", "Reason": "install.sh: %s", "UniqueId": "%s", "Data": "%s"}' \
+    "$1" "$1" "$(hostname)" "$1")
+  # An empty Content-Type: the URL is a presigned S3 PUT that signs without one.
+  curl -fsS --retry 5 -X PUT -H 'Content-Type:' --data-binary "$body" "$TB_WAIT_HANDLE" ||
+    log "could not report $1 to CloudFormation"
+  TB_WAIT_HANDLE="" # report once
 }
 trap 'log "failed at line $LINENO"; signal FAILURE' ERR
 
 install_packages() {
   log "installing system packages"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q
+  apt-get -o Acquire::Retries=5 update -q
   # awscli: for backups to S3 by hand (docs/deploy.md); the app itself uses boto3.
-  apt-get install -yq python3 python3-venv git nginx sqlite3 curl ca-certificates awscli \
+  apt-get -o Acquire::Retries=5 install -yq python3 python3-venv git nginx sqlite3 curl ca-certificates awscli \
     certbot python3-certbot-nginx postgresql-common
   if [ -n "$TB_DB_HOST" ]; then
     # pg_dump must be as new as the server (RDS PostgreSQL 18); Debian 12 ships 15, PGDG has 18.
     if [ ! -f /etc/apt/sources.list.d/pgdg.sources ] && [ ! -f /etc/apt/sources.list.d/pgdg.list ]; then
       /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y
     fi
-    apt-get install -yq postgresql-client-18
+    apt-get -o Acquire::Retries=5 install -yq postgresql-client-18
   fi
 }
 
@@ -104,9 +99,9 @@ install_app() {
   "$VENV/bin/pip" install --quiet --upgrade pip
   # The pinned CPU torch wheel from PyTorch's index: PyPI's default build pulls gigabytes of CUDA.
   torch_pin=$(grep -o '"torch==[^"]*"' "$APP/pyproject.toml" | tr -d '"')
-  "$VENV/bin/pip" install --quiet --index-url https://download.pytorch.org/whl/cpu "$torch_pin"
+  "$VENV/bin/pip" install --quiet --retries 10 --index-url https://download.pytorch.org/whl/cpu "$torch_pin"
   # Editable: alembic.ini and migrations/ are found beside the packages, as in development.
-  "$VENV/bin/pip" install --quiet -e "$APP"
+  "$VENV/bin/pip" install --quiet --retries 10 -e "$APP"
   install -m 0755 "$APP/deploy/threadbot-cli.sh" /usr/local/bin/threadbot
 }
 
