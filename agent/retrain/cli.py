@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 from typing import Any
 
 import click
@@ -10,12 +12,23 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent.db import make_engine, make_sessionmaker
 from agent.migrate import SchemaOutOfDate, ensure_current
+from agent.registry.loading import load_generator, load_parser
 from agent.registry.models import KINDS, ModelVersion
-from agent.registry.versions import RegistryError, list_versions, promote, require_version, rollback
+from agent.registry.versions import (
+    RegistryError,
+    list_versions,
+    next_version,
+    promote,
+    register,
+    require_version,
+    rollback,
+)
 from agent.retrain.forget import drop_snapshots, find_users, forget
 from agent.retrain.lock import RetrainBusy, retrain_lock
 from agent.runtime import load_checked_script
 from agent.settings import Settings, SettingsError, get_settings
+from generator.errors import GeneratorError
+from nlu.errors import NLUError
 
 WHO = "cli"
 
@@ -161,6 +174,30 @@ def _as_dict(v: ModelVersion) -> dict[str, Any]:
         "metrics": v.metrics,
         "gate": v.gate,
     }
+
+
+@models_group.command("import")
+@click.argument("kind", type=click.Choice(KINDS))
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--promote", "activate", is_flag=True, help="Also make it the active version.")
+def models_import(kind: str, path: Path, activate: bool) -> None:
+    """Register an existing model folder (e.g. the shipped one) so rollback can return to it."""
+    settings = _settings()
+    loader = load_parser if kind == "nlu" else load_generator
+    try:
+        model = loader(path)
+    except (NLUError, GeneratorError) as exc:
+        raise click.BadParameter(str(exc), param_hint="PATH") from None
+    with _sessions(settings).begin() as session:
+        version = next_version(session, kind)
+        dest = settings.model_dir / kind / version
+        shutil.copytree(path, dest)
+        row = register(session, kind, version, served_as=model.version, path=dest.resolve())
+        row.gate = f"imported from {path}"
+        if activate:
+            promote(session, row, WHO)
+    state = "active" if activate else "not active"
+    click.echo(f"registered {kind} {version} ({model.version}) from {path}: {state}")
 
 
 @models_group.command("promote")

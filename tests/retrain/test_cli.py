@@ -97,6 +97,13 @@ def test_retrain_and_models_commands(env: Path) -> None:
     code, out = run("models", "rollback", "generator")
     assert code == 1 and "nothing to roll back to" in out
 
+    # The shipped NLU model, imported so a later rollback can return to it.
+    code, out = run("models", "import", "nlu", str(ROOT / "models" / "nlu"), "--promote")
+    assert code == 0 and "registered nlu nlu-0001 (threadbot_nlu-" in out and "active" in out
+    assert (env / "models" / "nlu" / "nlu-0001" / "meta.json").exists()
+    code, out = run("models", "import", "generator", str(env))
+    assert code == 2 and "the directory has none of model.pt" in out
+
     with retrain_lock(env / "models"):
         code, out = run("retrain", "nlu", "--quiet")
     assert code == 1 and "another retrain job is running" in out
