@@ -5,7 +5,8 @@
 #
 # Inputs (environment): TB_REGION, TB_SETTINGS_PATH, TB_MODEL_BUCKET; optional TB_DOMAIN,
 # TB_CERTBOT_EMAIL, TB_DB_HOST + TB_DB_SECRET_ARN (RDS), TB_WAIT_HANDLE (the stack's presigned
-# URL for reporting the result; first boot only). They are kept in /etc/threadbot/install.env, so a re-run needs
+# URL for reporting the result; first boot only), TB_DATA_VOLUME (the EBS volume id mounted at
+# /srv/threadbot). They are kept in /etc/threadbot/install.env, so a re-run needs
 # only what changes, e.g. `sudo env TB_DOMAIN=bot.example.com TB_CERTBOT_EMAIL=me@example.com
 # /opt/threadbot/app/deploy/install.sh` to add TLS later.
 # -E: the ERR trap below also fires inside functions.
@@ -21,7 +22,7 @@ INPUTS=$CONF/install.env
 log() { printf '%s threadbot-install: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"; }
 
 INPUT_NAMES=(TB_REGION TB_SETTINGS_PATH TB_MODEL_BUCKET TB_DOMAIN TB_CERTBOT_EMAIL TB_DB_HOST
-  TB_DB_SECRET_ARN)
+  TB_DB_SECRET_ARN TB_DATA_VOLUME)
 # Re-runs reuse the saved inputs; a value given in the environment wins over the saved one.
 if [ -f "$INPUTS" ]; then
   while IFS= read -r line; do
@@ -42,6 +43,7 @@ TB_CERTBOT_EMAIL=${TB_CERTBOT_EMAIL:-}
 TB_DB_HOST=${TB_DB_HOST:-}
 TB_DB_SECRET_ARN=${TB_DB_SECRET_ARN:-}
 TB_WAIT_HANDLE=${TB_WAIT_HANDLE:-}
+TB_DATA_VOLUME=${TB_DATA_VOLUME:-}
 export AWS_DEFAULT_REGION=$TB_REGION
 
 # Tell CloudFormation how it went, so the stack fails fast instead of waiting 30 minutes.
@@ -85,11 +87,36 @@ add_swap() {
   fi
 }
 
+mount_data() {
+  # The stack's data volume holds /srv/threadbot (SQLite, models, backups) across instance
+  # replacement. Nitro instances name it by its id, without the dash, under /dev/disk/by-id.
+  [ -n "$TB_DATA_VOLUME" ] || return 0
+  mountpoint -q "$STATE" && return 0
+  local device=/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${TB_DATA_VOLUME//-/}
+  for _ in $(seq 60); do
+    [ -e "$device" ] && break
+    sleep 5 # the attachment is made just after the instance starts
+  done
+  [ -e "$device" ] || device=/dev/xvdf # older Xen instance types keep the requested name
+  if ! blkid "$device" >/dev/null 2>&1; then
+    log "formatting the new data volume $TB_DATA_VOLUME"
+    mkfs.ext4 -q -L threadbot-data "$device"
+  fi
+  mkdir -p "$STATE"
+  if ! grep -q "LABEL=threadbot-data" /etc/fstab; then
+    echo "LABEL=threadbot-data $STATE ext4 defaults,nofail 0 2" >>/etc/fstab
+  fi
+  mount "$STATE"
+  log "data volume $TB_DATA_VOLUME mounted at $STATE"
+}
+
 add_user() {
   if ! id threadbot >/dev/null 2>&1; then
     useradd --system --home-dir "$STATE" --shell /usr/sbin/nologin threadbot
   fi
   install -d -o threadbot -g threadbot -m 0750 "$STATE" "$STATE/data" "$STATE/models"
+  # A data volume from a replaced instance may carry another uid for the same user name.
+  chown -R threadbot:threadbot "$STATE"
   install -d -o root -g root -m 0700 "$CONF"
 }
 
@@ -198,6 +225,7 @@ wait_ready() {
 
 install_packages
 add_swap
+mount_data
 add_user
 install_app
 # Non-secret inputs only (names and addresses), so a re-run needs no arguments.

@@ -79,7 +79,9 @@ def test_template_shape() -> None:
     assert set(doc["Parameters"]) >= {"InstanceType", "KeyName", "DomainName", "CreateDatabase"}
     # The stack completes only after install.sh reports /readyz, once the Elastic IP is on.
     assert resources["Ready"]["Type"] == "AWS::CloudFormation::WaitCondition"
-    assert resources["Ready"]["DependsOn"] == "AddressAssociation"
+    assert set(resources["Ready"]["DependsOn"]) == {"AddressAssociation", "DataVolumeAttachment"}
+    # Data outlives the instance: the volume is snapshotted, never simply deleted.
+    assert resources["DataVolume"]["DeletionPolicy"] == "Snapshot"
     # No secret ever passes through the template: no password-like parameter or property.
     text = TEMPLATE.read_text()
     assert not re.search(r"^\s+MasterUserPassword:", text, re.M) and "NoEcho" not in text
