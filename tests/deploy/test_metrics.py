@@ -4,15 +4,30 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from functools import cache
 
 from sqlalchemy import Engine, create_engine, text
 
+import nlu
+from agent.db import make_sessionmaker
 from agent.messages import Incoming
 from agent.ops.metrics import render
-from agent.runtime import build_agent
-from agent.settings import load_settings
+from agent.pipeline import Agent
+from agent.script import DialogueScript, load_script
 from tests.conftest import ROOT
+
+
+@cache
+def _parser() -> nlu.IntentParser:
+    """The shipped NLU model, loaded once for both databases."""
+    return nlu.load(ROOT / "models" / "nlu")
+
+
+@cache
+def _script() -> DialogueScript:
+    intents = nlu.load_intents(ROOT / "data" / "bot" / "intents.yml")
+    return load_script(ROOT / "data" / "bot" / "dialogue.yml", intents.intent_names)
+
 
 SAMPLE = re.compile(r'^[a-z_]+(\{([a-z_]+="([^"\\]|\\.)*",?)+\})? -?[0-9.e+]+$')
 
@@ -24,13 +39,8 @@ def _samples(exposition: str) -> dict[str, float]:
     return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in lines}
 
 
-def test_turns_tiers_latency_and_loop_health(engine: Engine, tmp_path: Path) -> None:
-    settings = load_settings(
-        data_dir=ROOT / "data" / "bot",
-        nlu_model=ROOT / "models" / "nlu",
-        generator_model=tmp_path / "none",
-    )
-    bot = build_agent(settings, engine)
+def test_turns_tiers_latency_and_loop_health(engine: Engine) -> None:
+    bot = Agent(_script(), _parser(), None, make_sessionmaker(engine))
     for user, message in [("ann", "hello"), ("ann", "I love robots"), ("bo", "qwzx blorp")]:
         bot.handle(Incoming(channel="web", user_id=user, text=message))
     now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)

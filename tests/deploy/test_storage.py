@@ -27,22 +27,33 @@ def model(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """An S3 client on moto's in-memory fake, with fake credentials so nothing reaches AWS."""
+@pytest.fixture(scope="module")
+def _fake_aws() -> Iterator[Any]:
+    """moto's in-process S3, started once per module (starting it costs most of a test)."""
     moto = pytest.importorskip("moto", reason="moto is a dev dependency: pip install -e '.[dev]'")
     import boto3
 
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    with moto.mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
+    with pytest.MonkeyPatch.context() as patch:
+        # Fake credentials, so nothing could ever reach real AWS.
+        for name, value in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }.items():
+            patch.setenv(name, value)
+        with moto.mock_aws():
+            yield boto3.client("s3", region_name="us-east-1")
+
+
+@pytest.fixture
+def s3(_fake_aws: Any) -> Iterator[Any]:
+    """An empty bucket per test in the shared fake, removed afterwards."""
+    _fake_aws.create_bucket(Bucket=BUCKET)
+    yield _fake_aws
+    for page in _fake_aws.get_paginator("list_object_versions").paginate(Bucket=BUCKET):
+        for item in page.get("Versions", []) + page.get("DeleteMarkers", []):
+            _fake_aws.delete_object(Bucket=BUCKET, Key=item["Key"], VersionId=item["VersionId"])
+    _fake_aws.delete_bucket(Bucket=BUCKET)
 
 
 @pytest.fixture(params=["local", "s3"])
