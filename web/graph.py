@@ -63,6 +63,12 @@ def parse_edges(mermaid: str) -> list[tuple[str, str, str]]:
     ]
 
 
+def _inside(x: float, text: str) -> float:
+    """Move a centred label sideways so it stays inside the drawing."""
+    half = len(text) * 3.2 + 4  # about half the width of 11px text
+    return min(max(x, half), WIDTH - half)
+
+
 def _shorten(label: str) -> str:
     names = [part.split(" [")[0].strip() for part in label.split("|")]
     text = ", ".join(names)
@@ -84,9 +90,10 @@ def _loop(source: str, label: str, node: Node, centre_y: float) -> Edge:
     up = -1 if node.y <= centre_y else 1
     top = node.y + up * (BOX_H / 2)
     label_y = top + up * 48 + (12 if up > 0 else 0)
+    short = _shorten(label)
     return Edge(
-        source, source, label, _shorten(label), node.x - 18, top, node.x + 18, top,
-        node.x, label_y, loop=True, cy=top + up * 50,
+        source, source, label, short, node.x - 18, top, node.x + 18, top,
+        _inside(node.x, short), label_y, loop=True, cy=top + up * 50,
     )  # fmt: skip
 
 
@@ -115,5 +122,6 @@ def diagram(script: DialogueScript) -> Diagram:
         x1, y1 = _border(a.x + ox, a.y + oy, b.x + ox, b.y + oy)
         x2, y2 = _border(b.x + ox, b.y + oy, a.x + ox, a.y + oy)
         lx, ly = (x1 + x2) / 2 + 2 * ox, (y1 + y2) / 2 + 2 * oy
-        edges.append(Edge(source, dest, label, _shorten(label), x1, y1, x2, y2, lx, ly))
+        short = _shorten(label)
+        edges.append(Edge(source, dest, label, short, x1, y1, x2, y2, _inside(lx, short), ly))
     return Diagram(list(nodes.values()), edges)
