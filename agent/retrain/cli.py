@@ -63,11 +63,9 @@ _dry_run = click.option(
 _quiet = click.option("--quiet", is_flag=True, help="No progress bar.")
 
 
-def _report(kind: str, gate: str, published: Any, dry_run: bool) -> None:
-    click.echo(f"gate {gate}")
-    if dry_run:
-        click.echo("dry run: nothing registered")
-    elif published is not None:
+def _report(kind: str, published: Any) -> None:
+    # The job already logged the snapshot, the training and the gate's verdict.
+    if published is not None:
         state = "promoted: serving from the next poll" if published.promoted else "not promoted"
         click.echo(f"registered {kind} {published.version} at {published.path} ({state})")
 
@@ -101,7 +99,7 @@ def retrain_generator_cmd(force: bool, dry_run: bool, from_scratch: bool, quiet:
             )
     except (RetrainBusy, RegistryError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
-    _report("generator", result.gate.summary(), result.published, dry_run)
+    _report("generator", result.published)
 
 
 @retrain_group.command("nlu")
@@ -127,7 +125,7 @@ def retrain_nlu_cmd(force: bool, dry_run: bool, quiet: bool) -> None:
             )
     except (RetrainBusy, RegistryError) as exc:
         raise click.ClickException(str(exc)) from None
-    _report("nlu", result.gate.summary(), result.published, dry_run)
+    _report("nlu", result.published)
 
 
 @click.group("models")
@@ -244,7 +242,7 @@ def users_forget(handle: str) -> None:
         turns, mentions, turn_ids = forget(session, users)
     dropped = drop_snapshots(settings.model_dir / "snapshots", turn_ids)
     click.echo(
-        f"forgot {handle}: {len(users)} account(s), {turns} turns, {mentions} Twitter rows, "
+        f"forgot {handle}: {len(users)} account(s), {turns} turn(s), {mentions} Twitter row(s), "
         f"{dropped} snapshot(s) deleted; they are opted out and never trained on"
     )
 

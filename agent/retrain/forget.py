@@ -7,7 +7,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from agent.models import Conversation, Turn, User
@@ -27,9 +27,18 @@ class Forgotten:
 
 
 def find_users(session: Session, handle: str) -> list[User]:
-    """Users on any channel with this handle, ignoring case and a leading @."""
+    """Users on any channel with this handle or user id, ignoring case and a leading @.
+
+    Web and terminal users have no handle, only the id they chat under, so both are matched.
+    """
     wanted = handle.strip().lstrip("@").lower()
-    return list(session.scalars(select(User).where(func.lower(User.handle) == wanted)))
+    return list(
+        session.scalars(
+            select(User).where(
+                or_(func.lower(User.handle) == wanted, func.lower(User.external_id) == wanted)
+            )
+        )
+    )
 
 
 def forget(session: Session, users: list[User]) -> tuple[int, int, list[int]]:

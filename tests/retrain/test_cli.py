@@ -121,7 +121,7 @@ def test_users_forget(env: Path, make_agent: Callable[..., Agent]) -> None:
     assert code == 1 and "no user with handle '@nobody'" in out
     code, out = run("users", "forget", "@alice", "--yes")
     assert code == 0, out
-    assert "forgot @alice: 1 account(s), 2 turns" in out
+    assert "forgot @alice: 1 account(s), 2 turn(s)" in out
     with make_sessionmaker(engine)() as session:
         alice = session.scalars(select(User).where(User.external_id == "42")).one()
         assert alice.opted_out and alice.handle is None
