@@ -176,10 +176,12 @@ migrate() {
 
 start_services() {
   log "installing and starting systemd units"
-  install -m 0644 "$APP"/deploy/systemd/threadbot-*.service /etc/systemd/system/
+  install -m 0644 "$APP"/deploy/systemd/threadbot-*.service "$APP"/deploy/systemd/threadbot-*.timer \
+    /etc/systemd/system/
   systemctl daemon-reload
   systemctl enable --quiet threadbot-web.service
   systemctl restart threadbot-web.service
+  systemctl enable --now --quiet threadbot-backup.timer
   if grep -Eq "^THREADBOT_TWITTER_(ACCESS_TOKEN|OAUTH2_USER_TOKEN)=" "$ENV_FILE"; then
     systemctl enable --quiet threadbot-twitter.service
     systemctl restart threadbot-twitter.service

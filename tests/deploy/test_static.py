@@ -17,8 +17,13 @@ from tests.conftest import ROOT
 
 DEPLOY = ROOT / "deploy"
 TEMPLATE = DEPLOY / "threadbot.yml"
-SCRIPTS = ["install.sh", "update.sh", "threadbot-cli.sh", "smoke.sh"]
-UNITS = sorted((DEPLOY / "systemd").glob("*.service"))
+SCRIPTS = ["install.sh", "update.sh", "threadbot-cli.sh", "smoke.sh", "backup.sh"]
+UNITS = sorted((DEPLOY / "systemd").glob("threadbot-*.*"))
+# The long-running services; the backup service is a oneshot started by its timer.
+DAEMONS = [
+    DEPLOY / "systemd" / "threadbot-web.service",
+    DEPLOY / "systemd" / "threadbot-twitter.service",
+]
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -110,8 +115,13 @@ def test_shellcheck(name: str, tmp_path: Path) -> None:
 
 
 def test_units_restart_on_failure_and_run_unprivileged() -> None:
-    assert {u.name for u in UNITS} == {"threadbot-web.service", "threadbot-twitter.service"}
-    for unit in UNITS:
+    assert {u.name for u in UNITS} == {
+        "threadbot-web.service",
+        "threadbot-twitter.service",
+        "threadbot-backup.service",
+        "threadbot-backup.timer",
+    }
+    for unit in DAEMONS:
         text = unit.read_text()
         assert "\nRestart=on-failure\n" in text, unit.name
         assert "\nUser=threadbot\n" in text, unit.name
@@ -129,7 +139,8 @@ def test_systemd_analyze_verify(tmp_path: Path) -> None:
     copies = []
     for unit in UNITS:
         copy = tmp_path / unit.name
-        copy.write_text(unit.read_text().replace("/opt/threadbot/venv/bin/", f"{stubs}/"))
+        text = unit.read_text().replace("/opt/threadbot/venv/bin/", f"{stubs}/")
+        copy.write_text(text.replace("/opt/threadbot/app/deploy/", f"{DEPLOY}/"))
         copies.append(str(copy))
     result = subprocess.run([analyze, "verify", *copies], capture_output=True, text=True)
     # Any output is a complaint (unknown key, bad value), even when the exit status is 0.
@@ -160,11 +171,11 @@ def test_install_script_agrees_with_units_template_and_settings() -> None:
 
     install = (DEPLOY / "install.sh").read_text()
     assert "APP=/opt/threadbot/app\n" in install and "VENV=/opt/threadbot/venv\n" in install
-    for unit in UNITS:
+    for unit in DAEMONS:
         text = unit.read_text()
         assert "WorkingDirectory=/opt/threadbot/app\n" in text
         assert "ExecStart=/opt/threadbot/venv/bin/" in text
-    assert "/opt/threadbot/app/deploy/gunicorn.conf.py" in UNITS[1].read_text()
+    assert "/opt/threadbot/app/deploy/gunicorn.conf.py" in DAEMONS[0].read_text()
     assert "exec /opt/threadbot/app/deploy/install.sh" in user_data()
     assert (DEPLOY / "install.sh").stat().st_mode & 0o111, "install.sh must be executable"
     # Every THREADBOT_* default install.sh writes is a real setting.
