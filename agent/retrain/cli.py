@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent.db import make_engine, make_sessionmaker
 from agent.migrate import SchemaOutOfDate, ensure_current
+from agent.ops.storage import StorageError
 from agent.registry.loading import load_generator, load_parser
 from agent.registry.models import KINDS, ModelVersion
 from agent.registry.versions import (
@@ -97,7 +98,7 @@ def retrain_generator_cmd(force: bool, dry_run: bool, from_scratch: bool, quiet:
                 log=click.echo,
                 progress=not quiet,
             )
-    except (RetrainBusy, RegistryError, ValueError) as exc:
+    except (RetrainBusy, RegistryError, StorageError, GeneratorError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     _report("generator", result.published)
 
@@ -123,7 +124,7 @@ def retrain_nlu_cmd(force: bool, dry_run: bool, quiet: bool) -> None:
                 log=click.echo,
                 progress=not quiet,
             )
-    except (RetrainBusy, RegistryError) as exc:
+    except (RetrainBusy, RegistryError, StorageError, NLUError) as exc:
         raise click.ClickException(str(exc)) from None
     _report("nlu", result.published)
 
