@@ -143,6 +143,8 @@ write_settings() {
     --set "THREADBOT_NLU_MODEL=$APP/models/nlu"
     --set "THREADBOT_GENERATOR_MODEL=$APP/models/generator"
     --set "THREADBOT_MODEL_STORE=s3://$TB_MODEL_BUCKET/models"
+    # The retraining registry's versions, snapshots and runs: writable, on the data volume.
+    --set "THREADBOT_MODEL_DIR=$STATE/models"
     --secret-key-file "$CONF/secret_key"
     --out "$ENV_FILE"
   )
