@@ -313,16 +313,21 @@ def admin_pages(engine: Engine, runs: int) -> list[tuple[str, float, float, floa
         ),
         ("review inbox", lambda: "/admin/review"),
         ("thread view", lambda: f"/admin/conversations/{rng.choice(conv_ids)}"),
-        ("dashboard (30 days, cold)", lambda: "/admin/"),
-        ("dashboard (30 days, cached)", lambda: "/admin/"),
+        ("dashboard, first load (30 days counted)", lambda: "/admin/"),
+        ("dashboard, later loads (past days remembered)", lambda: "/admin/"),
+        ("dashboard, within 30 s (page cache)", lambda: "/admin/"),
     ]
     results = []
+    settled = app.extensions["threadbot"].settled_days
     for label, make_url in pages:
-        # Cold: recompute every time; cached: the 30 s per-worker cache a reviewer's reloads hit.
-        app.config["DASHBOARD_CACHE_SECONDS"] = 30 if "cached" in label else 0
+        # The dashboard three ways: everything counted (a worker's first load), only today and
+        # yesterday counted (later loads), and the 30 s page cache a reviewer's reloads hit.
+        app.config["DASHBOARD_CACHE_SECONDS"] = 30 if "page cache" in label else 0
         client.get(make_url())  # warm caches, as a visitor's second click would
         times, cpu = [], []
         for _ in range(runs):
+            if "first load" in label:
+                settled.clear()
             started, cpu_started = time.perf_counter(), time.process_time()
             response = client.get(make_url())
             times.append((time.perf_counter() - started) * 1000)

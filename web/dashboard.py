@@ -24,7 +24,7 @@ def _board() -> stats.Dashboard:
     hit = cache.get(("dashboard", days))
     if hit is not None and time.monotonic() - hit[0] < ttl:
         return hit[1]  # type: ignore[return-value]
-    board = stats.dashboard(get_session(), window_days=days)
+    board = stats.dashboard(get_session(), window_days=days, settled=runtime().settled_days)
     cache[("dashboard", days)] = (time.monotonic(), board)
     return board
 

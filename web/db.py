@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from functools import cached_property
+from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine
@@ -28,6 +29,8 @@ class Runtime:
         self._lock = threading.Lock()
         # Small per-process cache for expensive aggregates (the dashboard), keyed by the caller.
         self.cache: dict[object, tuple[float, object]] = {}
+        # The dashboard's counts for days that can no longer change (see agent.review.stats).
+        self.settled_days: dict[Any, Any] = {}
 
     @property
     def agent_loaded(self) -> bool:

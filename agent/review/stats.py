@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, inspect, select
@@ -55,8 +55,22 @@ def percentile(values: list[float], share: float) -> float | None:
     return values[rank - 1]
 
 
-def dashboard(session: Session, now: datetime | None = None, window_days: int = 30) -> Dashboard:
-    """Aggregate the last ``window_days`` days of turns (counting days in UTC)."""
+# Days older than this are final: turns are written as they happen (a late mention may land
+# in yesterday), so their counts can be remembered instead of recounted on every load.
+SETTLED_AFTER_DAYS = 2
+DayCounts = list[tuple[str, bool, str | None, int]]
+
+
+def dashboard(
+    session: Session,
+    now: datetime | None = None,
+    window_days: int = 30,
+    settled: dict[date, DayCounts] | None = None,
+) -> Dashboard:
+    """Aggregate the last ``window_days`` days of turns (counting days in UTC).
+
+    ``settled`` remembers the counts of days that can no longer change, between calls.
+    """
     now = now or datetime.now(UTC)
     first_day = now.date() - timedelta(days=window_days - 1)
     since = datetime.combine(first_day, datetime.min.time(), tzinfo=UTC)
@@ -72,11 +86,19 @@ def dashboard(session: Session, now: datetime | None = None, window_days: int = 
     for offset in range(window_days):
         start = since + timedelta(days=offset)
         counts = per_day.setdefault(start.date().isoformat(), {})
-        for tier, trusted, intent, count in session.execute(
-            select(Turn.tier, Turn.trusted, Turn.intent, func.count())
-            .where(Turn.created_at >= start, Turn.created_at < start + timedelta(days=1))
-            .group_by(Turn.tier, Turn.trusted, Turn.intent)
-        ):
+        rows = settled.get(start.date()) if settled is not None else None
+        if rows is None:
+            rows = [
+                (tier, bool(trusted), intent, count)
+                for tier, trusted, intent, count in session.execute(
+                    select(Turn.tier, Turn.trusted, Turn.intent, func.count())
+                    .where(Turn.created_at >= start, Turn.created_at < start + timedelta(days=1))
+                    .group_by(Turn.tier, Turn.trusted, Turn.intent)
+                )
+            ]
+            if settled is not None and (now.date() - start.date()).days >= SETTLED_AFTER_DAYS:
+                settled[start.date()] = rows
+        for tier, trusted, intent, count in rows:
             counts[tier] = counts.get(tier, 0) + count
             board.tiers[tier] = board.tiers.get(tier, 0) + count
             intents[intent or "(none)"] = intents.get(intent or "(none)", 0) + count

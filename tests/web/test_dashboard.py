@@ -69,3 +69,18 @@ def test_twitter_health_reads_the_loop_tables(admin: AdminActions, db: Session) 
     assert health.configured and health.inbox_backlog == 1 and health.outbox_backlog == 0
     page = admin.client.get("/admin/").text
     assert "mentions waiting" in page and "Twitter loop not configured" not in page
+
+
+def test_settled_days_are_counted_once(db: Session) -> None:
+    now = datetime.now(UTC)
+    add_turn(db, "ana", "old", at=now - timedelta(days=5))
+    db.commit()
+    settled: dict = {}  # type: ignore[type-arg]
+    first = stats.dashboard(db, now=now, window_days=7, settled=settled)
+    assert first.turns == 1 and len(settled) == 5  # days 2..6 ago are final
+    add_turn(db, "bob", "late import", at=now - timedelta(days=5))  # not recounted
+    add_turn(db, "bob", "today", at=now)  # today is always counted afresh
+    db.commit()
+    second = stats.dashboard(db, now=now, window_days=7, settled=settled)
+    assert second.turns == 2
+    assert stats.dashboard(db, now=now, window_days=7).turns == 3
