@@ -112,3 +112,14 @@ def watch_from_settings(agent: Agent, settings: Settings) -> ModelWatcher:
         settings.model_dir,
         store_for(settings),
     )
+
+
+def serve_active_versions(agent: Agent, settings: Settings) -> list[str]:
+    """Load the registry's active models into ``agent`` once: for short commands and start-up."""
+    return ModelWatcher(
+        agent,
+        agent.sessions,
+        interval=settings.model_watch_interval_seconds,
+        model_dir=settings.model_dir,
+        store=store_for(settings),
+    ).poll_once()

@@ -14,7 +14,7 @@ from agent.db import make_sessionmaker
 from agent.messages import Incoming
 from agent.pipeline import Agent
 from agent.registry.versions import active_version
-from agent.registry.watcher import ModelWatcher
+from agent.registry.watcher import ModelWatcher, serve_active_versions
 from agent.retrain.nlu_job import retrain_nlu
 from agent.review.annotations import annotate
 from tests.retrain.conftest import make_settings
@@ -114,11 +114,11 @@ def test_corrected_intents_retrain_swap_and_refuse_bad_labels(
     assert first.metrics["eval.in_scope_accuracy"] >= 0.9
 
     # The running agent picks the new parser up on the watcher's next poll.
-    watcher = ModelWatcher(agent, sessions, interval=60, model_dir=settings.model_dir)
-    assert watcher.poll_once() == ["nlu"]
+    assert serve_active_versions(agent, settings) == ["nlu"]
     assert agent.parser.version == model.version
     assert agent.handle(Incoming("cli", "new", "much obliged")).intent == "thanks"
-    assert watcher.poll_once() == []
+    watcher = ModelWatcher(agent, sessions, interval=60, model_dir=settings.model_dir)
+    assert watcher.poll_once() == []  # already serving the active version
 
     # A careless reviewer relabels greetings as goodbyes: the gate keeps the good model.
     wrong = ["hello again", "hi hi", "hey hey", "morning", "hello friend", "hi there bot"]
