@@ -34,6 +34,7 @@ class JobStatus:
 
 
 def status_path(settings: Settings) -> Path:
+    """Where the latest job's status is kept."""
     return settings.model_dir / STATUS_FILE
 
 

@@ -40,6 +40,7 @@ class NLUSnapshot:
 
     @property
     def data_hash(self) -> str:
+        """The NLU's own hash of everything training reads (also in the model's version)."""
         return self.data.digest()
 
 

@@ -12,6 +12,7 @@ from agent.db import make_sessionmaker
 from agent.registry.versions import active_version, list_versions
 from agent.retrain.gate import higher_is_better, lower_is_better
 from agent.retrain.generator_job import retrain_generator
+from agent.retrain.publish import Candidate, publish
 from generator.train import load_splits
 from tests.retrain.conftest import TOPIC, make_settings, tiny_config
 
@@ -64,6 +65,31 @@ def test_gate_refuses_a_model_trained_on_shuffled_targets(
         assert active is not None and active.version == good.published.version
         refused = list_versions(session, "generator")[-1]
         assert refused.gate is not None and refused.gate.startswith("refused")
+
+    # --promote: the same refused verdict, promoted anyway, and the registry says so.
+    forced = publish(
+        sessions,
+        Candidate(
+            kind="generator",
+            files=good.published.path,
+            data_hash=bad.snapshot.data_hash,
+            data_sizes=bad.snapshot.sizes,
+            config={},
+            metrics=dict(bad.metrics),
+            active_metrics=dict(bad.active_metrics),
+            gate=bad.gate,
+            served_as=lambda path: f"forced@{path.name}",
+        ),
+        model_dir=settings.model_dir,
+        store=None,
+        force=True,
+        by="alice",
+    )
+    assert forced.promoted and forced.version == "generator-0003"
+    with sessions() as session:
+        active = active_version(session, "generator")
+        assert active is not None and active.version == "generator-0003"
+        assert active.gate is not None and active.gate.endswith("(promotion forced)")
 
 
 def test_margins() -> None:
