@@ -283,6 +283,12 @@ def export_cmd(source: Path, out_dir: Path, name: str | None, fp32: bool) -> Non
     "--out", "out_file", type=click.Path(path_type=Path), help="Also write metrics JSON here."
 )
 @click.option(
+    "--quantize/--no-quantize",
+    default=True,
+    show_default=True,
+    help="Int8 dynamic quantization, as the bot serves on CPU.",
+)
+@click.option(
     "--samples",
     default=5,
     show_default=True,
@@ -298,6 +304,7 @@ def eval_cmd(
     max_replies: int,
     beam_size: int,
     out_file: Path | None,
+    quantize: bool,
     samples: int,
 ) -> None:
     """Per-word perplexity, distinct-1/2, length, generic-reply rate, salience, on-topic rate."""
@@ -322,7 +329,7 @@ def eval_cmd(
             param_hint="--on-topic",
         )
     try:
-        gen = load(model_dir, beam_size=beam_size)
+        gen = load(model_dir, beam_size=beam_size, quantize=quantize)
         ckpt_cfg = checkpoint.read(model_dir).get("config", {}).get("data", {})
         convs = load_corpus(data_path)
     except GeneratorError as exc:
@@ -340,6 +347,7 @@ def eval_cmd(
     nll = corpus_nll(gen.model, pairs, gen.tok, gen.device)
     metrics: dict[str, Any] = {
         "model": gen.version,
+        "quantized": quantize,
         "data": data_path,
         "split": split,
         "conversations": len(convs),

@@ -1,0 +1,149 @@
+"""The seq2seq network: shapes, overfitting a few pairs, checkpoints, training resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from generator import checkpoint
+from generator.batches import Pair, batches, collate, make_pairs
+from generator.config import ModelConfig, TrainConfig
+from generator.data import Conversation
+from generator.decode import DecodeOptions, generate
+from generator.errors import ModelNotFoundError
+from generator.model import Seq2Seq
+from generator.tokenizer import BPETokenizer
+from generator.train import get_lr, train
+
+from .conftest import tiny_config
+
+PAIRS = [
+    ("do robots dream", "of sheep"),
+    ("how are you", "fine thanks"),
+    ("what is your name", "i am ada"),
+]
+
+
+@pytest.fixture(scope="module")
+def tok() -> BPETokenizer:
+    return BPETokenizer.train([t for p in PAIRS for t in p] * 5, 200)
+
+
+def test_forward_shapes_and_tied_output(tok: BPETokenizer) -> None:
+    model = Seq2Seq(
+        ModelConfig(
+            vocab_size=tok.vocab_size, embed_dim=16, hidden_dim=24, num_layers=2, dropout=0.1
+        )
+    )
+    assert model.out.weight is model.embed.weight
+    convs = [Conversation("c", p) for p in PAIRS]
+    batch = collate(make_pairs(convs, tok, 2, 32, 16), tok)
+    logits = model(batch.src, batch.src_lens, batch.tgt_in)
+    assert logits.shape == (3, batch.tgt_in.size(1), tok.vocab_size)
+    with pytest.raises(ValueError, match="hidden_dim must be even"):
+        ModelConfig(hidden_dim=33)
+
+
+def test_tiny_model_overfits_three_pairs(tok: BPETokenizer) -> None:
+    torch.manual_seed(0)
+    model = Seq2Seq(
+        ModelConfig(
+            vocab_size=tok.vocab_size, embed_dim=32, hidden_dim=64, num_layers=1, dropout=0.0
+        )
+    )
+    pairs = make_pairs([Conversation(str(i), p) for i, p in enumerate(PAIRS)], tok, 1, 32, 64)
+    batch = collate(pairs, tok)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-2)
+    for _ in range(200):
+        logits = model(batch.src, batch.src_lens, batch.tgt_in)
+        loss = F.cross_entropy(logits.flatten(0, 1), batch.tgt_out.flatten(), ignore_index=0)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert loss.item() < 0.1
+    opts = DecodeOptions(beam_size=3, min_tokens=1, no_repeat_ngram=0)  # tiny vocab: char-level
+    found = generate(model, tok, [p.src for p in pairs], opts)
+    for cands, (_, reply) in zip(found, PAIRS, strict=True):
+        assert reply in [tok.decode(ids) for ids, _ in cands]
+
+
+def test_batches_cover_every_pair_once_and_respect_token_budget(tok: BPETokenizer) -> None:
+    pairs = [Pair([1, 2, 3][: 1 + i % 3], [4] * (1 + i % 5), 2) for i in range(100)]
+    seen = [b.src.size(0) for b in batches(pairs, tok, 8, shuffle_seed=3)]
+    assert sum(seen) == 100 and max(seen) <= 8
+    for b in batches(pairs, tok, 64, max_tokens=40):
+        assert b.src.size(0) * (b.src.size(1) + b.tgt_in.size(1)) <= 40 + b.src.size(0)
+    a = [b.src.tolist() for b in batches(pairs, tok, 8, shuffle_seed=3)]
+    assert a == [b.src.tolist() for b in batches(pairs, tok, 8, shuffle_seed=3)]
+
+
+def test_lr_schedule_warms_up_then_decays() -> None:
+    cfg = TrainConfig(lr=1.0, min_lr=0.1, warmup_steps=10)
+    assert get_lr(0, 100, cfg) == pytest.approx(0.1)
+    assert get_lr(9, 100, cfg) == pytest.approx(1.0)
+    assert get_lr(10, 100, cfg) == pytest.approx(1.0)
+    assert get_lr(100, 100, cfg) == pytest.approx(0.1)
+    assert get_lr(50, 100, cfg) > get_lr(80, 100, cfg)
+
+
+def test_training_writes_checkpoints_metrics_and_plot(tiny_model: Path) -> None:
+    for name in ("best.pt", "last.pt", "metrics.json", "loss.png"):
+        assert (tiny_model / name).exists()
+    metrics = json.loads((tiny_model / "metrics.json").read_text())
+    assert metrics["epochs"] == 3 and len(metrics["history"]) == 3
+    assert metrics["history"][-1]["val_loss"] < metrics["history"][0]["val_loss"]
+    assert metrics["best_val_words"] > 0 and metrics["best_val_nll"] > 0
+
+
+def test_checkpoint_rebuilds_model_from_itself(tiny_model: Path, tmp_path: Path) -> None:
+    ckpt = checkpoint.read(tiny_model / "best.pt")
+    assert ckpt["format"] == checkpoint.FORMAT and "out.weight" not in ckpt["model"]
+    model, tok = checkpoint.build(ckpt)
+    assert not model.training and model.out.weight is model.embed.weight
+    checkpoint.save(tmp_path / "half.pt", model, tok, half=True)
+    half, _ = checkpoint.build(checkpoint.read(tmp_path / "half.pt"))
+    for (name, a), b in zip(model.state_dict().items(), half.state_dict().values(), strict=True):
+        assert torch.allclose(a, b, atol=1e-2, rtol=1e-2), name
+    assert (tmp_path / "half.pt").stat().st_size < (tiny_model / "best.pt").stat().st_size
+
+
+def test_resume_continues_from_last(corpus_file: Path, tmp_path: Path) -> None:
+    cfg = tiny_config(corpus_file, tmp_path, epochs=1)
+    first = train(cfg, progress=False, log=lambda _: None)
+    cfg.epochs = 2
+    lines: list[str] = []
+    second = train(cfg, resume=True, progress=False, log=lines.append)
+    assert any("resuming" in line for line in lines)
+    assert second.steps == 2 * first.steps
+    assert [h["epoch"] for h in checkpoint.read(tmp_path / "last.pt")["history"]] == [1, 2]
+
+
+def test_fine_tune_keeps_tokenizer_and_filters_topic(
+    tiny_model: Path, corpus_file: Path, tmp_path: Path
+) -> None:
+    cfg = tiny_config(corpus_file, tmp_path, epochs=1)
+    cfg.data.topics = ["ai"]
+    lines: list[str] = []
+    train(cfg, init_from=tiny_model / "best.pt", progress=False, log=lines.append)
+    base = checkpoint.read(tiny_model / "best.pt")
+    tuned = checkpoint.read(tmp_path / "best.pt")
+    assert tuned["tokenizer"] == base["tokenizer"]
+    assert tuned["config"]["data"]["topics"] == ["ai"]
+    assert "24 train" in lines[0] or "train /" in lines[0]
+
+
+def test_missing_or_bad_checkpoints_raise_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotFoundError, match=r"does not exist.*generator train"):
+        checkpoint.read(tmp_path / "nope")
+    with pytest.raises(ModelNotFoundError, match=r"none of model\.pt"):
+        checkpoint.read(tmp_path)
+    (tmp_path / "model.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ModelNotFoundError, match="not a readable checkpoint"):
+        checkpoint.read(tmp_path)
+    torch.save({"format": "other"}, tmp_path / "model.pt")
+    with pytest.raises(ModelNotFoundError, match="not a threadbot-generator/1 checkpoint"):
+        checkpoint.read(tmp_path)

@@ -1,0 +1,83 @@
+"""generator.load and the reply object the agent calls."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+import generator
+from generator import GeneratorError, ModelNotFoundError, ReplyContext, load
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_load_errors_name_the_path_and_the_command(tmp_path: Path, tiny_model: Path) -> None:
+    with pytest.raises(ModelNotFoundError) as err:
+        load(tmp_path / "absent")
+    assert str(tmp_path / "absent") in str(err.value)
+    assert "threadbot generator train" in str(err.value)
+    assert isinstance(err.value, GeneratorError)
+    with pytest.raises(TypeError, match="unknown decoding options"):
+        load(tiny_model, bogus=1)
+
+
+def test_reply_and_counters(tiny_model: Path) -> None:
+    gen = load(tiny_model, beam_size=2, max_tokens=10)
+    assert gen.version.startswith("threadbot-generator@") and len(gen.version) > 20
+    out = gen.reply(ReplyContext(history=("hello", "hi", "do robots dream?"), topic="ai"))
+    assert (out.text is None) != (out.rejected_reason is None)
+    if out.text is not None:
+        assert len(out.text) <= 280
+    tight = gen.reply(ReplyContext(history=("tell me about robots",), max_chars=1))
+    assert tight.text is None and tight.rejected_reason in ("too_long", "empty")
+    assert gen.rejections[tight.rejected_reason] >= 1
+    assert sum(gen.candidate_rejections.values()) >= 1
+    assert gen.stats()["rejections"] == dict(gen.rejections)
+
+
+def test_choose_falls_back_to_next_candidate_then_rejects(tiny_model: Path) -> None:
+    gen = load(tiny_model)
+    ctx = ReplyContext(history=("hi",), previous_bot_reply="i like tea")
+    assert gen._choose(ctx, ["I like tea!", "robots are fun"]).text == "robots are fun"
+    rejected = gen._choose(ctx, ["damn it", "see www.x.com/a"])
+    assert rejected.text is None and rejected.rejected_reason == "profanity"
+    assert gen.rejections == {"profanity": 1}
+    assert gen.candidate_rejections == {"repeat": 1, "profanity": 1, "url": 1}
+
+
+def test_reply_is_thread_safe_and_deterministic(tiny_model: Path) -> None:
+    gen = load(tiny_model, beam_size=2, max_tokens=8)
+    contexts = [ReplyContext(history=(f"message number {i} about robots",)) for i in range(6)]
+    expected = [gen.reply(c) for c in contexts]
+    results: dict[int, object] = {}
+
+    def worker(i: int) -> None:
+        results[i] = gen.reply(contexts[i])
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [results[i] for i in range(6)] == expected
+    assert gen.reply_batch(contexts) == expected
+
+
+def test_quantized_and_float_models_both_load(tiny_model: Path) -> None:
+    ctx = ReplyContext(history=("do robots dream?",))
+    for quantize in (True, False):
+        out = load(tiny_model, quantize=quantize, max_tokens=6).reply(ctx)
+        assert out.text is not None or out.rejected_reason is not None
+
+
+def test_shipped_default_model() -> None:
+    path = ROOT / "models" / "generator"
+    assert (path / "model.pt").stat().st_size <= 25 * 2**20
+    assert (path / "MODEL_CARD.md").exists()
+    gen = generator.load(path)
+    assert gen.version.startswith("ada-ai@")
+    out = gen.reply(ReplyContext(history=("Do you think computers can fall in love?",), topic="ai"))
+    assert out.text is not None or out.rejected_reason is not None
+    assert out.text is None or len(out.text) <= 280
