@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +15,13 @@ from agent.db import make_sessionmaker
 from agent.messages import Incoming
 from agent.models import Turn, User
 from agent.pipeline import Agent
-from agent.registry.versions import active_version, list_versions, rollback
+from agent.registry.versions import (
+    active_version,
+    list_versions,
+    promote,
+    require_version,
+    rollback,
+)
 from agent.registry.watcher import start_model_watcher
 from agent.retrain.forget import find_users, forget
 from agent.retrain.generator_job import retrain_generator
@@ -159,10 +166,35 @@ def test_reviewed_corrections_retrain_promote_swap_and_roll_back(
         target = CORRECTIONS[prompt]
         assert _overlap(reply.text, target) > _overlap(said_before.reply_text, target)
 
+        # Turns keep flowing while versions flip: none fails, each is served by v1 or v2.
+        v1_served = generator.load(v1).version
+        errors: list[BaseException] = []
+
+        def chat() -> None:
+            try:
+                for n in range(12):
+                    agent.handle(Incoming(channel="twitter", user_id=f"busy{n % 3}", text=prompt))
+            except BaseException as exc:  # reported below, in the test's thread
+                errors.append(exc)
+
+        talker = threading.Thread(target=chat)
+        talker.start()
+        for _ in range(2):
+            with sessions.begin() as session:
+                rollback(session, "generator", "test")
+            _wait_for(lambda: agent.generator is not None and agent.generator.version == v1_served)
+            with sessions.begin() as session:
+                promote(session, require_version(session, "generator", "generator-0002"), "test")
+            _wait_for(lambda: agent.generator is not None and agent.generator.version == served)
+        talker.join()
+        assert not errors
+        with sessions() as session:
+            later = select(Turn.generator_version).where(Turn.id > reply.turn_id)
+            assert set(session.scalars(later)) <= {served, v1_served}
+
         # Rollback: v1 serves again, through the same watcher.
         with sessions.begin() as session:
             assert rollback(session, "generator", "test").version == "generator-0001"
-        v1_served = generator.load(v1).version
         _wait_for(lambda: agent.generator is not None and agent.generator.version == v1_served)
         with sessions() as session:
             assert [v.active for v in list_versions(session, "generator")] == [True, False]
