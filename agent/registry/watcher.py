@@ -36,8 +36,12 @@ class ModelWatcher:
         self.store = store
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        # Versions that failed to load: logged once, not retried every poll, until promoted anew.
-        self._failed: set[tuple[str, str]] = set()
+        # Versions that failed to load: logged once, not retried every poll, until promoted anew
+        # (a new promotion time makes a new key).
+        self._failed: set[tuple[str, str, object]] = set()
+        # The last promotion loaded per kind, so a row whose served_as does not match what its
+        # files report is loaded once, not on every poll.
+        self._loaded: dict[str, tuple[str, str, object]] = {}
 
     def poll_once(self) -> list[str]:
         """Swap in every kind whose active version differs from what the agent serves."""
@@ -50,7 +54,10 @@ class ModelWatcher:
         }
         swapped = []
         for kind, row in sorted(wanted.items()):
-            if serving.get(kind) == row.served_as or (kind, row.version) in self._failed:
+            key = (kind, row.version, row.promoted_at)
+            if serving.get(kind) == row.served_as or key in self._failed:
+                continue
+            if self._loaded.get(kind) == key:
                 continue
             try:
                 path = local_path(row, self.model_dir, self.store)
@@ -60,8 +67,9 @@ class ModelWatcher:
                     self.agent.swap_models(generator=load_generator(path))
             except Exception:  # a bad model must never stop the bot: keep serving the old one
                 log.exception("could not load %s %s; still serving the old one", kind, row.version)
-                self._failed.add((kind, row.version))
+                self._failed.add(key)
                 continue
+            self._loaded[kind] = key
             log.info("now serving %s %s (%s)", kind, row.version, row.served_as)
             swapped.append(kind)
         return swapped

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from agent.registry.versions import (
     rollback,
 )
 from agent.registry.watcher import ModelWatcher
+from tests.conftest import ROOT
 
 
 def _add(session: Session, kind: str = "generator") -> ModelVersion:
@@ -95,3 +97,13 @@ def test_watcher_keeps_serving_when_a_version_cannot_load(
     caplog.clear()
     assert watcher.poll_once() == []  # a broken version is reported once, not every poll
     assert caplog.text == ""
+
+    # Files restored and the version promoted anew: the watcher tries again, and loads it once.
+    shutil.copytree(ROOT / "models" / "nlu", tmp_path / "gone")
+    with sessions.begin() as session:
+        other = register(session, "nlu", "nlu-0002", served_as=serving.version, path="/m/2")
+        promote(session, other, "alice")
+        promote(session, require_version(session, "nlu", "nlu-0001"), "alice")
+    assert watcher.poll_once() == ["nlu"]
+    assert agent.parser is not serving and agent.parser.version == serving.version
+    assert watcher.poll_once() == []  # its served_as ("nlu@x") is wrong, yet it is not reloaded
