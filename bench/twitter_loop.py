@@ -127,6 +127,7 @@ def run(db: str, mentions: int, users: int, faults: dict[str, float], workers: i
         if done == mentions:
             break
     elapsed = time.perf_counter() - started
+    loop.close()  # the advisory lock would keep the next run in this process from polling
     world = requests.get(base + "/sandbox/world", timeout=30).json()
     bot = world["bot"]["id"]
     answered = [

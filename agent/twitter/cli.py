@@ -96,7 +96,10 @@ def run_command(dry_run: bool, backfill: bool, once: bool) -> None:
         )
         if once:
             loop.recover()
-            loop.run_once()
+            try:
+                loop.run_once()
+            finally:
+                loop.close()
         else:
             loop.run()
     except CredentialsRejected as exc:
@@ -104,9 +107,10 @@ def run_command(dry_run: bool, backfill: bool, once: bool) -> None:
     except Stopped:
         click.echo("stopped before the first poll")
         return
-    except tweepy.Forbidden as exc:
+    except tweepy.HTTPException as exc:  # a read X refuses for good: 400, 403, 404
         raise click.ClickException(
-            f"X refused the request (403): {'; '.join(exc.api_messages) or exc}"
+            f"X refused a request ({exc.response.status_code}): "
+            f"{'; '.join(exc.api_messages) or 'no details'}"
         ) from None
     finally:
         for sig, handler in previous.items():

@@ -97,6 +97,10 @@ class MentionLoop:
             self.lock.release()
         log.info("mention loop stopped: %s", self.stats)
 
+    def close(self) -> None:
+        """Give up the poller role (``run`` does this itself when it ends)."""
+        self.lock.release()
+
     def recover(self) -> None:
         """On SQLite, free the claims a killed run left (one loop process is all it supports)."""
         if not self.lock.postgres:
@@ -174,14 +178,20 @@ class MentionLoop:
                             rest = [m.tweet_id for m in batch[index:]]
                             inbox.release_claims(session, self.config.account_id, rest)
                         break
-                    _, job = handle_mention(
-                        self.agent,
-                        self.config.account_id,
-                        mention,
-                        user_cap=self.config.user_replies_per_hour,
-                        dry_run=self.config.dry_run,
-                        lease=self.config.lease,
-                    )
+                    try:
+                        _, job = handle_mention(
+                            self.agent,
+                            self.config.account_id,
+                            mention,
+                            user_cap=self.config.user_replies_per_hour,
+                            dry_run=self.config.dry_run,
+                            lease=self.config.lease,
+                        )
+                    except Exception:
+                        # One bad mention must not stop the rest; its lease lapses and it is
+                        # tried again later (the user's newer mentions wait behind it).
+                        log.exception("mention %s failed; will retry", mention.tweet_id)
+                        continue
                     done += 1
                     self.stats.handled += 1
                     if job is not None:
