@@ -1,0 +1,65 @@
+"""The sandbox's page and control API, and the health figures the admin page reads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from agent.twitter.health import loop_health
+from agent.twitter.loop import MentionLoop
+from agent.twitter.sandbox import SandboxState, create_app
+from agent.twitter.sandbox.server import SandboxServer
+
+
+def test_page_and_person_tweets() -> None:
+    client = create_app(SandboxState(bot_username="zed")).test_client()
+    page = client.get("/")
+    assert page.status_code == 200 and b"@zed" in page.data
+    made = client.post("/sandbox/tweet", json={"username": "amy", "text": "@zed hi"})
+    assert made.status_code == 201
+    reply = client.post(
+        "/sandbox/tweet",
+        json={"username": "amy", "text": "more", "in_reply_to": made.json["id"]},
+    )
+    assert reply.json["conversation_id"] == made.json["id"]
+    world = client.get("/sandbox/world").json
+    assert [t["text"] for t in world["tweets"]] == ["@zed hi", "more"]
+    bad = client.post("/sandbox/tweet", json={"username": "no spaces", "text": "x"})
+    assert bad.status_code == 400 and "user name" in bad.json["error"]
+
+
+def test_api_needs_auth_and_answers_in_xs_error_shape() -> None:
+    client = create_app(SandboxState()).test_client()
+    response = client.get("/2/users/me")
+    assert response.status_code == 401
+    assert response.json == {
+        "title": "Unauthorized",
+        "detail": "Unauthorized",
+        "type": "about:blank",
+        "status": 401,
+    }
+    assert client.post("/sandbox/faults", json={"server_error": 0.5}).status_code == 200
+    assert client.post("/sandbox/faults", json={"meteor": 1}).status_code == 400
+
+
+def test_health_reports_poll_backlog_and_posts(
+    sqlite_engine: Engine, sandbox: SandboxServer, make_loop: Callable[..., MentionLoop]
+) -> None:
+    world = sandbox.state
+    loop = make_loop(sqlite_engine)
+    with Session(sqlite_engine) as session:
+        empty = loop_health(session, world.bot_id, posts_per_hour=100)
+    assert empty.last_poll_at is None and empty.posts_left_this_hour == 100
+    world.tweet("bea", "@ada hello")
+    world.tweet("cy", "@ada hello")
+    loop.poll()
+    with Session(sqlite_engine) as session:
+        waiting = loop_health(session, world.bot_id, posts_per_hour=100)
+    assert waiting.inbox_pending == 2 and waiting.last_poll_at is not None
+    loop.run_once()
+    with Session(sqlite_engine) as session:
+        done = loop_health(session, world.bot_id, posts_per_hour=100)
+    assert (done.inbox_pending, done.outbox_pending, done.posted_last_hour) == (0, 0, 2)
+    assert done.posts_left_this_hour == 98
