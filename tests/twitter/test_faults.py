@@ -61,7 +61,8 @@ def test_429_without_reset_header_waits_the_default(
     _, name = retrier.call("users/me", api.me)
     assert name == "ada"
     assert retrier.waited >= 0.3
-    assert world.stats["requests_me"] <= 4  # 0.15 s apart, not a busy loop
+    # One request per 0.15 s wait (however late the timer fires on a busy machine): no spinning.
+    assert world.stats["requests_me"] <= retrier.waited / 0.15 + 1
 
 
 def test_backoff_grows_with_jitter_and_is_capped() -> None:
