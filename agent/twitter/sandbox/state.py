@@ -17,8 +17,16 @@ SANDBOX_CREDENTIALS = {
     "access_token": "sandbox-access-token",
     "access_token_secret": "sandbox-access-token-secret",
 }
-# Snowflake-sized ids, so code that handles X's 64-bit ids is exercised for real.
-FIRST_ID = 1_860_000_000_000_000_000
+# X's snowflake epoch (ms). Ids are time-based like X's, so a restarted sandbox keeps handing
+# out ids above the cursor a loop saved against the previous one.
+SNOWFLAKE_EPOCH_MS = 1_288_834_974_657
+
+
+def snowflake_now() -> int:
+    """A 64-bit id for this millisecond, shaped like X's (timestamp in the top 41 bits)."""
+    return (int(time.time() * 1000) - SNOWFLAKE_EPOCH_MS) << 22
+
+
 TWEET_LIMIT = 280
 # X's own per-user limits differ by tier; these defaults are Pro-like and tests shrink them.
 DEFAULT_LIMITS = {"mentions": 180, "post": 100, "search": 180, "lookup": 900, "me": 75}
@@ -95,7 +103,7 @@ class SandboxState:
     def __post_init__(self) -> None:
         self.lock = threading.RLock()
         self.rng = random.Random(self.seed)
-        self.next_id = FIRST_ID
+        self.next_id = snowflake_now()
         self.users: dict[str, dict[str, str]] = {}
         self.by_name: dict[str, str] = {}
         self.tweets: dict[int, dict[str, Any]] = {}
