@@ -53,6 +53,12 @@ class LoopStats:
     posted: int = 0
     last_poll_at: datetime | None = None
 
+    def __str__(self) -> str:
+        return (
+            f"{self.polls} polls, {self.stored} mentions stored, {self.handled} handled, "
+            f"{self.posted} replies posted"
+        )
+
 
 class MentionLoop:
     """Runs until ``stop`` is set; the current mention is always finished first."""
@@ -129,7 +135,8 @@ class MentionLoop:
             with self.sessions.begin() as session:
                 inbox.save_cursor(session, account, newest, now)
             log.info(
-                "first start: answering mentions newer than %s (use --backfill for older)", newest
+                "first start: answering mentions newer than %s (--backfill answers older ones)",
+                newest or "now (none yet)",
             )
             return 0
         walked: list[Mention] = []
