@@ -6,6 +6,7 @@ import hashlib
 import logging
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +44,15 @@ class PollerLock:
         return bool(got)
 
     def release(self) -> None:
-        if self._connection is not None:
-            self._connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
-            self._connection.commit()
-            self._connection.close()
-            self._connection = None
+        """Unlock and close; a dead connection has already released the lock server-side."""
+        connection, self._connection = self._connection, None
         self.held = not self.postgres
+        if connection is None:
+            return
+        try:
+            connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+            connection.commit()
+        except DBAPIError:
+            connection.invalidate()
+        finally:
+            connection.close()

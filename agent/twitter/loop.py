@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from agent.pipeline import Agent
 from agent.twitter import inbox
@@ -91,13 +92,27 @@ class MentionLoop:
     def run(self) -> None:
         """Poll, answer and post until stopped; ``CredentialsRejected`` ends it at once."""
         self.recover()
+        outages = 0
         try:
             while not self.stop.is_set():
                 started = time.monotonic()
                 try:
                     self.run_once()
+                    outages = 0
                 except Stopped:
                     break
+                except DBAPIError as exc:
+                    # The database restarting or failing over: every claim and outbox row is
+                    # safe in it, so wait and resume rather than exit.
+                    outages += 1
+                    delay = self.retrier.backoff(outages)
+                    log.error(
+                        "database error (%s); resuming in %.1f s", type(exc.orig).__name__, delay
+                    )
+                    self.lock.release()  # its connection may be dead; re-acquired next pass
+                    if self.stop.wait(delay):
+                        break
+                    continue
                 self.stop.wait(max(0.0, self.config.poll_interval - (time.monotonic() - started)))
         finally:
             self.lock.release()

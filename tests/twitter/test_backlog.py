@@ -167,3 +167,40 @@ def test_two_loops_on_postgres_one_polls_both_answer(
     assert sorted(loop.stats.polls > 0 for loop in loops) == [False, True], "exactly one poller"
     assert all(loop.stats.handled > 0 for loop in loops), "both worked the inbox"
     _assert_exactly_once(postgres_engine, world, mention_ids)
+
+
+def test_loop_rides_out_its_database_connections_dying(
+    postgres_engine: Engine, sandbox: SandboxServer, make_loop: Callable[..., MentionLoop]
+) -> None:
+    """A PostgreSQL restart or failover, as the loop sees it: every connection cut at once."""
+    world = sandbox.state
+    with postgres_engine.connect() as connection:
+        schema = connection.execute(text("SELECT current_schema()")).scalar()
+    name = f"tb-outage-{schema}"
+    engine = make_engine(
+        POSTGRES_URL,
+        connect_args={"options": f"-csearch_path={schema}", "application_name": name},
+    )
+    loop = make_loop(engine)
+    runner = threading.Thread(target=loop.run)
+    mention_ids = _mentions(world, 5, users=5)
+    runner.start()
+    try:
+        _wait_for(lambda: len(replies_by_mention(world)) == 5, 30, "the first replies")
+        with postgres_engine.begin() as connection:
+            cut = connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :n"
+                ),
+                {"n": name},
+            ).all()
+        assert cut, "the loop holds connections (at least the poller lock's)"
+        mention_ids += _mentions(world, 5, users=5, start=5)
+        _wait_for(lambda: len(replies_by_mention(world)) == 10, 30, "replies after the cut")
+    finally:
+        loop.stop.set()
+        runner.join(timeout=30)
+        engine.dispose()
+    assert not runner.is_alive()
+    assert loop.lock.held is False
+    _assert_exactly_once(postgres_engine, world, mention_ids)
