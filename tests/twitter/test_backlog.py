@@ -190,7 +190,8 @@ def test_loop_rides_out_its_database_connections_dying(
         with postgres_engine.begin() as connection:
             cut = connection.execute(
                 text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :n"
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE application_name = :n"
                 ),
                 {"n": name},
             ).all()
