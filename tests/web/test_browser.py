@@ -154,6 +154,10 @@ def test_dashboard_draws_charts_and_the_dialogue(
     page.fill("input[name=password]", PASSWORD)
     page.click("button:text('Log in')")
     expect(page.locator("h1")).to_contain_text("Dashboard")
+    # The heading shows before the deferred chart scripts have run; wait for the last chart.
+    page.wait_for_function(
+        "typeof Chart !== 'undefined' && !!Chart.getChart(document.getElementById('chart-intents'))"
+    )
     charts: Any = page.evaluate(
         "['chart-messages','chart-fallback','chart-tiers','chart-intents']"
         ".map(id => Chart.getChart(document.getElementById(id))?.config.type)"
