@@ -102,3 +102,10 @@ def test_page_form_needs_csrf_token(client: FlaskClient, db: Session) -> None:
     assert refused.status_code == 400
     assert "<html" in refused.text and "Reload the page" in refused.text
     assert db.scalar(select(func.count()).select_from(Turn)) == 0
+
+
+def test_huge_body_is_refused_before_parsing(client: FlaskClient) -> None:
+    body = '{"user": "ana", "text": "' + "a" * 200_000 + '"}'
+    response = client.post("/api/v1/chat", data=body, content_type="application/json")
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "request_entity_too_large"
