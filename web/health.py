@@ -8,6 +8,7 @@ from flask import Blueprint, Response, jsonify
 from sqlalchemy import text
 
 from agent.migrate import SchemaOutOfDate, ensure_current
+from agent.ops import metrics
 from web.db import runtime
 
 bp = Blueprint("health", __name__)
@@ -45,3 +46,12 @@ def readyz() -> tuple[Response, int]:
         checks["nlu"] = "failed to load"
     ready = all(checks.get(name) == "ok" for name in ("database", "schema", "nlu"))
     return jsonify(status="ready" if ready else "not ready", checks=checks), 200 if ready else 503
+
+
+@bp.get("/metrics")
+def prometheus_metrics() -> Response:
+    """Turns, tiers, latencies and Twitter loop health in Prometheus text format.
+
+    Counts only, never message text; nginx (deploy/nginx) lets only the machine itself scrape it.
+    """
+    return Response(metrics.render(runtime().engine), content_type=metrics.CONTENT_TYPE)

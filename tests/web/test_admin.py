@@ -143,3 +143,14 @@ def test_healthz_and_readyz(client: FlaskClient) -> None:
     body = ready.get_json()
     assert body["status"] == "ready"
     assert body["checks"]["database"] == body["checks"]["schema"] == body["checks"]["nlu"] == "ok"
+
+
+def test_metrics_are_prometheus_text_without_message_text(client: FlaskClient) -> None:
+    chat = client.post("/api/v1/chat", json={"user": "mia", "text": "hello <secret words>"})
+    assert chat.status_code == 200
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.content_type.startswith("text/plain; version=0.0.4")
+    assert "# TYPE threadbot_turns" in response.text
+    assert "threadbot_turn_latency_ms_count 1" in response.text
+    assert "secret words" not in response.text
