@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     # Turns the web chat and the CLI accept; longer text is refused with a clear message.
     max_message_chars: int = Field(default=10_000, gt=0)
-    # json: one JSON object per log line, for journald/CloudWatch; text: for people (docs/deploy.md).
+    # json: one JSON object per log line (journald, CloudWatch); text: for people (docs/deploy.md).
     log_format: Literal["text", "json"] = "text"
     # Where model versions are pushed and pulled: a folder or s3://bucket/prefix (docs/deploy.md).
     model_store: str | None = None
