@@ -57,11 +57,20 @@ def test_429_without_reset_header_waits_the_default(
     world.faults.update({"rate_limited": 1.0, "omit_reset_header": True})
     stop = threading.Event()
     retrier = Retrier(RetryPolicy(backoff_base=0.001, rate_limit_wait=0.15), stop)
-    threading.Timer(0.35, lambda: world.faults.update({"rate_limited": 0.0})).start()
+
+    def lift_after_two_refusals() -> None:
+        while world.stats.get("injected_rate_limited", 0) < 2:
+            time.sleep(0.005)
+        world.faults.update({"rate_limited": 0.0})
+
+    lifter = threading.Thread(target=lift_after_two_refusals)
+    lifter.start()
+    started = time.monotonic()
     _, name = retrier.call("users/me", api.me)
+    lifter.join()
     assert name == "ada"
-    assert retrier.waited >= 0.3
-    # One request per 0.15 s wait (however late the timer fires on a busy machine): no spinning.
+    assert retrier.waited >= 0.3 and time.monotonic() - started >= 0.3
+    # One request per 0.15 s wait, however busy the machine: no spinning.
     assert world.stats["requests_me"] <= retrier.waited / 0.15 + 1
 
 
