@@ -39,10 +39,13 @@ def settings() -> Settings:
 
 
 @cache
-def agent() -> Agent:
-    """The agent, built once per command; known start-up failures become readable errors."""
+def agent(watch_models: bool = False) -> Agent:
+    """The agent, built once per command; known start-up failures become readable errors.
+
+    Long-running commands pass ``watch_models`` to pick up newly promoted models as they come.
+    """
     try:
-        return build_agent(settings())
+        return build_agent(settings(), watch_models=watch_models)
     except (ScriptError, DataError) as exc:
         raise click.ClickException(f"the bot's files have problems:\n{exc}") from None
     except (migrate.SchemaOutOfDate, NLUError) as exc:

@@ -11,6 +11,7 @@ import nlu
 from agent.db import make_engine, make_sessionmaker
 from agent.migrate import ensure_current
 from agent.pipeline import Agent, Thresholds
+from agent.registry.watcher import serve_active_versions, watch_from_settings
 from agent.script import DialogueScript, load_script
 from agent.settings import Settings
 
@@ -26,8 +27,14 @@ def load_checked_script(settings: Settings) -> DialogueScript:
     return load_script(settings.dialogue_path, intents.intent_names)
 
 
-def build_agent(settings: Settings, engine: Engine | None = None) -> Agent:
-    """An agent on ``engine`` (or the settings' database), refusing an unmigrated schema."""
+def build_agent(
+    settings: Settings, engine: Engine | None = None, *, watch_models: bool = False
+) -> Agent:
+    """An agent on ``engine`` (or the settings' database), refusing an unmigrated schema.
+
+    It serves the registry's promoted models when there are any (else the settings' paths);
+    long-running processes pass ``watch_models`` to swap in newly promoted versions as they come.
+    """
     engine = engine or make_engine(settings.database_url)
     ensure_current(engine)
     script = load_checked_script(settings)
@@ -40,7 +47,7 @@ def build_agent(settings: Settings, engine: Engine | None = None) -> Agent:
             "no generator model at %s: fallback turns use the script's canned lines",
             settings.generator_model,
         )
-    return Agent(
+    agent = Agent(
         script,
         parser,
         replier,
@@ -49,3 +56,8 @@ def build_agent(settings: Settings, engine: Engine | None = None) -> Agent:
         session_timeout_minutes=settings.session_timeout_minutes,
         max_message_chars=settings.max_message_chars,
     )
+    if watch_models:
+        watch_from_settings(agent, settings)  # its first poll serves the promoted versions
+    else:
+        serve_active_versions(agent, settings)
+    return agent

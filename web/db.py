@@ -41,7 +41,7 @@ class Runtime:
         if self._agent is None:
             with self._lock:
                 if self._agent is None:
-                    self._agent = build_agent(self.settings, self.engine)
+                    self._agent = build_agent(self.settings, self.engine, watch_models=True)
         return self._agent
 
     @cached_property

@@ -59,6 +59,12 @@ def stop_on_signals(stop: threading.Event) -> dict[int, Any]:
     return previous
 
 
+class BadCredentials(click.ClickException):
+    """Missing or rejected X credentials: exit 78 (EX_CONFIG), which systemd won't restart."""
+
+    exit_code = 78
+
+
 @click.group("twitter")
 def twitter() -> None:
     """The Twitter (X) channel: answer mentions in their threads (docs/twitter.md)."""
@@ -82,9 +88,9 @@ def run_command(dry_run: bool, backfill: bool, once: bool) -> None:
     try:
         api = TwitterApi(make_client(config))
     except CredentialsMissing as exc:
-        raise click.ClickException(str(exc)) from None
+        raise BadCredentials(str(exc)) from None
     stop = threading.Event()
-    bot = agent()
+    bot = agent(watch_models=True)  # a promoted model is swapped in without a restart
     previous = stop_on_signals(stop)
     try:
         loop = MentionLoop(
@@ -103,7 +109,7 @@ def run_command(dry_run: bool, backfill: bool, once: bool) -> None:
         else:
             loop.run()
     except CredentialsRejected as exc:
-        raise click.ClickException(str(exc)) from None
+        raise BadCredentials(str(exc)) from None
     except Stopped:
         click.echo("stopped before the first poll")
         return
