@@ -33,21 +33,17 @@ from http.client import HTTPConnection
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, insert, text
+from sqlalchemy import Engine, insert, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agent import migrate  # noqa: E402
-from agent.db import make_engine  # noqa: E402
 from agent.models import Conversation, Turn, User  # noqa: E402
 from agent.review import accounts  # noqa: E402
 from agent.review.models import Annotation  # noqa: E402
+from agent.scratch_db import postgres_schema, sqlite_database  # noqa: E402
 from agent.settings import load_settings  # noqa: E402
 
-POSTGRES_URL = os.environ.get(
-    "THREADBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-).replace("postgresql://", "postgresql+psycopg://", 1)
 # Every message fires a scripted transition from the state the previous one left.
 CYCLE = ["hello", "I'm interested in machine learning", "yes", "restart"]
 # (user text, intent, state before, state after, scripted reply) for seeded turns.
@@ -134,28 +130,15 @@ BATCH = 5_000
 @contextmanager
 def database(kind: str, keep: Path | None) -> Iterator[Engine]:
     """A migrated, empty database of ``kind``, removed afterwards unless ``keep`` names a file."""
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            path = keep or Path(folder) / "bench.db"
-            path.unlink(missing_ok=True)
-            engine = make_engine(f"sqlite:///{path}")
-            migrate.upgrade(engine)
+    if kind == "postgres":
+        with postgres_schema() as engine:
             yield engine
-            engine.dispose()
         return
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        migrate.upgrade(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with tempfile.TemporaryDirectory() as folder:
+        path = keep or Path(folder) / "bench.db"
+        path.unlink(missing_ok=True)
+        with sqlite_database(path) as engine:
+            yield engine
 
 
 def seed(engine: Engine, users: int, turns: int, days: int = 60, rng_seed: int = 7) -> float:
