@@ -21,6 +21,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+import nlu
 from agent.db import make_sessionmaker
 from agent.messages import Incoming
 from agent.pipeline import Agent
@@ -77,12 +78,7 @@ def main() -> None:
         parser.error("--turns must be at least --users, so every user gets a turn")
 
     script = load_script(ROOT / "data/bot/dialogue.yml")
-    import sys
-
-    sys.path.insert(0, "/tmp/scratch")
-    from scratch_parser import ScratchParser
-
-    model = ScratchParser(ROOT / "data/bot/intents.yml")
+    model = nlu.load(ROOT / "models/nlu")  # the shipped NLU: parsing is part of every turn
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     print("| database | threads | turns | turns/s | p50 ms | p99 ms |")
     print("|---|---|---|---|---|---|")
