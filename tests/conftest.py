@@ -53,3 +53,26 @@ def postgres_engine() -> Iterator[Engine]:
 def engine(request: pytest.FixtureRequest) -> Engine:
     """Each test using this runs once on SQLite and once on PostgreSQL."""
     return request.getfixturevalue(f"{request.param}_engine")
+
+
+def run_cli(*args: str, input: str | None = None) -> tuple[int, str]:
+    """Run ``threadbot ARGS`` in process; its exit code and everything it printed."""
+    from click.testing import CliRunner
+
+    from agent.cli import cli
+
+    result = CliRunner().invoke(cli, list(args), input=input)
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def fresh_settings() -> Iterator[None]:
+    """Settings and the CLI's agent are built from this test's environment, and again after it."""
+    from agent import cli as cli_module
+    from agent.settings import get_settings
+
+    get_settings.cache_clear()
+    cli_module.agent.cache_clear()
+    yield
+    get_settings.cache_clear()
+    cli_module.agent.cache_clear()

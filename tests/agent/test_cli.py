@@ -7,16 +7,15 @@ from pathlib import Path
 
 import click
 import pytest
-from click.testing import CliRunner
 
-from agent import cli as cli_module
 from agent.cli import cli
 from agent.settings import get_settings
 from tests.conftest import ROOT
+from tests.conftest import run_cli as run
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_settings: None) -> Iterator[Path]:
     """Point every setting at a temporary database and a copy of the shipped bot."""
     data = tmp_path / "bot"
     shutil.copytree(ROOT / "data" / "bot", data)
@@ -24,16 +23,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("THREADBOT_DATA_DIR", str(data))
     monkeypatch.setenv("THREADBOT_NLU_MODEL", str(ROOT / "models" / "nlu"))
     monkeypatch.setenv("THREADBOT_GENERATOR_MODEL", str(tmp_path / "no-generator"))
-    get_settings.cache_clear()
-    cli_module.agent.cache_clear()
     yield data
-    get_settings.cache_clear()
-    cli_module.agent.cache_clear()
-
-
-def run(*args: str, input: str | None = None) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, list(args), input=input)
-    return result.exit_code, result.output
 
 
 def test_every_command_has_help() -> None:

@@ -16,17 +16,17 @@ from click.testing import CliRunner
 
 from agent import cli as cli_module
 from agent import migrate
-from agent.cli import cli
 from agent.db import make_engine
 from agent.ops import doctor as doctor_module
-from agent.settings import get_settings, load_settings
+from agent.settings import load_settings
 from tests.conftest import ROOT
+from tests.conftest import run_cli as run
 
 SECRET = "s3cr3t-value-that-must-never-show"
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_settings: None) -> Iterator[Path]:
     """A healthy set-up: migrated SQLite, the shipped bot files and NLU model, a secret key."""
     for name in list(os.environ):
         if name.startswith("THREADBOT_") and name != "THREADBOT_TEST_POSTGRES_URL":
@@ -41,16 +41,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("THREADBOT_NLU_MODEL", str(ROOT / "models" / "nlu"))
     monkeypatch.setenv("THREADBOT_GENERATOR_MODEL", str(tmp_path / "no-generator"))
     monkeypatch.setenv("THREADBOT_SECRET_KEY", SECRET)
-    get_settings.cache_clear()
-    cli_module.agent.cache_clear()
     yield tmp_path
-    get_settings.cache_clear()
-    cli_module.agent.cache_clear()
-
-
-def run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, list(args))
-    return result.exit_code, result.output
 
 
 def test_healthy_setup_passes_and_loads_the_model(env: Path) -> None:

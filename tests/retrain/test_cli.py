@@ -6,18 +6,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from agent import cli as cli_module
-from agent.cli import cli
 from agent.db import make_engine, make_sessionmaker
 from agent.messages import Incoming
 from agent.models import Turn, User
 from agent.pipeline import Agent
 from agent.retrain.lock import retrain_lock
-from agent.settings import get_settings
 from tests.conftest import ROOT
+from tests.conftest import run_cli as run
 from tests.retrain.conftest import TOPIC
 
 TINY_TOML = """
@@ -44,7 +41,9 @@ val_fraction = 0.2
 
 
 @pytest.fixture
-def env(tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def env(
+    tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch, fresh_settings: None
+) -> Iterator[Path]:
     """Settings on a temporary database and model dir, with the tiny generator preset."""
     preset = tmp_path / "tiny.toml"
     preset.write_text(TINY_TOML.format(corpus=corpus, topic=TOPIC))
@@ -59,16 +58,7 @@ def env(tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     for name, value in values.items():
         monkeypatch.setenv(f"THREADBOT_{name}", value)
     monkeypatch.delenv("THREADBOT_MODEL_STORE", raising=False)
-    get_settings.cache_clear()
-    cli_module.agent.cache_clear()
     yield tmp_path
-    get_settings.cache_clear()
-    cli_module.agent.cache_clear()
-
-
-def run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, list(args))
-    return result.exit_code, result.output
 
 
 def test_retrain_and_models_commands(env: Path) -> None:
