@@ -7,7 +7,6 @@ import logging
 from dataclasses import asdict
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -183,7 +182,7 @@ def say_command(user: str, debug: bool, as_json: bool, text: str) -> None:
 @click.option("--debug", is_flag=True, help="Show intent, confidence, state and tier each turn.")
 def chat_command(user: str, debug: bool) -> None:
     """Talk to the bot in the terminal. Type /debug to toggle details, /quit or Ctrl-D to leave."""
-    bot: Any = agent()
+    bot = agent()
     name = bot.script.name
     click.echo(f"Chatting with {name} as '{user}'. /debug toggles details, /quit leaves.")
     while True:
