@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import Engine
 
 import nlu
-from agent.machine import DialogueMachine
+from agent.db import make_sessionmaker
 from agent.messages import Incoming, Reply
 from agent.pipeline import Agent
 from agent.replies import fill
@@ -133,23 +134,16 @@ def test_no_reply_repeats_the_one_before_in_a_long_conversation(ada: Agent) -> N
 
 
 def test_a_single_variant_is_not_sent_twice_in_a_row(
-    script: DialogueScript,
-    parser: nlu.IntentParser,
-    sqlite_engine: Engine,
-    make_agent: Callable[..., Agent],
+    script: DialogueScript, parser: nlu.IntentParser, sqlite_engine: Engine
 ) -> None:
     """With one phrasing left, the turn falls back to a canned line instead of repeating."""
-    ada = make_agent(sqlite_engine)
-    spec = next(t for t in ada.script.transitions if t.trigger == "capabilities")
+    spec = next(t for t in script.transitions if t.trigger == "capabilities")
     only = spec.replies[0]
-    one_line = type(spec)(**{**spec.__dict__, "replies": (only,)})
-    ada.script = type(script)(
-        **{
-            **script.__dict__,
-            "transitions": tuple(one_line if t is spec else t for t in script.transitions),
-        }
+    one_line = replace(spec, replies=(only,))
+    transitions = tuple(one_line if t is spec else t for t in script.transitions)
+    ada = Agent(
+        replace(script, transitions=transitions), parser, None, make_sessionmaker(sqlite_engine)
     )
-    ada.machine = DialogueMachine(ada.script)
     first, second = say(ada, "what can you do?"), say(ada, "what can you do?")
     assert (first.text, first.tier) == (only, "scripted")
     assert second.tier == "canned" and second.text != only
