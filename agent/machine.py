@@ -25,15 +25,19 @@ class _Chosen:
 class _TurnModel:
     """The conversation as the machine sees it for one step: state plus slot predicates."""
 
-    def __init__(self, slots: dict[str, Any]) -> None:
+    def __init__(self, slots: dict[str, Any], mentioned: frozenset[str]) -> None:
         self.slots = slots
+        self.mentioned = mentioned
         self.fired: str | None = None
 
     def __getattr__(self, name: str) -> Any:
-        # Guards in the script are named has_<slot>; resolve them against the slots.
+        # Guards in the script are has_<slot> (filled, by any turn) and mentions_<slot>
+        # (filled by this very message: an old topic must not answer for a new hobby).
         if name.startswith("has_"):
             slot = name.removeprefix("has_")
             return lambda _event=None: self.slots.get(slot) not in (None, "")
+        if name.startswith("mentions_"):
+            return lambda _event=None: name.removeprefix("mentions_") in self.mentioned
         raise AttributeError(name)
 
 
@@ -79,18 +83,27 @@ class DialogueMachine:
         # A step depends only on the state, the intent and which slots are filled (the guards
         # are has_<slot>), so each distinct case runs through the machine once and is
         # remembered: attaching a model costs more than the rest of the turn's logic.
-        self._known: dict[tuple[str, str, frozenset[str]], Step] = {}
+        self._known: dict[tuple[str, str, frozenset[str], frozenset[str]], Step] = {}
 
-    def step(self, state: str, slots: dict[str, Any], intent: str | None) -> Step:
-        """Fire ``intent`` from ``state`` if the script allows it; never raises for a bad intent."""
+    def step(
+        self,
+        state: str,
+        slots: dict[str, Any],
+        intent: str | None,
+        mentioned: frozenset[str] = frozenset(),
+    ) -> Step:
+        """Fire ``intent`` from ``state`` if the script allows it; never raises for a bad intent.
+
+        ``mentioned`` names the entity slots this message filled (the ``mentions_`` guards).
+        """
         if intent is None or intent not in self.script.triggers:
             return Step(None, state)
         filled = frozenset(name for name, value in slots.items() if value not in (None, ""))
-        key = (state, intent, filled)
+        key = (state, intent, filled, mentioned)
         known = self._known.get(key)
         if known is not None:
             return known
-        model = _TurnModel(slots)
+        model = _TurnModel(slots, mentioned)
         with self._lock:
             self._machine.add_model(model, initial=state)
             try:

@@ -233,7 +233,9 @@ class Agent:
         state = conv.state
         if user.paused:
             return _Outcome(None, "silent", state)
-        step = self.machine.step(state, slots, parse.intent) if trusted else None
+        mentioned = self.script.mentioned({e.label for e in parse.entities})
+        view = self.script.with_lookups(slots)
+        step = self.machine.step(state, view, parse.intent, mentioned) if trusted else None
         spec = self.script.transition(step.fired) if step and step.fired else None
         if user.opted_out:
             if spec is None or not spec.opt_in:
@@ -257,7 +259,10 @@ class Agent:
             if spec.trigger in slot.intents:
                 slots[slot.name] = slot.intents[spec.trigger]
         templates = spec.replies or self.script.state_replies.get(state_after, ())
-        text = render_reply(templates, slots, conv.last_reply, f"{conv.id}:{conv.version}")
+        view = self.script.with_lookups(slots)
+        text = render_reply(templates, view, conv.last_reply, f"{conv.id}:{conv.version}")
+        # None: nothing but a repeat (or an empty slot) is left; the generator or a canned line
+        # answers instead.
         return None if text is None else _Outcome(text, "scripted", state_after)
 
     def _fallback(

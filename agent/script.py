@@ -35,11 +35,15 @@ class ScriptError(ValueError):
 
 @dataclass(frozen=True)
 class SlotSpec:
-    """Where a slot's value comes from: an entity label, or a mapping of intents to values."""
+    """Where a slot's value comes from: an entity label, a mapping of intents to values, or a
+    lookup: the text ``values`` gives for another slot's current value (an FAQ answer per topic).
+    """
 
     name: str
     entity: str | None = None
     intents: dict[str, str] = field(default_factory=dict)
+    lookup: str | None = None
+    values: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,18 @@ class DialogueScript:
     def transition(self, key: str) -> TransitionSpec:
         return next(t for t in self.transitions if t.key == key)
 
+    def with_lookups(self, slots: dict[str, Any]) -> dict[str, Any]:
+        """``slots`` plus every lookup slot's text for its source's value (not stored: derived)."""
+        view = dict(slots)
+        for slot in self.slots.values():
+            if slot.lookup is not None:
+                view[slot.name] = slot.values.get(str(slots.get(slot.lookup)), "")
+        return view
+
+    def mentioned(self, labels: set[str]) -> frozenset[str]:
+        """The entity slots a message with entities of ``labels`` fills: ``mentions_<slot>``."""
+        return frozenset(s.name for s in self.slots.values() if s.entity in labels)
+
 
 def template_fields(template: str) -> set[str]:
     """The ``{slot}`` names a reply template uses; raises ValueError on broken braces."""
@@ -131,20 +147,37 @@ def _read_slots(reader: _Reader, raw: Any) -> dict[str, SlotSpec]:
         return slots
     for name, spec in raw.items():
         line = raw.line_of(name)
-        if not isinstance(spec, LineDict) or not ({"entity", "intents"} & spec.keys()):
-            reader.problem(line, f"slot '{name}' needs 'entity: <label>' or 'intents: {{...}}'")
-            continue
-        reader.unknown_keys(spec, {"entity", "intents"}, f"slot '{name}'")
-        intents = spec.get("intents") or {}
-        if not isinstance(intents, dict):
+        if not isinstance(spec, LineDict) or not ({"entity", "intents", "lookup"} & spec.keys()):
             reader.problem(
-                spec.line_of("intents"), f"slot '{name}': 'intents' must map intent to value"
+                line,
+                f"slot '{name}' needs 'entity: <label>', 'intents: {{...}}' or 'lookup: <slot>'",
             )
-            intents = {}
+            continue
+        reader.unknown_keys(spec, {"entity", "intents", "lookup", "values"}, f"slot '{name}'")
+        intents = _string_map(reader, spec, "intents", f"slot '{name}': 'intents' must map")
+        values = _string_map(reader, spec, "values", f"slot '{name}': 'values' must map")
+        if spec.get("lookup") is not None and not values:
+            reader.problem(line, f"slot '{name}': a lookup needs 'values: {{value: text}}'")
+        lookup = spec.get("lookup")
         slots[name] = SlotSpec(
-            name, spec.get("entity"), {str(k): str(v) for k, v in intents.items()}
+            name, spec.get("entity"), intents, None if lookup is None else str(lookup), values
         )
+    for slot in slots.values():
+        if slot.lookup is not None and slots.get(slot.lookup, slot).lookup is not None:
+            reader.problem(
+                raw.line_of(slot.name),
+                f"slot '{slot.name}': lookup '{slot.lookup}' must be an entity or intent slot",
+            )
     return slots
+
+
+def _string_map(reader: _Reader, spec: LineDict, key: str, message: str) -> dict[str, str]:
+    """``spec[key]`` as a mapping of strings (None when absent); a list or text is a problem."""
+    raw = spec.get(key) or {}
+    if not isinstance(raw, dict):
+        reader.problem(spec.line_of(key), f"{message} a name to a text")
+        return {}
+    return {str(k): str(v) for k, v in raw.items()}
 
 
 def _read_states(reader: _Reader, raw: Any) -> dict[str, tuple[str, ...]]:
@@ -258,10 +291,13 @@ def _check(
                 line, f"'{OUT_OF_SCOPE}' cannot be a trigger: it means no intent matched"
             )
         for guard in (*t.conditions, *t.unless):
-            slot = guard.removeprefix("has_")
-            if not guard.startswith("has_") or slot not in script.slots:
+            if not _known_guard(guard, script):
                 where = t.line_of("conditions" if guard in t.conditions else "unless")
-                reader.problem(where, f"condition '{guard}' must be has_<slot> for a declared slot")
+                reader.problem(
+                    where,
+                    f"condition '{guard}' must be has_<slot> for a declared slot, or "
+                    "mentions_<slot> for an entity slot",
+                )
         if not t.replies and not (t.dest and script.state_replies.get(t.dest)):
             reader.problem(
                 line, f"transition '{t.trigger}' has no replies and its destination none"
@@ -269,8 +305,13 @@ def _check(
         _check_templates(reader, t.line_of("replies"), t.replies, script)
     for state, replies in script.state_replies.items():
         _check_templates(reader, raw["states"].line_of(state), replies, script)
-    if not script.fallback_replies:
-        reader.problem(raw.line_of("fallback"), "'fallback.replies' needs at least one canned line")
+    if len({r for r in script.fallback_replies if _slot_free(r)}) < 2:
+        # Otherwise a second fallback in a row would have to repeat the first.
+        reader.problem(
+            raw.line_of("fallback"),
+            "'fallback.replies' needs at least two different lines without slots, "
+            "so a canned reply never repeats the one before",
+        )
     _check_templates(reader, raw.line_of("fallback"), script.fallback_replies, script)
     for flag in ("opt_out", "opt_in"):
         if sum(getattr(t, flag) for t in script.transitions) != 1:
@@ -286,6 +327,22 @@ def _check(
                 )
     _check_reachable(reader, raw, script)
     _check_duplicates(reader, script)
+
+
+def _slot_free(template: str) -> bool:
+    try:
+        return not template_fields(template)
+    except ValueError:
+        return False  # reported by _check_templates
+
+
+def _known_guard(guard: str, script: DialogueScript) -> bool:
+    """``has_<slot>``: the slot holds a value; ``mentions_<slot>``: this message filled it."""
+    kind, _, name = guard.partition("_")
+    slot = script.slots.get(name)
+    if kind == "has":
+        return slot is not None
+    return kind == "mentions" and slot is not None and slot.entity is not None
 
 
 def _check_templates(

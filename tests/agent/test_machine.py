@@ -11,22 +11,34 @@ def machine(script: DialogueScript) -> DialogueMachine:
     return DialogueMachine(script)
 
 
+TOPIC = frozenset({"topic"})  # the message itself named the topic
+
+
 @pytest.mark.parametrize(
-    ("state", "slots", "intent", "fired", "after"),
+    ("state", "slots", "intent", "mentioned", "fired", "after"),
     [
-        ("idle", {}, "greet", "t0", "asked_topic"),
-        ("asked_topic", {"topic": "robotics"}, "share_interest", "t2", "asked_opinion"),
-        ("asked_topic", {}, "share_interest", "t3", "asked_topic"),  # guard: no topic yet
-        ("asked_opinion", {"topic": "ml"}, "affirm", "t4", "chatting"),
-        ("chatting", {}, "help", "global:help", "chatting"),
-        ("chatting", {"topic": "ml"}, "restart", "global:restart", "idle"),
-        ("asked_opinion", {}, "stop", "global:stop", "asked_opinion"),
+        ("idle", {}, "greet", frozenset(), "t0", "asked_topic"),
+        ("asked_topic", {"topic": "robotics"}, "share_interest", TOPIC, "t2", "asked_opinion"),
+        # mentions_topic: a topic from an earlier turn does not make "I'm into knitting" AI
+        ("chatting", {"topic": "robotics"}, "share_interest", frozenset(), None, "chatting"),
+        ("asked_opinion", {"topic": "ml"}, "affirm", frozenset(), "t3", "chatting"),
+        ("chatting", {"topic": "ml"}, "ask_bot_opinion", frozenset(), "t7", "chatting"),
+        ("idle", {"topic": "ml"}, "ask_bot_opinion", frozenset(), None, "idle"),
+        ("chatting", {}, "help", frozenset(), "global:help", "chatting"),
+        ("chatting", {"topic": "ml"}, "restart", frozenset(), "global:restart", "idle"),
+        ("asked_opinion", {}, "stop", frozenset(), "global:stop", "asked_opinion"),
     ],
 )
 def test_steps_follow_the_script(
-    machine: DialogueMachine, state: str, slots: dict, intent: str, fired: str, after: str
+    machine: DialogueMachine,
+    state: str,
+    slots: dict,
+    intent: str,
+    mentioned: frozenset[str],
+    fired: str | None,
+    after: str,
 ) -> None:
-    step = machine.step(state, slots, intent)
+    step = machine.step(state, slots, intent, mentioned)
     assert (step.fired, step.state_after) == (fired, after)
 
 
@@ -58,15 +70,15 @@ def test_mermaid_graph_draws_every_state_and_transition(script: DialogueScript) 
     for state in script.states:
         assert f'state "{state}" as {state}' in graph
     assert "idle --> asked_topic: greet" in graph
-    assert "asked_topic --> asked_opinion: share_interest [has_topic]" in graph
+    assert "asked_topic --> asked_opinion: share_interest [mentions_topic]" in graph
     assert f"[*] --> {script.initial}" in graph
 
 
 def test_repeated_cases_are_answered_from_memory(script: DialogueScript) -> None:
     machine = DialogueMachine(script)
-    first = machine.step("asked_topic", {"topic": "ml"}, "share_interest")
-    again = machine.step("asked_topic", {"topic": "robots", "opinion": ""}, "share_interest")
+    first = machine.step("chatting", {"topic": "ml"}, "ask_bot_opinion")
+    again = machine.step("chatting", {"topic": "robots", "opinion": ""}, "ask_bot_opinion")
     assert first == again
     assert len(machine._known) == 1
     # a different filled-slot set is a different case: the guard may answer differently
-    assert machine.step("asked_topic", {}, "share_interest").fired == "t3"
+    assert machine.step("chatting", {}, "ask_bot_opinion").fired is None

@@ -32,7 +32,7 @@ global_intents:
   stop: {opt_out: true, replies: ["Bye."]}
   start: {opt_in: true, reset: true, replies: ["Welcome back."]}
 fallback:
-  replies: ["Hmm."]
+  replies: ["Hmm.", "Sorry?"]
 """
 
 
@@ -67,6 +67,12 @@ def test_valid_minimal_script(tmp_path: Path) -> None:
         ("trigger: greet", "trigger: help", 10, "'help' is a global intent"),
         ("initial: idle", "initial: idle\ncolour: blue", 2, "unknown key 'colour'"),
         ('"Tell me about {topic}."', '"Tell me about {topic."', 7, "is malformed"),
+        ("conditions: has_topic", "conditions: mentions_mood", 16, "mentions_<slot> for an"),
+        ('["Hmm.", "Sorry?"]', '["Hmm.", "Hmm."]', 22, "at least two different lines"),
+        ('["Hmm.", "Sorry?"]', '["Hmm.", "{topic}?"]', 22, "at least two different lines"),
+        ("slots:\n", "slots:\n  fact: {lookup: topic}\n", 3, "a lookup needs 'values"),
+        ("slots:\n", "slots:\n  fact: {lookup: nope, values: {a: b}}\n", 3, "lookup 'nope'"),
+        ("slots:\n", "slots:\n  fact: {lookup: topic, values: [a]}\n", 3, "'values' must map"),
     ],
 )
 def test_problems_are_located(tmp_path: Path, old: str, new: str, line: int, message: str) -> None:
@@ -100,3 +106,13 @@ def test_every_problem_reported_at_once(tmp_path: Path) -> None:
     with pytest.raises(ScriptError) as error:
         load_script(write(tmp_path, broken), INTENTS)
     assert len(error.value.problems) >= 3
+
+
+def test_lookup_slots_and_mentions_guards(tmp_path: Path) -> None:
+    text = VALID.replace(
+        "slots:\n", "slots:\n  fact: {lookup: topic, values: {ml: Learning from data.}}\n"
+    ).replace("conditions: has_topic", "conditions: [mentions_topic, has_fact]")
+    script = load_script(write(tmp_path, text), INTENTS)
+    assert script.with_lookups({"topic": "ml"}) == {"topic": "ml", "fact": "Learning from data."}
+    assert script.with_lookups({"topic": "vr"})["fact"] == ""  # no text: has_fact is false
+    assert script.mentioned({"ai_topic", "city"}) == {"topic"}

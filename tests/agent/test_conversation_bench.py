@@ -1,0 +1,34 @@
+"""bench/conversation.py's figures: the conversation files load, and the counts mean what the
+report says (the claims in docs/benchmarks.md rest on them)."""
+
+from __future__ import annotations
+
+from bench.conversation import CONVERSATIONS, Exchange, figures, load_sets, mentions
+
+
+def exchange(
+    conversation: str, reply: str, kind: str = "everyday", about: tuple[str, ...] = ()
+) -> Exchange:
+    return Exchange(conversation, kind, "hi", "", about, reply, "scripted", None, 10.0)
+
+
+def test_shipped_conversations_load_with_a_held_out_set() -> None:
+    sets = load_sets(CONVERSATIONS)
+    assert {"dev", "heldout"} <= set(sets)
+    assert all(turn["kind"] for conv in sets["heldout"] for turn in conv["turns"])
+
+
+def test_repeats_count_only_within_one_conversation() -> None:
+    played = [exchange("a", "Hi!"), exchange("a", "Hi!"), exchange("b", "Hi!"), exchange("b", "Yo")]
+    assert figures(played)["immediate_repeats"] == 1
+
+
+def test_on_topic_counts_word_prefixes_of_the_topic() -> None:
+    assert mentions("Self-driving cars use cameras", ("self-driving",))
+    assert mentions("Jobs will change", ("job",))
+    assert not mentions("A banjo is fun", ("job",))
+    asked = [
+        exchange("a", "Machine learning learns from data.", "ai_question", about=("machine",)),
+        exchange("a", "That's cool!", "ai_question", about=("neural",)),
+    ]
+    assert figures(asked)["on_topic_rate"] == 0.5
