@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.script import DialogueScript, ScriptError, load_script
+from agent.script import DialogueScript, ScriptError, load_script, variant_warnings
 
 INTENTS = {"greet", "affirm", "help", "stop", "start", "out_of_scope"}
 
@@ -100,3 +100,25 @@ def test_every_problem_reported_at_once(tmp_path: Path) -> None:
     with pytest.raises(ScriptError) as error:
         load_script(write(tmp_path, broken), INTENTS)
     assert len(error.value.problems) >= 3
+
+
+def test_name_is_a_built_in_slot_and_cannot_be_declared(tmp_path: Path) -> None:
+    personal = VALID.replace('"Great, {topic}!"', '"Great, {topic}, {name}!"')
+    assert load_script(write(tmp_path, personal), INTENTS).transition("t1").replies == (
+        "Great, {topic}, {name}!",
+    )
+    declared = VALID.replace("slots:\n", "slots:\n  name: {entity: person}\n")
+    with pytest.raises(ScriptError, match="'name' is built in") as error:
+        load_script(write(tmp_path, declared), INTENTS)
+    assert error.value.problems[0].line == 3
+
+
+def test_busy_transitions_with_few_variants_are_warned_about(tmp_path: Path) -> None:
+    script = load_script(write(tmp_path, VALID), INTENTS)
+    warnings = variant_warnings(script, minimum=2)
+    # greet fires from the initial state (its replies are its destination's), the globals
+    # from any state; affirm only from 'asked', so it is not busy.
+    assert sorted(w.message.split("'")[1] for w in warnings) == ["greet", "help", "start", "stop"]
+    assert all(w.severity == "warning" and "1 reply variant" in w.message for w in warnings)
+    assert {w.line for w in warnings if "greet" in w.message} == {10}
+    assert variant_warnings(script, minimum=1) == []
