@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
+from agent.models import Turn
 from agent.twitter import inbox
 from agent.twitter.api import TwitterApi
 from agent.twitter.loop import MentionLoop
@@ -23,6 +24,7 @@ from agent.twitter.models import (
     InboxMention,
     OutboxReply,
 )
+from agent.twitter.outbox import MAX_DUPLICATE_SWITCHES
 from agent.twitter.retry import CredentialsRejected, Retrier, RetryPolicy
 from agent.twitter.sandbox import SandboxServer
 from agent.twitter.sandbox.state import DUPLICATE as DUPLICATE_DETAIL
@@ -82,22 +84,37 @@ def test_backoff_grows_with_jitter_and_is_capped() -> None:
     assert len({round(d, 6) for d in delays}) == len(delays)
 
 
-@pytest.mark.parametrize(
-    ("detail", "status"), [(DUPLICATE_DETAIL, DUPLICATE), (NOT_MENTIONED, FORBIDDEN)]
-)
-def test_403_refusals_are_recorded_not_retried(
-    sqlite_engine: Engine, sandbox: SandboxServer, make_loop: LoopFactory, detail: str, status: str
+def test_403_not_allowed_to_reply_is_recorded_not_retried(
+    sqlite_engine: Engine, sandbox: SandboxServer, make_loop: LoopFactory
 ) -> None:
     world = sandbox.state
     mention = world.tweet("ivy", "@ada hello")
-    world.refuse[int(mention["id"])] = detail
+    world.refuse[int(mention["id"])] = NOT_MENTIONED
     loop = make_loop(sqlite_engine)
     for _ in range(3):
         loop.run_once()
     assert world.stats["requests_post"] == 1
     with Session(sqlite_engine) as session:
         row = session.scalars(select(OutboxReply)).one()
-    assert (row.status, row.error) == (status, detail)
+    assert (row.status, row.error) == (FORBIDDEN, NOT_MENTIONED)
+
+
+def test_403_duplicate_every_time_gives_up_after_the_switch_limit(
+    sqlite_engine: Engine, sandbox: SandboxServer, make_loop: LoopFactory
+) -> None:
+    """If X kept refusing whatever we send, the loop must stop trying, not spin."""
+    world = sandbox.state
+    mention = world.tweet("ivy", "@ada hello")
+    world.refuse[int(mention["id"])] = DUPLICATE_DETAIL
+    loop = make_loop(sqlite_engine)
+    for _ in range(3):
+        loop.run_once()
+    assert world.stats["requests_post"] == MAX_DUPLICATE_SWITCHES + 1
+    with Session(sqlite_engine) as session:
+        row = session.scalars(select(OutboxReply)).one()
+        texts = {o["text"] for o in session.get_one(Turn, row.turn_id).reply_options}
+    assert (row.status, row.error) == (DUPLICATE, DUPLICATE_DETAIL)
+    assert row.attempts == MAX_DUPLICATE_SWITCHES + 1 and row.text in texts
 
 
 def test_401_stops_the_loop_with_a_credentials_message(
@@ -147,7 +164,13 @@ def test_crash_between_post_and_record_is_reconciled_not_reposted(
     jobs = {}
     for mention in claimed:
         _, job = handle_mention(
-            loop.agent, world.bot_id, mention, user_cap=10, dry_run=False, lease=loop.config.lease
+            loop.agent,
+            world.bot_id,
+            mention,
+            user_cap=10,
+            dry_run=False,
+            lease=loop.config.lease,
+            window=loop.window,
         )
         assert job is not None
         jobs[mention.tweet_id] = job
