@@ -310,14 +310,16 @@ class Agent:
             self.script.fallback_replies, slots, conv.last_reply, _seed(conv), name, "canned"
         )
         generator = models.generator
-        later: list[Callable[[], list[Option]]] = [lambda: canned]
-        if generator is not None:  # runs only when every scripted option is taken
+        if generator is None:  # one look-up covers every option
+            index, options = choose(window, session, outcome.options + canned)
+        else:  # the generator runs only when every scripted option is taken
 
             def generated() -> list[Option]:
                 return generator_options(generator, self._context(session, conv, slots, raw_text))
 
-            later.insert(0, generated)
-        index, options = choose(window, session, outcome.options, later=later)
+            index, options = choose(
+                window, session, outcome.options, later=[generated, lambda: canned]
+            )
         known = {o.text for o in options}
         outcome.options = options + [o for o in canned if o.text not in known]
         outcome.text = options[index].text

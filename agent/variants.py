@@ -28,6 +28,9 @@ NAME_MAX_CHARS = 30
 _NAME_DROP = re.compile(r"[@#<>\\/:]")
 # Numbered last resorts are tried this many at a time.
 _NUMBERED_BATCH = 50
+# Where the numbering of each canned line left off in this process: a hint that spares
+# re-checking numbers already used (the window still checks every number tried).
+_next_number: dict[str, int] = {}
 
 
 @dataclass(frozen=True)
@@ -129,11 +132,12 @@ def choose(
             break
         options = _unique([*options, *tier()])
     base = next((o.text for o in options if o.source == "canned"), options[-1].text)
-    n = 2
+    n = _next_number.get(base, 2)
     while True:
         batch = [Option(numbered(base, k), "numbered") for k in range(n, n + _NUMBERED_BATCH)]
         found = window.first_free(session, [o.text for o in batch])
         if found is not None:
+            _next_number[base] = n + found + 1
             return len(options), [*options, batch[found]]
         n += _NUMBERED_BATCH
 

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy import and_, or_, select, text
 from sqlalchemy.orm import Session
@@ -31,6 +32,7 @@ def normalise(value: str) -> str:
     return _LEADING_HANDLES.sub("", value).strip()
 
 
+@lru_cache(maxsize=8192)  # the same few template and canned texts come back turn after turn
 def text_key(value: str) -> str:
     """A fixed-size key of the normalised text, indexed on the outbox."""
     # surrogatepass: a lone surrogate in a generated reply must not crash the key.
