@@ -77,7 +77,9 @@ def test_choose_skips_taken_texts_then_tries_later_tiers_then_numbers(engine: En
         assert extended[index] == canned[0]
         _pending(session, "hmm.")
         index, extended = choose(window, session, options, later=[lambda: canned])
-        assert extended[index] == Option(numbered("Hmm.", 2), "numbered")
-        _pending(session, numbered("Hmm.", 2))
+        last = extended[index]
+        assert last.source == "numbered" and last.text.startswith("Hmm. (")
+        _pending(session, last.text)
         index, extended = choose(window, session, options, later=[lambda: canned])
-        assert extended[index].text == numbered("Hmm.", 3)
+        assert extended[index].source == "numbered" and extended[index].text != last.text
+    assert numbered("Hmm.", 2) == "Hmm. (2)"
