@@ -118,28 +118,29 @@ def choose(
     """The first option from ``start`` on that ``window`` lets through, and the options list.
 
     When all are taken, each of the ``later`` tiers (computed only then: they may run a model)
-    is appended and tried in turn, and finally a numbered canned line, which always gets through.
+    is appended and tried in turn, and finally numbered canned lines, which always get through.
+    The numbered ones ride along with the last tier's look-up, so a turn costs one query.
     """
-    options = list(options)
-    tiers = iter(later)
+    options, tiers = list(options), list(later)
+    n = 0
     while True:
-        found = window.first_free(session, [o.text for o in options[start:]])
-        if found is not None:
+        tail: list[Option] = []
+        if not tiers:
+            base = next((o.text for o in options if o.source == "canned"), options[-1].text)
+            n = n or _next_number.get(base, 2)
+            tail = [Option(numbered(base, k), "numbered") for k in range(n, n + _NUMBERED_BATCH)]
+        found = window.first_free(session, [o.text for o in (*options[start:], *tail)])
+        if found is not None and start + found < len(options):
             return start + found, options
-        start = len(options)
-        tier = next(tiers, None)
-        if tier is None:
-            break
-        options = _unique([*options, *tier()])
-    base = next((o.text for o in options if o.source == "canned"), options[-1].text)
-    n = _next_number.get(base, 2)
-    while True:
-        batch = [Option(numbered(base, k), "numbered") for k in range(n, n + _NUMBERED_BATCH)]
-        found = window.first_free(session, [o.text for o in batch])
         if found is not None:
-            _next_number[base] = n + found + 1
-            return len(options), [*options, batch[found]]
-        n += _NUMBERED_BATCH
+            pick = tail[start + found - len(options)]
+            _next_number[base] = n + start + found - len(options) + 1
+            return len(options), [*options, pick]
+        if tiers:
+            start = len(options)
+            options = _unique([*options, *tiers.pop(0)()])
+        else:
+            start, n = len(options), n + _NUMBERED_BATCH
 
 
 def generator_options(generator: Any, context: Any) -> list[Option]:
