@@ -6,22 +6,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from agent.models import Turn
-from agent.twitter import inbox
 from agent.twitter.loop import MentionLoop
 from agent.twitter.models import POSTED, OutboxReply
-from agent.twitter.outbox import Job
 from agent.twitter.sandbox import SandboxServer, SandboxState
 from agent.twitter.sandbox.state import DUPLICATE, ApiError
 from agent.twitter.window import normalise
-from agent.twitter.worker import handle_mention
-from tests.twitter.helpers import replies_by_mention
+from tests.twitter.helpers import answer_polled, replies_by_mention
 
 LoopFactory = Callable[..., MentionLoop]
 
@@ -117,7 +113,7 @@ def test_a_duplicate_403_switches_to_the_next_option_as_a_new_attempt(
     mention = world.tweet("ivy", "@ada hello")
     loop = make_loop(sqlite_engine)
     loop.poll()
-    job = _answer_one(loop, world)
+    (job,) = answer_polled(loop).values()
     with Session(sqlite_engine) as session:
         options = [o["text"] for o in session.scalars(select(Turn)).one().reply_options]
     assert len(options) >= 3
@@ -146,7 +142,7 @@ def test_a_duplicate_403_after_a_lost_answer_is_our_own_reply(
     mention = world.tweet("jack", "@ada hello")
     loop = make_loop(sqlite_engine, reconcile_grace=1.2)
     loop.poll()
-    job = _answer_one(loop, world)
+    (job,) = answer_polled(loop).values()
     world.post(world.bot_id, job.text, int(mention["id"]))  # the attempt whose answer was lost
     assert loop.poster.post(job.id, replace(job, unsure=True)) == POSTED
     (reply,) = replies_by_mention(world)[mention["id"]]
@@ -154,25 +150,6 @@ def test_a_duplicate_403_after_a_lost_answer_is_our_own_reply(
     with Session(sqlite_engine) as session:
         row = session.scalars(select(OutboxReply)).one()
     assert (row.posted_tweet_id, row.text) == (reply, job.text)  # recorded, nothing switched
-
-
-def _answer_one(loop: MentionLoop, world: SandboxState) -> Job:
-    """Claim and answer the one polled mention; the outbox job the loop would post."""
-    with Session(loop.sessions.kw["bind"]) as session, session.begin():
-        (claimed,) = inbox.claim_mentions(
-            session, world.bot_id, datetime.now(UTC), loop.config.lease, 10
-        )
-    _, job = handle_mention(
-        loop.agent,
-        world.bot_id,
-        claimed,
-        user_cap=10,
-        dry_run=False,
-        lease=loop.config.lease,
-        window=loop.window,
-    )
-    assert job is not None
-    return job
 
 
 def test_each_persons_replies_are_posted_in_mention_order(
