@@ -185,7 +185,9 @@ class Agent:
         trusted = self.trusted(parse)
         slots = self._fill_slots(dict(conv.slots), parse)
         name = display_name(incoming.display_name, incoming.handle)
-        outcome = self._decide(session, models, user, conv, parse, trusted, slots, incoming, name)
+        outcome = self._decide(
+            session, models, user, conv, parse, trusted, slots, incoming.text, name
+        )
         if window is not None and outcome.text is not None:
             self._vary(session, models, conv, slots, incoming.text, name, outcome, window)
         turn = Turn(
@@ -252,7 +254,7 @@ class Agent:
         parse: Parse,
         trusted: bool,
         slots: dict[str, Any],
-        incoming: Incoming,
+        raw_text: str,
         name: str | None,
     ) -> _Outcome:
         state = conv.state
@@ -270,7 +272,7 @@ class Agent:
                 if spec.opt_out:
                     user.opted_out = True
                 return scripted
-        return self._fallback(session, models.generator, conv, slots, incoming.text, name)
+        return self._fallback(session, models.generator, conv, slots, raw_text, name)
 
     def _scripted(
         self,
