@@ -6,18 +6,26 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+import nlu
+from agent.db import make_sessionmaker
 from agent.models import Turn
+from agent.pipeline import Agent
+from agent.script import load_script
+from agent.twitter.api import TwitterApi
+from agent.twitter.client import make_client
 from agent.twitter.loop import MentionLoop
 from agent.twitter.models import POSTED, OutboxReply
 from agent.twitter.sandbox import SandboxServer, SandboxState
 from agent.twitter.sandbox.state import DUPLICATE, ApiError
 from agent.twitter.window import normalise
-from tests.twitter.helpers import answer_polled, replies_by_mention
+from tests.agent.conftest import INTENTS
+from tests.twitter.helpers import answer_polled, fast_config, replies_by_mention, settings_for
 
 LoopFactory = Callable[..., MentionLoop]
 
@@ -170,3 +178,45 @@ def test_each_persons_replies_are_posted_in_mention_order(
         posted = [int(answered[m]) for m in mentions]
         assert posted == sorted(posted)
     assert world.stats["injected_server_error"] >= 3
+
+
+PERSONAL = """\
+initial: idle
+states: {idle: , greeted: }
+transitions:
+  - trigger: greet
+    source: [idle, greeted]
+    dest: greeted
+    replies: ["Hello!", "Hi {name}!"]
+global_intents:
+  help: {replies: ["Say hi."]}
+  stop: {opt_out: true, replies: ["Bye."]}
+  start: {opt_in: true, reset: true, replies: ["Welcome back."]}
+fallback:
+  replies: ["Hmm."]
+"""
+
+
+def test_people_are_greeted_by_their_sanitised_names_and_the_plain_line_only_once(
+    sqlite_engine: Engine, sandbox: SandboxServer, tmp_path: Path, parser: nlu.IntentParser
+) -> None:
+    world = sandbox.state
+    (tmp_path / "dialogue.yml").write_text(PERSONAL, encoding="utf-8")
+    script = load_script(tmp_path / "dialogue.yml", nlu.load_intents(INTENTS).intent_names)
+    agent = Agent(script, parser, None, make_sessionmaker(sqlite_engine))
+    api = TwitterApi(make_client(settings_for(sandbox)))
+    loop = MentionLoop(agent, sqlite_engine, api, fast_config(world.bot_id))
+    for handle in ("amy", "bob", "cy"):
+        world.tweet(handle, "@ada hello")
+    # A display name with bidi and zero-width characters: they never reach the reply.
+    world.user("cy")["name"] = "\u202eCy\u200b \u2066Ng\u2069"
+    loop.run_once()
+    replies = {
+        world.users[t["in_reply_to_user_id"]]["username"]: t["text"] for t in world.bot_replies()
+    }
+    names = {"amy": "Amy", "bob": "Bob", "cy": "Cy Ng"}
+    assert all(replies[u] in ("Hello!", f"Hi {name}!") for u, name in names.items()), replies
+    assert list(replies.values()).count("Hello!") <= 1  # the plain line only once a day
+    with Session(sqlite_engine) as session:
+        varied = session.scalars(select(Turn).where(Turn.variation.is_not(None))).all()
+    assert all("(personalised)" in (t.variation or "") for t in varied)
