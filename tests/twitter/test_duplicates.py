@@ -25,6 +25,7 @@ from agent.twitter.sandbox import SandboxServer, SandboxState
 from agent.twitter.sandbox.state import DUPLICATE, ApiError
 from agent.twitter.window import normalise
 from tests.agent.conftest import INTENTS
+from tests.agent.test_script import VALID
 from tests.twitter.helpers import answer_polled, fast_config, replies_by_mention, settings_for
 
 LoopFactory = Callable[..., MentionLoop]
@@ -180,21 +181,10 @@ def test_each_persons_replies_are_posted_in_mention_order(
     assert world.stats["injected_server_error"] >= 3
 
 
-PERSONAL = """\
-initial: idle
-states: {idle: , greeted: }
-transitions:
-  - trigger: greet
-    source: [idle, greeted]
-    dest: greeted
-    replies: ["Hello!", "Hi {name}!"]
-global_intents:
-  help: {replies: ["Say hi."]}
-  stop: {opt_out: true, replies: ["Bye."]}
-  start: {opt_in: true, reset: true, replies: ["Welcome back."]}
-fallback:
-  replies: ["Hmm."]
-"""
+# The small script of the script tests, its greeting given a plain and a personal phrasing.
+PERSONAL = VALID.replace(
+    "    dest: asked\n", '    dest: asked\n    replies: ["Hello!", "Hi {name}!"]\n', 1
+)
 
 
 def test_people_are_greeted_by_their_sanitised_names_and_the_plain_line_only_once(
