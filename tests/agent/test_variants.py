@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+import generator
 from agent.twitter.models import PENDING, OutboxReply
 from agent.twitter.window import PostedTextWindow, text_key
-from agent.variants import NAME_MAX_CHARS, Option, choose, display_name, numbered, ranked
+from agent.variants import (
+    NAME_MAX_CHARS,
+    Option,
+    choose,
+    display_name,
+    generator_options,
+    numbered,
+    ranked,
+)
+from generator import guard
+from generator.service import LSTMReplyGenerator
+from generator.types import Generated, ReplyContext
+from tests.generator.conftest import corpus_file, tiny_model  # noqa: F401  (shared fixtures)
 
 
 @pytest.mark.parametrize(
@@ -83,3 +98,27 @@ def test_choose_skips_taken_texts_then_tries_later_tiers_then_numbers(engine: En
         index, extended = choose(window, session, options, later=[lambda: canned])
         assert extended[index].source == "numbered" and extended[index].text != last.text
     assert numbered("Hmm.", 2) == "Hmm. (2)"
+
+
+def test_generator_options_are_the_guarded_beam_candidates(
+    tiny_model: Path,  # noqa: F811
+) -> None:
+    replier = generator.load(tiny_model, beam_size=4, max_tokens=10)
+    context = ReplyContext(history=("hello there",), max_chars=40)
+    options = generator_options(replier, context)
+    candidates = replier.candidates([context])[0]
+    assert options and len(options) <= len(candidates)
+    assert all(o.source == "generated" and 0 < len(o.text) <= 40 for o in options)
+    assert all(guard.check(o.text) is None for o in options)
+    # A generator with only ``reply`` (the ReplyGenerator protocol) gives its one reply.
+    assert generator_options(_OnlyReply(replier), context) == options[:1]
+
+
+class _OnlyReply:
+    """The real generator seen through the narrow protocol the agent requires."""
+
+    def __init__(self, inner: LSTMReplyGenerator) -> None:
+        self.inner, self.version = inner, inner.version
+
+    def reply(self, context: ReplyContext) -> Generated:
+        return self.inner.reply(context)
