@@ -19,7 +19,7 @@ from agent.ops.logs import configure_logging
 from agent.pipeline import Agent
 from agent.retrain.cli import GROUPS as retrain_groups
 from agent.runtime import build_agent, load_checked_script
-from agent.script import ScriptError
+from agent.script import ScriptError, variant_warnings
 from agent.settings import Settings, SettingsError, get_settings
 from agent.supervisor import plan, supervise
 from agent.twitter.cli import sandbox_command, twitter
@@ -87,9 +87,13 @@ def validate_command() -> None:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
         raise click.ClickException(f"{len(exc.problems)} problem(s) found") from None
+    warnings = variant_warnings(script, config.min_reply_variants)
+    for warning in warnings:
+        click.echo(str(warning), err=True)
     click.echo(
         f"{config.dialogue_path}: ok ({len(script.states)} states, "
-        f"{len(script.transitions)} transitions, {len(script.triggers)} intents used)"
+        f"{len(script.transitions)} transitions, {len(script.triggers)} intents used"
+        + (f"; {len(warnings)} warning(s))" if warnings else ")")
     )
 
 

@@ -30,6 +30,8 @@ class Incoming:
     message_id: str | None = None
     in_reply_to_id: str | None = None
     received_at: datetime | None = None
+    # The person's display name where the channel knows it (X does), for ``{name}`` in replies.
+    display_name: str | None = None
 
 
 @dataclass(frozen=True)

@@ -109,6 +109,11 @@ class Turn(Base):
     tier: Mapped[str] = mapped_column(String(20))
     # Why the generator's reply was refused, when the canned tier stepped in.
     rejected_reason: Mapped[str | None] = mapped_column(String(50))
+    # Every reply the turn could have given, best first ({"text", "source"}): when X refuses the
+    # chosen one as a duplicate, the poster moves down this list without running any model.
+    reply_options: Mapped[list[Any]] = mapped_column(default=list)
+    # Why the reply is not the first option (its text was used lately), for the admin view.
+    variation: Mapped[str | None] = mapped_column(String(300))
     session_expired: Mapped[bool] = mapped_column(Boolean, default=False)
     nlu_version: Mapped[str | None] = mapped_column(String(100))
     generator_version: Mapped[str | None] = mapped_column(String(100))

@@ -12,7 +12,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,9 +23,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from agent.machine import DialogueMachine
 from agent.messages import Incoming, Reply, check_message, storable_text
 from agent.models import Conversation, Turn, User
-from agent.replies import render_reply
 from agent.script import DialogueScript, TransitionSpec
 from agent.store import get_or_create_conversation, recent_turns
+from agent.variants import Option, TextWindow, choose, display_name, generator_options, ranked
 from generator.types import ReplyContext, ReplyGenerator
 from nlu.types import IntentParser, Parse
 
@@ -58,6 +58,13 @@ class _Outcome:
     tier: str
     state_after: str
     rejected_reason: str | None = None
+    options: list[Option] = field(default_factory=list)
+    variation: str | None = None
+
+
+def _seed(conv: Conversation) -> str:
+    """Seeds the reply choice per conversation and turn: replays give the same replies."""
+    return f"{conv.id}:{conv.version}"
 
 
 def _retryable(exc: Exception) -> bool:
@@ -120,9 +127,15 @@ class Agent:
         self.models = Models(parser or self.parser, generator or self.generator)
 
     def handle(
-        self, incoming: Incoming, on_saved: Callable[[Session, Turn], None] | None = None
+        self,
+        incoming: Incoming,
+        on_saved: Callable[[Session, Turn], None] | None = None,
+        window: TextWindow | None = None,
     ) -> Reply:
         """Answer ``incoming`` and log the turn; ``on_saved`` runs inside the same transaction.
+
+        With a ``window`` (X's duplicate rule), the reply is the best option whose text the
+        channel has not used lately, and the turn keeps the ranked options for the poster.
 
         :raise MessageRejected: the text is empty or too long; nothing is saved.
         """
@@ -133,7 +146,7 @@ class Agent:
         for attempt in range(1, self.max_attempts + 1):
             try:
                 with self._writer, self.sessions.begin() as session:
-                    turn = self._turn(session, models, incoming, parse, started)
+                    turn = self._turn(session, models, incoming, parse, started, window)
                     if on_saved is not None:
                         on_saved(session, turn)
                 return self._reply(turn, parse)
@@ -155,7 +168,13 @@ class Agent:
         return bool(parse.intents) and confident and clear
 
     def _turn(
-        self, session: Session, models: Models, incoming: Incoming, parse: Parse, started: float
+        self,
+        session: Session,
+        models: Models,
+        incoming: Incoming,
+        parse: Parse,
+        started: float,
+        window: TextWindow | None,
     ) -> Turn:
         now = incoming.received_at or datetime.now(UTC)
         user, conv = get_or_create_conversation(
@@ -165,7 +184,12 @@ class Agent:
         state_before = conv.state
         trusted = self.trusted(parse)
         slots = self._fill_slots(dict(conv.slots), parse)
-        outcome = self._decide(session, models, user, conv, parse, trusted, slots, incoming.text)
+        name = display_name(incoming.display_name, incoming.handle)
+        outcome = self._decide(
+            session, models, user, conv, parse, trusted, slots, incoming.text, name
+        )
+        if window is not None and outcome.text is not None:
+            self._vary(session, models, conv, slots, incoming.text, name, outcome, window)
         turn = Turn(
             conversation=conv,
             channel=incoming.channel,
@@ -182,6 +206,8 @@ class Agent:
             state_after=outcome.state_after,
             tier=outcome.tier,
             rejected_reason=outcome.rejected_reason,
+            reply_options=[o.as_json() for o in outcome.options],
+            variation=outcome.variation,
             session_expired=expired,
             nlu_version=models.parser.version,
             generator_version=models.generator.version if models.generator else None,
@@ -229,6 +255,7 @@ class Agent:
         trusted: bool,
         slots: dict[str, Any],
         raw_text: str,
+        name: str | None,
     ) -> _Outcome:
         state = conv.state
         if user.paused:
@@ -242,15 +269,20 @@ class Agent:
                 return _Outcome(None, "silent", state)  # opted out: listen, never answer
             user.opted_out = False
         if spec is not None and step is not None:
-            scripted = self._scripted(spec, step.state_after, slots, conv)
+            scripted = self._scripted(spec, step.state_after, slots, conv, name)
             if scripted is not None:
                 if spec.opt_out:
                     user.opted_out = True
                 return scripted
-        return self._fallback(session, models.generator, conv, slots, raw_text)
+        return self._fallback(session, models.generator, conv, slots, raw_text, name)
 
     def _scripted(
-        self, spec: TransitionSpec, state_after: str, slots: dict[str, Any], conv: Conversation
+        self,
+        spec: TransitionSpec,
+        state_after: str,
+        slots: dict[str, Any],
+        conv: Conversation,
+        name: str | None,
     ) -> _Outcome | None:
         if spec.reset:
             slots.clear()
@@ -260,10 +292,49 @@ class Agent:
                 slots[slot.name] = slot.intents[spec.trigger]
         templates = spec.replies or self.script.state_replies.get(state_after, ())
         view = self.script.with_lookups(slots)
-        text = render_reply(templates, view, conv.last_reply, f"{conv.id}:{conv.version}")
-        # None: nothing but a repeat (or an empty slot) is left; the generator or a canned line
+        options = ranked(templates, view, conv.last_reply, _seed(conv), name)
+        # Empty: nothing but a repeat (or an empty slot) is left; the generator or a canned line
         # answers instead.
-        return None if text is None else _Outcome(text, "scripted", state_after)
+        if not options:
+            return None
+        return _Outcome(options[0].text, "scripted", state_after, options=options)
+
+    def _vary(
+        self,
+        session: Session,
+        models: Models,
+        conv: Conversation,
+        slots: dict[str, Any],
+        raw_text: str,
+        name: str | None,
+        outcome: _Outcome,
+        window: TextWindow,
+    ) -> None:
+        """Swap the reply for the best option the window lets through (X's duplicate rule);
+        keep every option ranked on the outcome, canned lines last, for the poster."""
+        first = outcome.text or ""
+        canned = ranked(
+            self.script.fallback_replies, slots, conv.last_reply, _seed(conv), name, "canned"
+        )
+        generator = models.generator
+        if generator is None:  # one look-up covers every option
+            index, options = choose(window, session, outcome.options + canned)
+        else:  # the generator runs only when every scripted option is taken
+
+            def generated() -> list[Option]:
+                return generator_options(generator, self._context(session, conv, slots, raw_text))
+
+            index, options = choose(
+                window, session, outcome.options, later=[generated, lambda: canned]
+            )
+        known = {o.text for o in options}
+        outcome.options = options + [o for o in canned if o.text not in known]
+        outcome.text = options[index].text
+        if index > 0:
+            outcome.variation = (
+                f"{first[:80]!r} was posted lately; sent option {index + 1} "
+                f"({options[index].source}) instead"
+            )
 
     def _fallback(
         self,
@@ -272,26 +343,34 @@ class Agent:
         conv: Conversation,
         slots: dict[str, Any],
         raw_text: str,
+        name: str | None,
     ) -> _Outcome:
         rejected = None
         if generator is not None:
-            history: list[str] = []
-            for past in recent_turns(session, conv.id, self.history_turns):
-                history += [past.user_text] + ([past.reply_text] if past.reply_text else [])
-            context = ReplyContext(
-                history=(*history, raw_text),
-                topic=slots.get("topic") or self.script.topic,
-                previous_bot_reply=conv.last_reply,
-                max_chars=TWEET_LIMIT,
-            )
-            generated = generator.reply(context)
+            generated = generator.reply(self._context(session, conv, slots, raw_text))
             if generated.text:
-                return _Outcome(generated.text, "generated", conv.state)
+                options = [Option(generated.text, "generated")]
+                return _Outcome(generated.text, "generated", conv.state, options=options)
             rejected = generated.rejected_reason
-        text = render_reply(
-            self.script.fallback_replies, slots, conv.last_reply, f"{conv.id}:{conv.version}"
+        options = ranked(
+            self.script.fallback_replies, slots, conv.last_reply, _seed(conv), name, "canned"
         )
-        return _Outcome(text, "canned", conv.state, rejected)
+        text = options[0].text if options else None
+        return _Outcome(text, "canned", conv.state, rejected, options)
+
+    def _context(
+        self, session: Session, conv: Conversation, slots: dict[str, Any], raw_text: str
+    ) -> ReplyContext:
+        """What the generator conditions on: the last few turns and the topic."""
+        history: list[str] = []
+        for past in recent_turns(session, conv.id, self.history_turns):
+            history += [past.user_text] + ([past.reply_text] if past.reply_text else [])
+        return ReplyContext(
+            history=(*history, raw_text),
+            topic=slots.get("topic") or self.script.topic,
+            previous_bot_reply=conv.last_reply,
+            max_chars=TWEET_LIMIT,
+        )
 
     def _reply(self, turn: Turn, parse: Parse) -> Reply:
         return Reply(

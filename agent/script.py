@@ -23,6 +23,8 @@ TRANSITION_KEYS = {"trigger", "source", "dest", "conditions", "unless", "replies
 GLOBAL_KEYS = {"replies", "dest", "reset", "opt_out", "opt_in"}
 # The out-of-scope class means "none of the above": it can never be a scripted trigger.
 OUT_OF_SCOPE = "out_of_scope"
+# A built-in slot: the person's display name or handle, filled by the channel (docs/dialogue.md).
+NAME_SLOT = "name"
 
 
 class ScriptError(ValueError):
@@ -147,6 +149,9 @@ def _read_slots(reader: _Reader, raw: Any) -> dict[str, SlotSpec]:
         return slots
     for name, spec in raw.items():
         line = raw.line_of(name)
+        if name == NAME_SLOT:
+            reader.problem(line, f"'{NAME_SLOT}' is built in (the person's name); pick another")
+            continue
         if not isinstance(spec, LineDict) or not ({"entity", "intents", "lookup"} & spec.keys()):
             reader.problem(
                 line,
@@ -350,7 +355,7 @@ def _check_templates(
 ) -> None:
     for template in templates:
         try:
-            unknown = template_fields(template) - set(script.slots)
+            unknown = template_fields(template) - set(script.slots) - {NAME_SLOT}
         except ValueError as exc:
             reader.problem(line, f"reply template {template!r} is malformed: {exc}")
             continue
@@ -382,6 +387,29 @@ def _check_duplicates(reader: _Reader, script: DialogueScript) -> None:
                 t.line_of("trigger"),
                 f"'{t.trigger}' is a global intent; it cannot also be a transition",
             )
+
+
+def variant_warnings(script: DialogueScript, minimum: int) -> list[Problem]:
+    """Busy transitions (from the initial state, or from any state) with fewer than
+    ``minimum`` reply variants: on X, where the account may not repeat a text within a day,
+    every person greeted needs a fresh line (docs/twitter.md)."""
+    warnings = []
+    for t in script.transitions:
+        if script.initial not in t.sources and "*" not in t.sources:
+            continue
+        replies = t.replies or script.state_replies.get(t.dest or "", ())
+        if len(replies) < minimum:
+            warnings.append(
+                Problem(
+                    str(script.path),
+                    t.line_of("replies"),
+                    f"transition '{t.trigger}' has {len(replies)} reply variant(s); busy "
+                    f"transitions need at least {minimum} so replies on X do not repeat "
+                    "(add phrasings, or a {name} slot; THREADBOT_MIN_REPLY_VARIANTS)",
+                    "warning",
+                )
+            )
+    return warnings
 
 
 def load_script(path: Path, intents: set[str] | None = None) -> DialogueScript:

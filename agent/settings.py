@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     web_login_max_failures: int = Field(default=5, gt=0)
     web_login_lockout_seconds: int = Field(default=300, gt=0)
 
+    # `threadbot validate` warns when a transition taken from the initial state or from any
+    # state has fewer reply variants than this (X refuses repeated text; docs/twitter.md).
+    min_reply_variants: int = Field(default=5, ge=1)
+
     # Twitter channel (docs/twitter.md). OAuth 1.0a user context, or an OAuth 2.0 user token.
     twitter_consumer_key: SecretStr | None = None
     twitter_consumer_secret: SecretStr | None = None
@@ -91,6 +95,9 @@ class Settings(BaseSettings):
     twitter_post_burst: int = Field(default=10, gt=0)
     # X search indexes new tweets with a delay: a reply posted this recently may not show yet.
     twitter_reconcile_grace_seconds: float = Field(default=20.0, ge=0)
+    # X refuses a post repeating one of the account's recent texts: replies are varied so no
+    # normalised text repeats within this many hours (posted or still waiting in the outbox).
+    twitter_duplicate_window_hours: float = Field(default=24.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

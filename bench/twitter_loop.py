@@ -1,13 +1,15 @@
 """Benchmark the mention loop end to end: mentions answered per second against the sandbox.
 
-The sandbox runs in its own process (as it would beside a real deployment's loop), the loop in
-this one with the shipped NLU model and no generator (scripted and canned replies), on a fresh
-SQLite file or PostgreSQL schema. Each run posts N mentions first, then times the loop from its
-first poll until every reply is on the sandbox, and checks that each mention got exactly one.
+The sandbox runs in its own process (as it would beside a real deployment's loop), applying
+X's duplicate-content rule account-wide, the loop in this one with the shipped NLU model and no
+generator (scripted and canned replies), on a fresh SQLite file or PostgreSQL schema. Each run
+posts N mentions first, then times the loop from its first poll until every reply is on the
+sandbox, and checks that each mention got exactly one and that no reply text repeated.
 Usage:
 
     .venv/bin/python bench/twitter_loop.py                      # SQLite; no faults, then 10 %
     .venv/bin/python bench/twitter_loop.py --db postgres --mentions 2000
+    .venv/bin/python bench/twitter_loop.py --phrases greetings  # nearly all hello and thanks
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from sqlalchemy.orm import Session
 import nlu
 from agent import migrate
 from agent.db import make_engine, make_sessionmaker
+from agent.models import Turn
 from agent.pipeline import Agent
 from agent.script import load_script
 from agent.settings import load_settings
@@ -38,9 +41,22 @@ from agent.twitter.client import make_client
 from agent.twitter.loop import LoopConfig, MentionLoop
 from agent.twitter.models import POSTED, OutboxReply
 from agent.twitter.retry import RetryPolicy
+from agent.twitter.sandbox.state import DUPLICATE_RULES
+from agent.twitter.window import normalise
 
 ROOT = Path(__file__).resolve().parent.parent
-PHRASES = ["hello", "I love robots", "tell me about machine learning", "yes", "no", "what is AI?"]
+PHRASES = {
+    "mixed": [
+        "hello",
+        "I love robots",
+        "tell me about machine learning",
+        "yes",
+        "no",
+        "what is AI?",
+    ],
+    # The worst case for X's duplicate rule: everyone says the same few things.
+    "greetings": ["hello", "thanks", "hi there", "thank you so much", "hello!", "thanks!"],
+}
 # About one request in ten fails: 429s, 503s, dropped connections and answers that come too late.
 TEN_PERCENT = {
     "rate_limited": 0.02,
@@ -55,12 +71,13 @@ POSTGRES_URL = os.environ.get(
 ).replace("postgresql://", "postgresql+psycopg://", 1)
 
 
-def _serve(port: int) -> None:
+def _serve(port: int, rule: str) -> None:
     """The sandbox process: no rate limits beyond the injected ones."""
     from agent.twitter.sandbox import SandboxServer, SandboxState
 
     limits = {name: 10**9 for name in ("mentions", "post", "search", "lookup", "me")}
-    SandboxServer(SandboxState(limits=limits, seed=1), port=port).start()
+    state = SandboxState(limits=limits, seed=1, duplicate_rule=rule)
+    SandboxServer(state, port=port).start()
     time.sleep(10**6)
 
 
@@ -82,10 +99,18 @@ def _engine(db: str) -> tuple[Any, str | None]:
     return make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"}), schema
 
 
-def run(db: str, mentions: int, users: int, faults: dict[str, float], workers: int) -> float:
+def run(
+    db: str,
+    mentions: int,
+    users: int,
+    faults: dict[str, float],
+    workers: int,
+    phrases: list[str] = PHRASES["mixed"],
+    rule: str = "account",
+) -> float:
     """Mentions per second for one run; asserts every mention got exactly one reply."""
     port = _free_port()
-    sandbox = multiprocessing.Process(target=_serve, args=(port,), daemon=True)
+    sandbox = multiprocessing.Process(target=_serve, args=(port, rule), daemon=True)
     sandbox.start()
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
@@ -96,7 +121,7 @@ def run(db: str, mentions: int, users: int, faults: dict[str, float], workers: i
             time.sleep(0.1)
     with requests.Session() as http:
         for i in range(mentions):
-            text_ = f"@ada {PHRASES[i % len(PHRASES)]} #{i}"
+            text_ = f"@ada {phrases[i % len(phrases)]} #{i}"
             http.post(base + "/sandbox/tweet", json={"username": f"fan{i % users}", "text": text_})
         http.post(base + "/sandbox/faults", json=faults).raise_for_status()
     engine, schema = _engine(db)
@@ -137,6 +162,10 @@ def run(db: str, mentions: int, users: int, faults: dict[str, float], workers: i
         for ref in t.get("referenced_tweets", [])
     ]
     assert len(answered) == len(set(answered)) == mentions, "exactly one reply per mention"
+    said = [normalise(t["text"]) for t in world["tweets"] if t["author_id"] == bot]
+    assert rule == "off" or len(said) == len(set(said)), "no reply text twice"
+    with Session(engine) as session:
+        varied = session.scalar(select(func.count()).where(Turn.variation.is_not(None)))
     sandbox.terminate()
     engine.dispose()
     if schema:
@@ -144,6 +173,8 @@ def run(db: str, mentions: int, users: int, faults: dict[str, float], workers: i
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     injected = {k: v for k, v in world["stats"].items() if k.startswith("injected_")}
     print(f"  {mentions} mentions in {elapsed:.1f} s; faults injected: {injected or 'none'}")
+    refused = world["stats"].get("refused_duplicate", 0)
+    print(f"  replies varied to avoid a repeat: {varied}; refused by X as duplicate: {refused}")
     return mentions / elapsed
 
 
@@ -153,11 +184,31 @@ def main() -> None:
     parser.add_argument("--mentions", type=int, default=1000, help="mentions per run")
     parser.add_argument("--users", type=int, default=100, help="distinct people mentioning")
     parser.add_argument("--post-workers", type=int, default=4, help="posting threads")
+    parser.add_argument(
+        "--phrases", choices=sorted(PHRASES), default="mixed", help="what people tweet"
+    )
+    parser.add_argument(
+        "--duplicate-rule",
+        choices=DUPLICATE_RULES,
+        default="account",
+        help="the sandbox's duplicate-content rule (X: account)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {args.db}")
+    print(
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {args.db}, "
+        f"{args.phrases} phrases, duplicate rule {args.duplicate_rule}"
+    )
     for label, faults in (("no faults", {}), ("10 % faults", TEN_PERCENT)):
-        rate = run(args.db, args.mentions, args.users, faults, args.post_workers)
+        rate = run(
+            args.db,
+            args.mentions,
+            args.users,
+            faults,
+            args.post_workers,
+            PHRASES[args.phrases],
+            args.duplicate_rule,
+        )
         print(f"{label}: {rate:.1f} mentions/s")
 
 

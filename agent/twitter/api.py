@@ -24,6 +24,7 @@ class Mention:
     tweet_id: int
     author_id: str
     author_handle: str | None
+    author_name: str | None
     conversation_id: str | None
     in_reply_to_id: str | None
     text: str
@@ -35,12 +36,14 @@ def _referenced(tweet: dict[str, Any], kind: str) -> str | None:
     return next((r["id"] for r in tweet.get("referenced_tweets", []) if r["type"] == kind), None)
 
 
-def _mention(tweet: dict[str, Any], handles: dict[str, str]) -> Mention:
+def _mention(tweet: dict[str, Any], users: dict[str, dict[str, Any]]) -> Mention:
     created = tweet.get("created_at")
+    author = users.get(tweet["author_id"], {})
     return Mention(
         tweet_id=int(tweet["id"]),
         author_id=str(tweet["author_id"]),
-        author_handle=handles.get(tweet["author_id"]),
+        author_handle=author.get("username"),
+        author_name=author.get("name"),
         conversation_id=tweet.get("conversation_id"),
         in_reply_to_id=_referenced(tweet, "replied_to"),
         text=tweet["text"],
@@ -69,15 +72,15 @@ class TwitterApi:
             "max_results": max_results,
             "tweet_fields": TWEET_FIELDS,
             "expansions": ["author_id"],
-            "user_fields": ["username"],
+            "user_fields": ["username", "name"],
         }
         if since_id is not None:
             params["since_id"] = since_id
         if token is not None:
             params["pagination_token"] = token
         body = self.client.get_users_mentions(account_id, user_auth=self.user_auth, **params)
-        handles = {u["id"]: u["username"] for u in body.get("includes", {}).get("users", [])}
-        mentions = [_mention(t, handles) for t in body.get("data", [])]
+        users = {u["id"]: u for u in body.get("includes", {}).get("users", [])}
+        mentions = [_mention(t, users) for t in body.get("data", [])]
         return mentions, body.get("meta", {}).get("next_token")
 
     def newest_mention_id(self, account_id: str) -> int | None:

@@ -17,6 +17,7 @@ from agent.twitter.client import CredentialsMissing, make_client
 from agent.twitter.loop import LoopConfig, MentionLoop
 from agent.twitter.retry import CredentialsRejected, Retrier, RetryPolicy, Stopped
 from agent.twitter.sandbox import SandboxServer, SandboxState
+from agent.twitter.sandbox.state import DUPLICATE_RULES
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ def loop_config(
         posts_per_hour=settings.twitter_posts_per_hour,
         post_burst=settings.twitter_post_burst,
         reconcile_grace=settings.twitter_reconcile_grace_seconds,
+        duplicate_window_hours=settings.twitter_duplicate_window_hours,
         dry_run=dry_run,
         backfill=backfill,
     )
@@ -163,11 +165,35 @@ def _fault(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
     callback=_fault,
     help="Inject a fault, e.g. server_error=0.05 (repeatable; see docs/twitter.md).",
 )
-def sandbox_command(host: str, port: int, bot_username: str, faults: dict[str, str]) -> None:
+@click.option(
+    "--duplicate-rule",
+    type=click.Choice(DUPLICATE_RULES),
+    default="account",
+    show_default=True,
+    help="X's duplicate-content rule: refuse a post repeating the account's recent text "
+    "anywhere (as X does), only in the same thread, or never.",
+)
+@click.option(
+    "--duplicate-window-hours",
+    type=click.FloatRange(min=0, min_open=True),
+    default=24.0,
+    show_default=True,
+    help="How far back the duplicate rule looks.",
+)
+def sandbox_command(
+    host: str,
+    port: int,
+    bot_username: str,
+    faults: dict[str, str],
+    duplicate_rule: str,
+    duplicate_window_hours: float,
+) -> None:
     """Serve a local X API v2 sandbox and its web page until Ctrl-C."""
     from agent.cli import settings  # agent.cli imports this module: import late
 
     state = sandbox_state(settings(), bot_username)
+    state.duplicate_rule = duplicate_rule
+    state.duplicate_window_seconds = duplicate_window_hours * 3600
     try:
         state.faults.update(faults)
     except (TypeError, ValueError) as exc:

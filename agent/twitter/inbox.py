@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from agent.twitter.api import Mention
-from agent.twitter.models import PENDING, SKIPPED, InboxMention, MentionCursor
+from agent.twitter.models import PENDING, SKIPPED, InboxMention, MentionCursor, OutboxReply
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,7 @@ class Claimed:
     tweet_id: int
     author_id: str
     author_handle: str | None
+    author_name: str | None
     conversation_id: str | None
     in_reply_to_id: str | None
     text: str
@@ -60,6 +61,7 @@ def store_mentions(session: Session, account_id: str, mentions: list[Mention]) -
                 "account_id": account_id,
                 "author_id": m.author_id,
                 "author_handle": m.author_handle,
+                "author_name": m.author_name,
                 "conversation_id": m.conversation_id,
                 "in_reply_to_id": m.in_reply_to_id,
                 "text": m.text,
@@ -95,6 +97,8 @@ def claim_mentions(
 ) -> list[Claimed]:
     """Lease the oldest pending mentions, at most one per user so each user's turns stay in order.
 
+    A user whose last reply is still in the outbox waits until it is posted: replies to one
+    person then go out in the order of their mentions, whichever worker or thread posts them.
     On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets any number of workers claim side by side; a
     lapsed lease (a worker that died) makes a mention claimable again.
     """
@@ -108,6 +112,11 @@ def claim_mentions(
         )
         .exists()
     )
+    reply_posting = (
+        select(OutboxReply.id)
+        .where(OutboxReply.author_id == InboxMention.author_id, OutboxReply.status == PENDING)
+        .exists()
+    )
     rows = session.scalars(
         select(InboxMention)
         .where(
@@ -115,6 +124,7 @@ def claim_mentions(
             InboxMention.status == PENDING,
             or_(InboxMention.claimed_until.is_(None), InboxMention.claimed_until < now),
             ~earlier_pending,
+            ~reply_posting,
         )
         .order_by(InboxMention.tweet_id)
         .limit(limit)
@@ -131,6 +141,7 @@ def claim_mentions(
             r.tweet_id,
             r.author_id,
             r.author_handle,
+            r.author_name,
             r.conversation_id,
             r.in_reply_to_id,
             r.text,

@@ -19,6 +19,7 @@ from agent.twitter.limits import TokenBucket
 from agent.twitter.lock import PollerLock
 from agent.twitter.outbox import Poster, pending_ids, release_all
 from agent.twitter.retry import Retrier, RetryPolicy, Stopped
+from agent.twitter.window import PostedTextWindow
 from agent.twitter.worker import handle_mention
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,8 @@ class LoopConfig:
     posts_per_hour: float = 100.0
     post_burst: int = 10
     reconcile_grace: float = 20.0
+    # No reply text repeats within this many hours (X's duplicate-content rule).
+    duplicate_window_hours: float = 24.0
     dry_run: bool = False
     backfill: bool = False
     # A worker that dies holding a claim delays that mention by this much, no more.
@@ -77,12 +80,14 @@ class MentionLoop:
         self.stop = stop or threading.Event()
         self.retrier = Retrier(config.retry, self.stop)
         self.bucket = TokenBucket(config.posts_per_hour / 3600, config.post_burst)
+        self.window = PostedTextWindow(config.account_id, config.duplicate_window_hours)
         self.poster = Poster(
             self.sessions,
             api,
             config.account_id,
             self.retrier,
             self.bucket,
+            self.window,
             lease=config.lease,
             reconcile_grace=config.reconcile_grace,
         )
@@ -131,8 +136,10 @@ class MentionLoop:
 
     def run_once(self) -> int:
         """One pass: poll (if this process is the poller), answer the inbox, drain the outbox."""
+        self.poster.hand_back()
         if self.lock.try_acquire():
             self.poll()
+        self.drain_outbox()  # a crash's leftovers first: those users' next mentions wait on them
         handled = self.work_inbox()
         self.drain_outbox()
         return handled
@@ -179,7 +186,8 @@ class MentionLoop:
         return stored
 
     def work_inbox(self) -> int:
-        """Answer pending mentions in tweet order; replies post on a small thread pool meanwhile."""
+        """Answer pending mentions in tweet order; replies post on a small thread pool meanwhile,
+        one at a time per user (``claim_mentions`` holds back a user with a reply posting)."""
         done = 0
         with ThreadPoolExecutor(self.config.post_workers, "post") as pool:
             in_flight: set[Future[str | None]] = set()
@@ -193,7 +201,13 @@ class MentionLoop:
                         self.config.claim_batch,
                     )
                 if not batch:
-                    break
+                    if not in_flight:
+                        break
+                    # A user whose reply is still posting waits (their replies go out in
+                    # order); once a post finishes, their next mention can be claimed.
+                    finished, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                    self._collect(finished)
+                    continue
                 for index, mention in enumerate(batch):
                     if self.stop.is_set():
                         with self.sessions.begin() as session:  # hand the rest back at once
@@ -208,6 +222,7 @@ class MentionLoop:
                             user_cap=self.config.user_replies_per_hour,
                             dry_run=self.config.dry_run,
                             lease=self.config.lease,
+                            window=self.window,
                         )
                     except Exception:
                         # One bad mention must not stop the rest; its lease lapses and it is

@@ -31,6 +31,8 @@ class InboxMention(Base):
     account_id: Mapped[str] = mapped_column(String(30))
     author_id: Mapped[str] = mapped_column(String(30))
     author_handle: Mapped[str | None] = mapped_column(String(100))
+    # The display name, for replies that greet people by name (``{name}`` in the script).
+    author_name: Mapped[str | None] = mapped_column(String(100))
     conversation_id: Mapped[str | None] = mapped_column(String(30))
     in_reply_to_id: Mapped[str | None] = mapped_column(String(30))
     text: Mapped[str] = mapped_column(Text)
@@ -54,6 +56,8 @@ class OutboxReply(Base):
         Index("ix_twitter_outbox_status_id", "status", "id"),
         # The per-user hourly cap counts a user's recent replies.
         Index("ix_twitter_outbox_author_id_created_at", "author_id", "created_at"),
+        # X's duplicate-content rule: has the account used this (normalised) text lately?
+        Index("ix_twitter_outbox_account_id_text_key", "account_id", "text_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -62,6 +66,8 @@ class OutboxReply(Base):
     author_id: Mapped[str] = mapped_column(String(30))
     conversation_id: Mapped[str | None] = mapped_column(String(30))
     text: Mapped[str] = mapped_column(Text)
+    # sha256 of the normalised text (agent/twitter/window.py); None on rows older than the rule.
+    text_key: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(20), default=PENDING)
     # Counted before each POST: a row with attempts > 0 may already be on X, so reconcile first.
     attempts: Mapped[int] = mapped_column(Integer, default=0)

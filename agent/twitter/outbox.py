@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import tweepy
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from agent.models import Turn
 from agent.twitter.api import TwitterApi
 from agent.twitter.limits import TokenBucket
 from agent.twitter.models import (
@@ -21,8 +23,12 @@ from agent.twitter.models import (
     OutboxReply,
 )
 from agent.twitter.retry import TRANSIENT, Retrier
+from agent.twitter.window import PostedTextWindow, text_key
+from agent.variants import Option, choose
 
 log = logging.getLogger(__name__)
+# X's duplicate rule is not documented exactly; past this many refusals of one reply, give up.
+MAX_DUPLICATE_SWITCHES = 10
 
 
 @dataclass(frozen=True)
@@ -93,17 +99,22 @@ def claim(session: Session, outbox_id: int, now: datetime, lease: timedelta) -> 
 def record(
     session: Session, outbox_id: int, status: str, tweet_id: str | None, error: str | None
 ) -> None:
-    """Close an outbox row: posted with its tweet id, or refused for good."""
+    """Close an outbox row: posted with its tweet id, or refused for good.
+
+    A posted row keeps its note of earlier duplicate refusals, if any.
+    """
+    values = {
+        "status": status,
+        "posted_tweet_id": tweet_id,
+        "posted_at": _now() if status == POSTED else None,
+        "claimed_until": None,
+    }
+    if status != POSTED:
+        values["error"] = error[:300] if error else None
     session.execute(
         update(OutboxReply)
         .where(OutboxReply.id == outbox_id)
-        .values(
-            status=status,
-            posted_tweet_id=tweet_id,
-            posted_at=_now() if status == POSTED else None,
-            error=error[:300] if error else None,
-            claimed_until=None,
-        )
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
 
@@ -125,26 +136,47 @@ class Poster:
         account_id: str,
         retrier: Retrier,
         bucket: TokenBucket,
+        window: PostedTextWindow,
         *,
         lease: timedelta = timedelta(minutes=5),
         reconcile_grace: float = 20.0,
     ) -> None:
         self.sessions, self.api, self.account_id = sessions, api, account_id
-        self.retrier, self.bucket = retrier, bucket
+        self.retrier, self.bucket, self.window = retrier, bucket, window
         self.lease, self.reconcile_grace = lease, reconcile_grace
+        self.abandoned: set[int] = set()
 
     def post(self, outbox_id: int, fresh: Job | None = None) -> str | None:
         """Post one outbox row if this worker can claim it; the status it ended in.
 
         ``fresh`` is a row this worker wrote already claimed, in the turn's transaction.
         """
+        try:
+            return self._post(outbox_id, fresh)
+        except DBAPIError:
+            # Our lease would hold the row, and its author's next replies, until it lapses.
+            self.abandoned.add(outbox_id)
+            raise
+
+    def hand_back(self) -> None:
+        """Drop the leases of rows a database outage made this worker abandon."""
+        if self.abandoned:
+            with self.sessions.begin() as session:
+                session.execute(
+                    update(OutboxReply)
+                    .where(OutboxReply.id.in_(self.abandoned), OutboxReply.status == PENDING)
+                    .values(claimed_until=None)
+                )
+            self.abandoned.clear()
+
+    def _post(self, outbox_id: int, fresh: Job | None) -> str | None:
         job = fresh
         if job is None:
             with self.sessions.begin() as session:
                 job = claim(session, outbox_id, _now(), self.lease)
         if job is None:
             return None
-        attempt = 0
+        attempt = switches = 0
         while True:
             if job.unsure and (found := self._reconcile(job)) is not None:
                 log.info("reply to %s was already on X as %s; recorded", job.mention_id, found)
@@ -156,6 +188,16 @@ class Poster:
                 delay = self.retrier.delay_for(exc, attempt)  # raises on 401
                 if delay is None:
                     status, detail = _refusal(exc)  # type: ignore[arg-type]
+                    if status == DUPLICATE and switches < MAX_DUPLICATE_SWITCHES:
+                        # After a lost answer the "duplicate" may be our own reply, landed but
+                        # not yet searchable: search again, a full grace after this refusal.
+                        recent = replace(job, last_attempt_at=_now())
+                        if job.unsure and (found := self._reconcile(recent)) is not None:
+                            log.info("reply to %s was on X as %s", job.mention_id, found)
+                            return self._record(job.id, POSTED, found, None)
+                        switches += 1
+                        job = self._switch(job, detail)
+                        continue
                     log.warning("reply to %s refused: %s", job.mention_id, detail)
                     return self._record(job.id, status, None, detail)
                 # A 429 means nothing was created; a 5xx or a lost answer may have posted anyway.
@@ -178,6 +220,32 @@ class Poster:
                     )
                 )
             job = Job(job.id, job.mention_id, job.conversation_id, job.text, unsure, now)
+
+    def _switch(self, job: Job, detail: str) -> Job:
+        """Move the row to its turn's next option the window lets through: a new attempt, with
+        the refusal noted on the row and the turn."""
+        now = _now()
+        with self.sessions.begin() as session:
+            row = session.get(OutboxReply, job.id, with_for_update=True)
+            assert row is not None
+            turn = session.get(Turn, row.turn_id) if row.turn_id is not None else None
+            options = [Option(**o) for o in turn.reply_options] if turn is not None else []
+            texts = [o.text for o in options]
+            if row.text not in texts:
+                options, texts = [*options, Option(row.text, "sent")], [*texts, row.text]
+            index, options = choose(self.window, session, options, texts.index(row.text) + 1)
+            chosen = options[index]
+            note = f"X refused {row.text[:60]!r} as duplicate; switched to option {index + 1}"
+            row.text, row.text_key = chosen.text, text_key(chosen.text)
+            row.attempts += 1
+            row.last_attempt_at, row.claimed_until = now, now + self.lease
+            row.error = f"{note}: {detail}"[:300]
+            if turn is not None:
+                turn.reply_text = chosen.text
+                turn.reply_options = [o.as_json() for o in options]
+                turn.variation = f"{turn.variation}; {note}"[-300:] if turn.variation else note
+        log.warning("reply to %s: %s (%s)", job.mention_id, note, chosen.source)
+        return Job(job.id, job.mention_id, job.conversation_id, chosen.text, False, now)
 
     def _reconcile(self, job: Job) -> str | None:
         if job.conversation_id is None:

@@ -23,6 +23,7 @@ from agent.twitter.models import (
     OutboxReply,
 )
 from agent.twitter.outbox import Job
+from agent.twitter.window import PostedTextWindow, text_key
 
 log = logging.getLogger(__name__)
 CHANNEL = "twitter"
@@ -44,6 +45,7 @@ def handle_mention(
     user_cap: int,
     dry_run: bool,
     lease: timedelta,
+    window: PostedTextWindow,
 ) -> tuple[str, Job | None]:
     """Answer one claimed mention: the inbox status it ended in, and the reply to post, if any."""
     sessions = agent.sessions
@@ -75,6 +77,7 @@ def handle_mention(
             author_id=mention.author_id,
             conversation_id=mention.conversation_id,
             text=turn.reply_text,
+            text_key=text_key(turn.reply_text),
             status=DRY_RUN if dry_run else PENDING,
             attempts=0 if dry_run else 1,
             last_attempt_at=None if dry_run else now,
@@ -90,13 +93,14 @@ def handle_mention(
         user_id=mention.author_id,
         text=mention.text,
         handle=mention.author_handle,
+        display_name=mention.author_name,
         thread_id=mention.conversation_id,
         message_id=str(mention.tweet_id),
         in_reply_to_id=mention.in_reply_to_id,
         received_at=mention.created_at,
     )
     try:
-        reply = agent.handle(incoming, on_saved=on_saved)
+        reply = agent.handle(incoming, on_saved=on_saved, window=window)
     except MessageRejected as exc:
         with sessions.begin() as session:
             finish_mention(session, mention.tweet_id, SKIPPED, f"rejected: {exc}")

@@ -51,6 +51,22 @@ def test_validate_reports_ok_and_located_problems(env: Path) -> None:
     assert "unknown destination state 'limbo'" in output
 
 
+def test_validate_warns_about_busy_transitions_with_few_variants(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("THREADBOT_MIN_REPLY_VARIANTS", "50")
+    code, output = run("validate")
+    assert code == 0, output  # a warning, not an error
+    warnings = [line for line in output.splitlines() if ": warning: " in line]
+    assert warnings and all("reply variant(s)" in w for w in warnings)
+    assert f"{env / 'dialogue.yml'}:" in warnings[0]
+    assert f"{len(warnings)} warning(s))" in output
+    monkeypatch.setenv("THREADBOT_MIN_REPLY_VARIANTS", "1")
+    get_settings.cache_clear()
+    code, output = run("validate")
+    assert code == 0 and "warning" not in output
+
+
 def test_graph_writes_mermaid(env: Path, tmp_path: Path) -> None:
     out = tmp_path / "ada.mmd"
     code, output = run("graph", "--out", str(out))

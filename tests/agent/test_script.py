@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.script import DialogueScript, ScriptError, load_script
+from agent.script import DialogueScript, ScriptError, load_script, variant_warnings
 
 INTENTS = {"greet", "affirm", "help", "stop", "start", "out_of_scope"}
 
@@ -116,3 +116,25 @@ def test_lookup_slots_and_mentions_guards(tmp_path: Path) -> None:
     assert script.with_lookups({"topic": "ml"}) == {"topic": "ml", "fact": "Learning from data."}
     assert script.with_lookups({"topic": "vr"})["fact"] == ""  # no text: has_fact is false
     assert script.mentioned({"ai_topic", "city"}) == {"topic"}
+
+
+def test_name_is_a_built_in_slot_and_cannot_be_declared(tmp_path: Path) -> None:
+    personal = VALID.replace('"Great, {topic}!"', '"Great, {topic}, {name}!"')
+    assert load_script(write(tmp_path, personal), INTENTS).transition("t1").replies == (
+        "Great, {topic}, {name}!",
+    )
+    declared = VALID.replace("slots:\n", "slots:\n  name: {entity: person}\n")
+    with pytest.raises(ScriptError, match="'name' is built in") as error:
+        load_script(write(tmp_path, declared), INTENTS)
+    assert error.value.problems[0].line == 3
+
+
+def test_busy_transitions_with_few_variants_are_warned_about(tmp_path: Path) -> None:
+    script = load_script(write(tmp_path, VALID), INTENTS)
+    warnings = variant_warnings(script, minimum=2)
+    # greet fires from the initial state (its replies are its destination's), the globals
+    # from any state; affirm only from 'asked', so it is not busy.
+    assert sorted(w.message.split("'")[1] for w in warnings) == ["greet", "help", "start", "stop"]
+    assert all(w.severity == "warning" and "1 reply variant" in w.message for w in warnings)
+    assert {w.line for w in warnings if "greet" in w.message} == {10}
+    assert variant_warnings(script, minimum=1) == []

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from agent.settings import Settings, load_settings
-from agent.twitter.loop import LoopConfig
+from agent.twitter import inbox
+from agent.twitter.loop import LoopConfig, MentionLoop
+from agent.twitter.outbox import Job
 from agent.twitter.retry import RetryPolicy
 from agent.twitter.sandbox import SandboxServer, SandboxState
+from agent.twitter.worker import handle_mention
 
 # No real limit should bite unless a test lowers one.
 UNLIMITED = {name: 1_000_000 for name in ("mentions", "post", "search", "lookup", "me")}
@@ -51,6 +55,28 @@ def replies_by_mention(state: SandboxState) -> dict[str, list[str]]:
             if ref["type"] == "replied_to":
                 out.setdefault(ref["id"], []).append(tweet["id"])
     return out
+
+
+def answer_polled(loop: MentionLoop) -> dict[int, Job]:
+    """Claim and answer every polled mention as the loop would, without posting: the outbox
+    job for each mention id (tests then post, crash or refuse as they need)."""
+    account = loop.config.account_id
+    with loop.sessions.begin() as session:
+        claimed = inbox.claim_mentions(session, account, datetime.now(UTC), loop.config.lease, 50)
+    jobs = {}
+    for mention in claimed:
+        _, job = handle_mention(
+            loop.agent,
+            account,
+            mention,
+            user_cap=1000,
+            dry_run=False,
+            lease=loop.config.lease,
+            window=loop.window,
+        )
+        assert job is not None
+        jobs[mention.tweet_id] = job
+    return jobs
 
 
 def count(engine: Engine, model: Any, *where: Any) -> int:

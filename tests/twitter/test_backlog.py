@@ -1,5 +1,5 @@
-"""The issue's acceptance runs: a 1,000-mention backlog under faults with a kill midway, and
-two loops sharing one PostgreSQL database."""
+"""The issues' acceptance runs: a 1,000-mention backlog under faults and X's duplicate rule
+with a kill midway, and two loops sharing one PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -19,10 +19,13 @@ from agent.models import Conversation, Turn, User
 from agent.twitter.loop import MentionLoop
 from agent.twitter.models import HANDLED, POSTED, InboxMention, MentionCursor, OutboxReply
 from agent.twitter.sandbox import SandboxServer, SandboxState
+from agent.twitter.window import normalise
 from tests.conftest import POSTGRES_URL, ROOT
 from tests.twitter.helpers import count, replies_by_mention
 
 PHRASES = ["hello", "I love robots", "tell me about machine learning", "yes", "no", "what is AI?"]
+# Most people say the same few things: the replies X would refuse as duplicates.
+BUSY = ["hello", "thanks", "hi there", "thank you so much", "hello!", "I love robots", "thanks!"]
 FAULTS = {
     "rate_limited": 0.02,
     "server_error": 0.03,
@@ -33,9 +36,11 @@ FAULTS = {
 }
 
 
-def _mentions(world: SandboxState, n: int, users: int, start: int = 0) -> list[str]:
+def _mentions(
+    world: SandboxState, n: int, users: int, start: int = 0, phrases: list[str] = PHRASES
+) -> list[str]:
     return [
-        world.tweet(f"fan{i % users}", f"@ada {PHRASES[i % len(PHRASES)]} #{i}")["id"]
+        world.tweet(f"fan{i % users}", f"@ada {phrases[i % len(phrases)]} #{i}")["id"]
         for i in range(start, start + n)
     ]
 
@@ -104,13 +109,21 @@ def _assert_exactly_once(engine: Engine, world: SandboxState, mention_ids: list[
         per_user.setdefault(user, []).append(int(message))
     assert all(ids == sorted(ids) for ids in per_user.values())
     assert sum(map(len, per_user.values())) == len(mention_ids)
+    # ... and their replies went out in that order; no text twice (X's duplicate rule).
+    for mentions in per_user.values():
+        posted = [int(replies[str(m)][0]) for m in mentions]
+        assert posted == sorted(posted), "a reply overtook an earlier one to the same person"
+    said = [normalise(t["text"]) for t in world.bot_replies()]
+    assert len(said) == len(set(said)), "the bot repeated a text within the window"
 
 
 def test_backlog_of_1000_with_faults_and_a_kill_midway(
     sqlite_engine: Engine, sandbox: SandboxServer, make_loop: Callable[..., MentionLoop]
 ) -> None:
+    """100 people greeting and thanking the bot, X refusing any repeated text account-wide."""
     world = sandbox.state
-    mention_ids = _mentions(world, 1000, users=50)
+    assert world.duplicate_rule == "account"
+    mention_ids = _mentions(world, 1000, users=100, phrases=BUSY)
     world.faults.update(FAULTS)
     first = _loop_process(sandbox, sqlite_engine, "--backfill")
     try:
@@ -127,7 +140,7 @@ def test_backlog_of_1000_with_faults_and_a_kill_midway(
     try:
         # Mentions arriving after the restart continue from the saved since_id.
         time.sleep(0.3)
-        mention_ids += _mentions(world, 20, users=50, start=1000)
+        mention_ids += _mentions(world, 20, users=100, start=1000, phrases=BUSY)
         _wait_for(lambda: len(replies_by_mention(world)) >= 1020, 120, "every mention answered")
         time.sleep(0.3)  # let any stray double post show itself
     finally:

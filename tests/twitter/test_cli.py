@@ -87,6 +87,8 @@ def test_once_against_the_sandbox_answers_and_dry_run_does_not_post(
         (["--fault", "server_error"], "use NAME=VALUE"),
         (["--fault", "meteor=1"], "unknown fault 'meteor'"),
         (["--port", "70000"], "70000 is not in the range"),
+        (["--duplicate-rule", "sometimes"], "'sometimes' is not one of 'account', 'thread'"),
+        (["--duplicate-window-hours", "0"], "0.0 is not in the range x>0"),
     ],
 )
 def test_sandbox_refuses_bad_options(

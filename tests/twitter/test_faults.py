@@ -5,12 +5,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
+from agent.models import Turn
 from agent.twitter import inbox
 from agent.twitter.api import TwitterApi
 from agent.twitter.loop import MentionLoop
@@ -23,12 +23,12 @@ from agent.twitter.models import (
     InboxMention,
     OutboxReply,
 )
+from agent.twitter.outbox import MAX_DUPLICATE_SWITCHES
 from agent.twitter.retry import CredentialsRejected, Retrier, RetryPolicy
 from agent.twitter.sandbox import SandboxServer
 from agent.twitter.sandbox.state import DUPLICATE as DUPLICATE_DETAIL
 from agent.twitter.sandbox.state import NOT_MENTIONED
-from agent.twitter.worker import handle_mention
-from tests.twitter.helpers import count, replies_by_mention
+from tests.twitter.helpers import answer_polled, count, replies_by_mention
 
 LoopFactory = Callable[..., MentionLoop]
 
@@ -82,22 +82,39 @@ def test_backoff_grows_with_jitter_and_is_capped() -> None:
     assert len({round(d, 6) for d in delays}) == len(delays)
 
 
-@pytest.mark.parametrize(
-    ("detail", "status"), [(DUPLICATE_DETAIL, DUPLICATE), (NOT_MENTIONED, FORBIDDEN)]
-)
-def test_403_refusals_are_recorded_not_retried(
-    sqlite_engine: Engine, sandbox: SandboxServer, make_loop: LoopFactory, detail: str, status: str
-) -> None:
+def _refused_every_time(
+    engine: Engine, sandbox: SandboxServer, make_loop: LoopFactory, detail: str
+) -> tuple[OutboxReply, list[str]]:
+    """X answers every post to one mention with a 403 and ``detail``: the outbox row, and the
+    reply options its turn ended with."""
     world = sandbox.state
     mention = world.tweet("ivy", "@ada hello")
     world.refuse[int(mention["id"])] = detail
-    loop = make_loop(sqlite_engine)
+    loop = make_loop(engine)
     for _ in range(3):
         loop.run_once()
-    assert world.stats["requests_post"] == 1
-    with Session(sqlite_engine) as session:
+    with Session(engine) as session:
         row = session.scalars(select(OutboxReply)).one()
-    assert (row.status, row.error) == (status, detail)
+        options = [o["text"] for o in session.get_one(Turn, row.turn_id).reply_options]
+    return row, options
+
+
+def test_403_not_allowed_to_reply_is_recorded_not_retried(
+    sqlite_engine: Engine, sandbox: SandboxServer, make_loop: LoopFactory
+) -> None:
+    row, _ = _refused_every_time(sqlite_engine, sandbox, make_loop, NOT_MENTIONED)
+    assert sandbox.state.stats["requests_post"] == 1
+    assert (row.status, row.error) == (FORBIDDEN, NOT_MENTIONED)
+
+
+def test_403_duplicate_every_time_gives_up_after_the_switch_limit(
+    sqlite_engine: Engine, sandbox: SandboxServer, make_loop: LoopFactory
+) -> None:
+    """If X kept refusing whatever we send, the loop must stop trying, not spin."""
+    row, options = _refused_every_time(sqlite_engine, sandbox, make_loop, DUPLICATE_DETAIL)
+    assert sandbox.state.stats["requests_post"] == MAX_DUPLICATE_SWITCHES + 1
+    assert (row.status, row.error) == (DUPLICATE, DUPLICATE_DETAIL)
+    assert row.attempts == MAX_DUPLICATE_SWITCHES + 1 and row.text in options
 
 
 def test_401_stops_the_loop_with_a_credentials_message(
@@ -140,17 +157,7 @@ def test_crash_between_post_and_record_is_reconciled_not_reposted(
     unsent = world.tweet("kate", "@ada hello")
     loop = make_loop(sqlite_engine)
     loop.poll()
-    with Session(sqlite_engine) as session, session.begin():
-        claimed = inbox.claim_mentions(
-            session, world.bot_id, datetime.now(UTC), loop.config.lease, 10
-        )
-    jobs = {}
-    for mention in claimed:
-        _, job = handle_mention(
-            loop.agent, world.bot_id, mention, user_cap=10, dry_run=False, lease=loop.config.lease
-        )
-        assert job is not None
-        jobs[mention.tweet_id] = job
+    jobs = answer_polled(loop)
     # jack's reply goes out; then the "crash": neither row records anything.
     api.post_reply(jobs[int(posted["id"])].text, int(posted["id"]))
     fresh = make_loop(sqlite_engine)

@@ -110,6 +110,18 @@ def test_thread_view_shows_how_each_reply_was_chosen(admin: AdminActions, db: Se
     assert link in thread
 
 
+def test_thread_view_says_when_and_why_a_reply_text_was_varied(
+    admin: AdminActions, db: Session
+) -> None:
+    why = "the first choice was posted lately; sent option 3 (personalised) instead"
+    turn = add_turn(db, "dan", "@ada hello", channel="twitter", reply="Hey Dan!", variation=why)
+    add_turn(db, "dan", "@ada thanks", channel="twitter", reply="Anytime!")
+    db.commit()
+    thread = admin.client.get(f"/admin/conversations/{turn.conversation_id}").text
+    assert thread.count("text varied") == 1 and thread.count("why varied") == 1
+    assert why in thread
+
+
 def test_thread_404(admin: AdminActions) -> None:
     response = admin.client.get("/admin/conversations/999")
     assert response.status_code == 404

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from agent.twitter.window import normalise
+
 # Credentials the sandbox accepts unless told otherwise; they open no real account anywhere.
 SANDBOX_CREDENTIALS = {
     "consumer_key": "sandbox-consumer-key",
@@ -50,6 +52,9 @@ class ApiError(Exception):
 
 
 DUPLICATE = "You are not allowed to create a Tweet with duplicate content."
+# How the sandbox applies X's duplicate-content rule: like X, to every post of the account
+# (default); only within one thread; or not at all.
+DUPLICATE_RULES = ("account", "thread", "off")
 NOT_MENTIONED = (
     "Reply to this conversation is not allowed because you have not been mentioned or otherwise "
     "engaged by the author of the post you are replying to."
@@ -99,8 +104,18 @@ class SandboxState:
     faults: Faults = field(default_factory=Faults)
     # Seeds the injected faults and id gaps, so a run repeats exactly.
     seed: int | None = None
+    duplicate_rule: str = "account"
+    # X does not publish its window; a day matches what people observe.
+    duplicate_window_seconds: float = 24 * 3600
+    # X's search index lags behind posting; tweets younger than this are not found yet.
+    search_lag_seconds: float = 0.0
 
     def __post_init__(self) -> None:
+        if self.duplicate_rule not in DUPLICATE_RULES:
+            raise ValueError(
+                f"duplicate_rule must be one of {', '.join(DUPLICATE_RULES)}, "
+                f"not {self.duplicate_rule!r}"
+            )
         self.lock = threading.RLock()
         self.rng = random.Random(self.seed)
         self.next_id = snowflake_now()
@@ -111,6 +126,9 @@ class SandboxState:
         self.stats: dict[str, int] = {}
         # Tweets the bot may not reply to, and the 403 detail X gives (tests set this).
         self.refuse: dict[int, str] = {}
+        # (author id, normalised text) -> when and in which thread the author posted it.
+        self.posted_texts: dict[tuple[str, str], list[tuple[float, str]]] = {}
+        self.created: dict[int, float] = {}  # tweet id -> time.time() it was made
         self.bot_id = self.user(self.bot_username)["id"]
 
     # -- world ------------------------------------------------------------------------------
@@ -164,7 +182,20 @@ class SandboxState:
             tweet["in_reply_to_user_id"] = parent["author_id"]
             tweet["referenced_tweets"] = [{"type": "replied_to", "id": str(in_reply_to)}]
         self.tweets[tid] = tweet
+        self.created[tid] = time.time()
+        said = self.posted_texts.setdefault((author_id, normalise(text)), [])
+        said.append((time.time(), tweet["conversation_id"]))
         return tweet
+
+    def repeats(self, author_id: str, text: str, thread: str | None) -> bool:
+        """Whether X's duplicate rule, as configured, refuses this post."""
+        if self.duplicate_rule == "off":
+            return False
+        since = time.time() - self.duplicate_window_seconds
+        return any(
+            at > since and (self.duplicate_rule == "account" or conversation == thread)
+            for at, conversation in self.posted_texts.get((author_id, normalise(text)), [])
+        )
 
     def mentions_bot(self, tweet: dict[str, Any]) -> bool:
         """A mention: the tweet names the account or replies to one of its tweets (as on X)."""
@@ -251,6 +282,7 @@ class SandboxState:
                 raise ApiError(
                     400, "Invalid Request", "One or more parameters to your request was invalid."
                 )
+            thread = None
             if in_reply_to is not None:
                 parent = self.tweets.get(in_reply_to)
                 if parent is None:
@@ -267,16 +299,10 @@ class SandboxState:
                     and not self.mentions_bot(parent)
                 ):
                     raise ApiError(403, "Forbidden", NOT_MENTIONED)
-                # X refuses repeated text; the sandbox narrows this to the same thread so scripted
-                # greetings to many people stay legal while a reposted reply is caught.
                 thread = parent["conversation_id"]
-                if any(
-                    t["author_id"] == author_id
-                    and t["text"] == text
-                    and t["conversation_id"] == thread
-                    for t in self.tweets.values()
-                ):
-                    raise ApiError(403, "Forbidden", DUPLICATE)
+            if self.repeats(author_id, text, thread):
+                self.count("refused_duplicate")
+                raise ApiError(403, "Forbidden", DUPLICATE)
             return self._create(author_id, text, in_reply_to)
 
     def search(self, query: str, max_results: int) -> list[dict[str, Any]]:
@@ -299,8 +325,11 @@ class SandboxState:
                     raise ApiError(
                         400, "Invalid Request", f"Unsupported query term in the sandbox: {term}"
                     )
+            indexed = time.time() - self.search_lag_seconds
             found = [
-                t for _, t in sorted(self.tweets.items(), reverse=True) if all(c(t) for c in checks)
+                t
+                for _, t in sorted(self.tweets.items(), reverse=True)
+                if all(c(t) for c in checks) and self.created[int(t["id"])] <= indexed
             ]
             return found[:max_results]
 
