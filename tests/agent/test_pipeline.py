@@ -206,6 +206,20 @@ def test_settings_thresholds_override_the_models_decision(
     assert make_agent(sqlite_engine, thresholds=Thresholds(margin=0.2)).trusted(parse)
 
 
+def test_overriding_one_value_with_the_models_own_changes_no_decision(
+    make_agent: Callable[..., Agent], sqlite_engine: Engine
+) -> None:
+    agent = make_agent(sqlite_engine)
+    own = agent.parser.parse("hello").gate
+    assert own is not None
+    texts = ["hello", "I love robots", "qzx vvk plonk", "maybe", "what is the weather on mars"]
+    parses = [agent.parser.parse(t) for t in texts]
+    assert {p.trusted for p in parses} == {True, False}  # both kinds of decision are covered
+    for thresholds in (Thresholds(confidence=own.threshold), Thresholds(margin=own.margin)):
+        overridden = make_agent(sqlite_engine, thresholds=thresholds)
+        assert [overridden.trusted(p) for p in parses] == [p.trusted for p in parses]
+
+
 def test_each_user_has_their_own_conversation(
     engine: Engine, make_agent: Callable[..., Agent]
 ) -> None:
