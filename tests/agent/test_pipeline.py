@@ -165,6 +165,9 @@ def test_reply_variants_never_repeat_back_to_back(
         ("   \n\t ", "message is empty"),
         ("\u200b\u200d\u2060", "message is empty"),
         ("a" * 10_001, "10,001 characters long; the limit is 10,000"),
+        # Valid JSON ("\\ud800") but no character: no database or tokenizer can encode it.
+        ("hi \ud800 there", "lone surrogate \\(U\\+D800\\)"),
+        ("\udfff", "lone surrogate \\(U\\+DFFF\\)"),
     ],
 )
 def test_bad_messages_are_refused_and_nothing_is_half_saved(
