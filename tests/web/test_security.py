@@ -50,10 +50,12 @@ def test_hostile_text_is_escaped_on_every_page(admin: AdminActions) -> None:
         assert_escaped(page.text, shown=url not in ("/admin/", "/admin/review?user=%3Cscript"))
         assert '<script>alert("user")' not in page.text
     thread = client.get("/admin/conversations/1").text
-    assert "\u202eevil.exe" in thread  # kept as sent, shown as text...
+    # Kept as sent, but shown: no override can reverse the text, no joiner can hide in it.
+    assert "\u202e" not in thread and "\u200b" not in thread
+    assert 'title="U+202E RIGHT-TO-LEFT OVERRIDE"' in thread
+    assert 'zero<span class="hidden-char" role="img" title="U+200B ZERO WIDTH SPACE"' in thread
     with client.get("/static/style.css") as css:
-        assert "unicode-bidi: isolate" in css.text  # ...and isolated
-    assert "zero\u200bwidth" in thread
+        assert "unicode-bidi: isolate" in css.text and ".hidden-char" in css.text
     assert "{{ 7*7 }}" in thread and "hello 49" not in thread  # templates never re-render text
 
 
