@@ -12,6 +12,9 @@ from typing import Any
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u00ad]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SPACES = re.compile(r"\s+")
+# Half of a UTF-16 pair: JSON can carry one ("\ud800"), but it is no character and no database
+# or tokenizer can encode it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class MessageRejected(ValueError):
@@ -58,19 +61,28 @@ def clean_text(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+def lone_surrogate(text: str) -> str | None:
+    """The first lone surrogate in ``text`` as ``U+D800``, or None when the text is sound."""
+    found = _SURROGATE.search(text)
+    return f"U+{ord(found[0]):04X}" if found else None
+
+
 def storable_text(text: str) -> str:
-    """The text kept in the log: exactly as sent, except NUL, which PostgreSQL cannot store."""
-    return text.replace("\x00", "\ufffd")
+    """The text kept in the log: as sent, with U+FFFD for what cannot be stored (NUL, which
+    PostgreSQL refuses, and lone surrogates, which are not UTF-8)."""
+    return _SURROGATE.sub("\ufffd", text.replace("\x00", "\ufffd"))
 
 
 def check_message(text: str, max_chars: int) -> str:
-    """Return the cleaned text, or raise ``MessageRejected`` for empty or over-long input."""
+    """Return the cleaned text, or raise ``MessageRejected`` for empty, long or broken input."""
     if not isinstance(text, str):
         raise MessageRejected("message text must be a string")
     if len(text) > max_chars:
         raise MessageRejected(
             f"message is {len(text):,} characters long; the limit is {max_chars:,}"
         )
+    if surrogate := lone_surrogate(text):
+        raise MessageRejected(f"message holds a lone surrogate ({surrogate}), not a character")
     cleaned = clean_text(text)
     if not cleaned:
         raise MessageRejected("message is empty (only spaces or invisible characters)")

@@ -27,6 +27,7 @@ from agent.script import DialogueScript, TransitionSpec
 from agent.store import get_or_create_conversation, recent_turns
 from agent.variants import Option, TextWindow, choose, display_name, generator_options, ranked
 from generator.types import ReplyContext, ReplyGenerator
+from nlu.trust import is_trusted
 from nlu.types import IntentParser, Parse
 
 log = logging.getLogger(__name__)
@@ -160,12 +161,7 @@ class Agent:
 
     def trusted(self, parse: Parse) -> bool:
         """Whether to act on the top intent: the model's decision unless settings override it."""
-        if self.thresholds.confidence is None and self.thresholds.margin is None:
-            return parse.trusted
-        scores = [i.confidence for i in parse.intents] + [0.0, 0.0]
-        confident = scores[0] >= (self.thresholds.confidence or 0.0)
-        clear = scores[0] - scores[1] >= (self.thresholds.margin or 0.0)
-        return bool(parse.intents) and confident and clear
+        return is_trusted(parse, self.thresholds.confidence, self.thresholds.margin)
 
     def _turn(
         self,

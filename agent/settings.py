@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data/bot")
     nlu_model: Path = Path("models/nlu")
     generator_model: Path = Path("models/generator")
-    # Override the thresholds stored with the NLU model; None keeps the model's own.
+    # Override the thresholds stored with the NLU model, each on its own; None keeps the model's.
     nlu_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     nlu_margin: float | None = Field(default=None, ge=0.0, le=1.0)
     # Overrides the script's session timeout when set.

@@ -24,10 +24,13 @@ def nlu() -> None:
 def _load(path: Path, param: str = "--data") -> TrainingData:
     """Load data or turn its problems into a usage error listing each with file and line."""
     try:
-        return load_data(path)
+        data = load_data(path)
     except DataError as exc:
         lines = "\n".join(f"  {p}" for p in exc.problems)
         raise click.BadParameter(f"{path} has problems:\n{lines}", param_hint=param) from exc
+    for warning in data.warnings:
+        click.echo(str(warning), err=True)
+    return data
 
 
 def _model(path: Path):

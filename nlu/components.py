@@ -7,7 +7,6 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-import numpy as np
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
@@ -15,6 +14,7 @@ from spacy.util import filter_spans
 from nlu.classifier import LinearIntentModel
 from nlu.features import Featurizer
 from nlu.normalize import normalize_doc, normalized_text
+from nlu.trust import DEFAULT_GATE, TrustGate
 
 # Set by the gate; read by nlu.model to fill Parse.trusted.
 if not Doc.has_extension("intent_trusted"):
@@ -153,16 +153,19 @@ class IntentGate:
 
     def __call__(self, doc: Doc) -> Doc:
         """Set ``doc._.intent_trusted``."""
-        if not doc.cats:
-            doc._.intent_trusted = False
-            return doc
-        probs = np.fromiter(doc.cats.values(), dtype=np.float64, count=len(doc.cats))
-        top2 = np.sort(probs)[-2:] if len(probs) > 1 else np.array([0.0, probs[0]])
-        doc._.intent_trusted = bool(top2[1] >= self.threshold and top2[1] - top2[0] >= self.margin)
+        doc._.intent_trusted = self.gate.trusts(doc.cats.values())
         return doc
 
+    @property
+    def gate(self) -> TrustGate:
+        """The rule this component applies, with its current values."""
+        return TrustGate(self.threshold, self.margin)
 
-@Language.factory("intent_gate", default_config={"threshold": 0.5, "margin": 0.1})
+
+@Language.factory(
+    "intent_gate",
+    default_config={"threshold": DEFAULT_GATE.threshold, "margin": DEFAULT_GATE.margin},
+)
 def make_intent_gate(nlp: Language, name: str, threshold: float, margin: float) -> IntentGate:
     """Build the gate; training replaces the defaults with values chosen on validation data."""
     if not 0.0 <= threshold <= 1.0 or not 0.0 <= margin <= 1.0:

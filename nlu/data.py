@@ -72,6 +72,8 @@ class TrainingData:
     entities: dict[str, EntityDef] = field(default_factory=dict)
     # Where each intent is declared, so findings about a whole intent can point at it.
     intent_lines: dict[str, int | None] = field(default_factory=dict)
+    # What loading let through but a person should know (brackets kept as text).
+    warnings: list[Problem] = field(default_factory=list)
 
     @property
     def intent_names(self) -> set[str]:
@@ -170,20 +172,22 @@ def load_data(path: str | Path) -> TrainingData:
         raise DataError([Problem(str(path), None, message)]) from exc
     problems: list[Problem] = []
     rows = {".json": json_rows, ".jsonl": jsonl_rows, ".csv": csv_rows}[suffix]
-    examples = []
+    data = TrainingData(str(path), [])
     for line, value in rows(text, str(path), problems):
         pair = as_pair(value)
         if pair is None:
             problems.append(Problem(str(path), line, "expected [text, intent] or {text, intent}"))
             continue
-        example = _example(pair[0], pair[1], line, str(path), problems)
+        # Public data sets hold literal brackets ("a travel alert for [country]"): a row's
+        # text is plain text unless it holds a well-formed annotation.
+        example = _example(pair[0], pair[1], line, str(path), problems, data.warnings)
         if example is not None:
-            examples.append(example)
-    if not examples and not problems:
+            data.examples.append(example)
+    if not data.examples and not problems:
         problems.append(Problem(str(path), None, "no examples found"))
     if problems:
         raise DataError(problems)
-    return TrainingData(str(path), examples)
+    return data
 
 
 def from_pairs(pairs: Iterable[tuple[str, str]], source: str = "<memory>") -> TrainingData:
@@ -193,7 +197,7 @@ def from_pairs(pairs: Iterable[tuple[str, str]], source: str = "<memory>") -> Tr
 
 def check(data: TrainingData) -> list[Problem]:
     """Find what loads but hurts training: duplicates, clashes between intents, tiny intents."""
-    found: list[Problem] = []
+    found: list[Problem] = list(data.warnings)
     seen: dict[str, Example] = {}
     counts: dict[str, int] = defaultdict(int)
     for ex in data.examples:
@@ -221,9 +225,18 @@ def check(data: TrainingData) -> list[Problem]:
 
 
 def _example(
-    text: object, intent: object, line: int | None, source: str, problems: list[Problem]
+    text: object,
+    intent: object,
+    line: int | None,
+    source: str,
+    problems: list[Problem],
+    stray_brackets: list[Problem] | None = None,
 ) -> Example | None:
-    """Validate one raw (text, intent) pair and turn it into an ``Example``."""
+    """Validate one raw (text, intent) pair and turn it into an ``Example``.
+
+    A bracket outside any ``[text](label)`` annotation is an error, unless ``stray_brackets``
+    is given: then it stays in the text and a warning goes there.
+    """
     if not isinstance(text, str) or not text.strip():
         problems.append(Problem(source, line, "an example must be a non-empty string"))
         return None
@@ -232,8 +245,11 @@ def _example(
         return None
     plain, spans, error = parse_annotated(text)
     if error:
-        problems.append(Problem(source, line, f"{error}: {text!r}"))
-        return None
+        if stray_brackets is None:
+            problems.append(Problem(source, line, f"{error}: {text!r}"))
+            return None
+        message = f"brackets that are no [text](label) annotation are kept as text: {text!r}"
+        stray_brackets.append(Problem(source, line, message, "warning"))
     return Example(plain.strip() if not spans else plain, intent.strip(), spans, line)
 
 

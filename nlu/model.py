@@ -13,6 +13,7 @@ from spacy.tokens import Doc
 
 from nlu import components  # noqa: F401  (registers the factories a saved pipeline names)
 from nlu.errors import ModelNotFoundError
+from nlu.trust import TrustGate
 from nlu.types import Entity, IntentScore, Parse
 
 TOP_K = 5  # ranked intents kept in a Parse: enough for review screens, cheap to store per turn
@@ -33,31 +34,37 @@ class NLUModel:
         # once; a parse takes about a millisecond, so a lock costs little.
         self._lock = threading.Lock()
 
+    @property
+    def gate(self) -> TrustGate:
+        """The trust gate the pipeline applies (read each time: calibration may replace it)."""
+        return self.nlp.get_pipe("intent_gate").gate
+
     def parse(self, text: str) -> Parse:
         """Parse one message."""
         with self._lock:
             doc = self.nlp(text)
-        return to_parse(doc)
+        return to_parse(doc, self.gate)
 
     def parse_many(self, texts: Iterable[str], batch_size: int = 256) -> list[Parse]:
         """Parse many messages in batches (faster than calling ``parse`` in a loop)."""
         with self._lock:
             docs = list(self.nlp.pipe(texts, batch_size=batch_size))
-        return [to_parse(doc) for doc in docs]
+        gate = self.gate
+        return [to_parse(doc, gate) for doc in docs]
 
     def __repr__(self) -> str:
         return f"NLUModel({str(self.path)!r}, version={self.version!r})"
 
 
-def to_parse(doc: Doc, top_k: int = TOP_K) -> Parse:
-    """Turn an annotated doc into a ``Parse``."""
+def to_parse(doc: Doc, gate: TrustGate | None = None, top_k: int = TOP_K) -> Parse:
+    """Turn an annotated doc into a ``Parse``; ``gate`` is the one that set its trust."""
     ranked = sorted(doc.cats.items(), key=lambda kv: kv[1], reverse=True)[:top_k]
     intents = tuple(IntentScore(name, float(p)) for name, p in ranked)
     entities = tuple(
         Entity(ent.label_, ent.text, ent.start_char, ent.end_char, ent.ent_id_ or ent.text)
         for ent in doc.ents
     )
-    return Parse(doc.text, intents, bool(doc._.intent_trusted), entities)
+    return Parse(doc.text, intents, bool(doc._.intent_trusted), entities, gate)
 
 
 def load(path: str | Path) -> NLUModel:

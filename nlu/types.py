@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from nlu.trust import TrustGate
+
 
 @dataclass(frozen=True)
 class IntentScore:
@@ -33,6 +35,9 @@ class Parse:
     intents: tuple[IntentScore, ...]
     trusted: bool
     entities: tuple[Entity, ...] = field(default_factory=tuple)
+    # The gate that decided ``trusted``, so settings can override one of its values and keep
+    # the other; None when the parser does not say (the default gate stands in).
+    gate: TrustGate | None = None
 
     @property
     def intent(self) -> str | None:

@@ -15,7 +15,7 @@ from agent.review import annotations, queries
 from agent.review.queries import TurnRow
 from web.auth import guard
 from web.db import get_session, runtime
-from web.filtering import parse_filter
+from web.filtering import parse_filter, whole_number
 
 bp = guard(Blueprint("annotate", __name__, url_prefix="/admin"))
 
@@ -90,7 +90,7 @@ def bulk() -> Response:
         where, _ = parse_filter(request.form)
         ids = queries.matching_turn_ids(get_session(), where, MAX_BULK)
     else:
-        ids = [int(raw) for raw in request.form.getlist("turn_id") if raw.isdigit()]
+        ids = [n for raw in request.form.getlist("turn_id") if (n := whole_number(raw)) is not None]
     if not ids:
         flash("No turns selected.")
         return redirect(_back(url_for("admin.review")), code=303)

@@ -19,7 +19,7 @@ from flask import (
 )
 from sqlalchemy import select
 
-from agent.messages import Incoming, MessageRejected, Reply
+from agent.messages import Incoming, MessageRejected, Reply, lone_surrogate
 from agent.models import Conversation, Turn, User
 from web.db import get_session, runtime
 from web.errors import api_error
@@ -99,7 +99,10 @@ def api_chat() -> tuple[Response, int] | Response:
         return api_error(
             415, "unsupported_media_type", "send JSON with Content-Type: application/json"
         )
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # json's parser recurses once per level of nesting
+        return api_error(400, "bad_json", "the JSON is nested too deeply")
     if body is None:
         return api_error(400, "bad_json", "the request body is not valid JSON")
     if not isinstance(body, dict):
@@ -116,6 +119,10 @@ def api_chat() -> tuple[Response, int] | Response:
     if not user or len(user) > MAX_USER_CHARS or not user.isprintable():
         return api_error(
             400, "bad_user", f'"user" must be 1 to {MAX_USER_CHARS} printable characters'
+        )
+    if surrogate := lone_surrogate(text):
+        return api_error(
+            400, "bad_text", f'"text" holds a lone surrogate ({surrogate}), not a character'
         )
     limit = current_app.config["SETTINGS"].max_message_chars
     if len(text) > limit:

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from agent.review import stats
 from web.auth import guard
 from web.db import get_session, runtime
+from web.filtering import whole_number
 from web.graph import diagram
 
 bp = guard(Blueprint("dashboard", __name__, url_prefix="/admin"))
@@ -30,8 +31,8 @@ def _board() -> stats.Dashboard:
 
 
 def _window() -> int:
-    raw = request.args.get("days", "30")
-    return int(raw) if raw.isdigit() and int(raw) in WINDOWS else 30
+    days = whole_number(request.args.get("days", "30"))
+    return days if days in WINDOWS else 30
 
 
 @bp.get("/")

@@ -53,7 +53,16 @@ def parse_filter(
     return where, problems
 
 
+def whole_number(raw: str) -> int | None:
+    """``raw`` as an int when it is 1 to 18 ASCII digits, else None.
+
+    ``str.isdigit`` alone lets through "²" (which ``int`` refuses) and numbers too big for
+    any database integer.
+    """
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+
+
 def page_number(args: MultiDict[str, str]) -> int:
     """The 1-based page asked for; anything odd means page 1."""
-    raw = args.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+    page = whole_number(args.get("page", "1"))
+    return page if page is not None and 0 < page < 100_000 else 1

@@ -1,4 +1,4 @@
-"""Secret key, CSRF tokens on every form, and the security headers on every response."""
+"""Secret key, CSRF tokens on every form, no NUL in any field, and the security headers."""
 
 from __future__ import annotations
 
@@ -63,6 +63,18 @@ def check_csrf() -> None:
         abort(400, "The form expired or did not come from this site. Reload the page and retry.")
 
 
+def refuse_nul() -> None:
+    """Refuse a query or form value holding NUL: no one types it, and PostgreSQL cannot store
+    or even compare it, so it would otherwise fail deep inside a query.
+
+    :raise 400: a name or value holds NUL.
+    """
+    for values in (request.args, request.form):
+        for name, items in values.lists():
+            if "\x00" in name or any("\x00" in item for item in items):
+                abort(400, "The request holds a NUL character (%00), which no field accepts.")
+
+
 def add_headers(response: Response) -> Response:
     """CSP and the usual hardening headers; admin pages are never cached."""
     headers = response.headers
@@ -81,7 +93,8 @@ def add_headers(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    """Check CSRF before each request, add headers after, and expose ``csrf_token`` to templates."""
+    """Check NUL and CSRF before each request, add headers after, expose ``csrf_token``."""
+    app.before_request(refuse_nul)
     app.before_request(check_csrf)
     app.after_request(add_headers)
     app.jinja_env.globals["csrf_token"] = csrf_token

@@ -6,7 +6,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, not_, or_
+from sqlalchemy import ColumnElement, Exists, and_, exists, false, not_, or_
 
 from agent.models import Conversation, Turn, User
 from agent.review.models import Annotation
@@ -23,6 +23,16 @@ BANDS: dict[str, tuple[float, float]] = {
 }
 
 
+def annotated(*conditions: ColumnElement[bool]) -> Exists:
+    """The turn has an annotation (matching ``conditions``).
+
+    Correlated to ``Turn`` by name: left to auto-correlation, a query that also joins
+    ``Annotation`` (as the export does) would correlate both tables and leave the subquery
+    no FROM clause at all.
+    """
+    return exists().where(Annotation.turn_id == Turn.id, *conditions).correlate_except(Annotation)
+
+
 def doubtful_turn() -> ColumnElement[bool]:
     """Fallback and untrusted turns (silent turns never count: nothing was said)."""
     untrusted = and_(Turn.trusted == false(), Turn.tier != "silent")
@@ -31,7 +41,7 @@ def doubtful_turn() -> ColumnElement[bool]:
 
 def needs_review() -> ColumnElement[bool]:
     """Doubtful turns that nobody has annotated yet."""
-    return and_(doubtful_turn(), not_(exists().where(Annotation.turn_id == Turn.id)))
+    return and_(doubtful_turn(), not_(annotated()))
 
 
 @dataclass(frozen=True)
@@ -100,13 +110,11 @@ class TurnFilter:
         if self.review:
             conds.append(needs_review())
         if self.annotated == "yes":
-            conds.append(exists().where(Annotation.turn_id == Turn.id))
+            conds.append(annotated())
         elif self.annotated == "no":
-            conds.append(not_(exists().where(Annotation.turn_id == Turn.id)))
+            conds.append(not_(annotated()))
         elif self.annotated == "approved":
-            conds.append(
-                exists().where(Annotation.turn_id == Turn.id, Annotation.approved.is_(True))
-            )
+            conds.append(annotated(Annotation.approved.is_(True)))
         return conds
 
     def conversation_conditions(self) -> list[ColumnElement[bool]]:

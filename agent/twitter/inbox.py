@@ -9,6 +9,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
+from agent.messages import storable_text
 from agent.twitter.api import Mention
 from agent.twitter.models import PENDING, SKIPPED, InboxMention, MentionCursor, OutboxReply
 
@@ -60,11 +61,12 @@ def store_mentions(session: Session, account_id: str, mentions: list[Mention]) -
                 "tweet_id": m.tweet_id,
                 "account_id": account_id,
                 "author_id": m.author_id,
-                "author_handle": m.author_handle,
-                "author_name": m.author_name,
+                # Replaced, not refused: one unstorable character must not fail the whole walk.
+                "author_handle": m.author_handle and storable_text(m.author_handle),
+                "author_name": m.author_name and storable_text(m.author_name),
                 "conversation_id": m.conversation_id,
                 "in_reply_to_id": m.in_reply_to_id,
-                "text": m.text,
+                "text": storable_text(m.text),
                 "created_at": m.created_at,
                 "status": SKIPPED if reason else PENDING,
                 "reason": reason,

@@ -165,6 +165,9 @@ def test_reply_variants_never_repeat_back_to_back(
         ("   \n\t ", "message is empty"),
         ("\u200b\u200d\u2060", "message is empty"),
         ("a" * 10_001, "10,001 characters long; the limit is 10,000"),
+        # Valid JSON ("\\ud800") but no character: no database or tokenizer can encode it.
+        ("hi \ud800 there", "lone surrogate \\(U\\+D800\\)"),
+        ("\udfff", "lone surrogate \\(U\\+DFFF\\)"),
     ],
 )
 def test_bad_messages_are_refused_and_nothing_is_half_saved(
@@ -204,6 +207,20 @@ def test_settings_thresholds_override_the_models_decision(
     narrow = make_agent(sqlite_engine, thresholds=Thresholds(confidence=0.5, margin=0.4))
     assert not narrow.trusted(parse)
     assert make_agent(sqlite_engine, thresholds=Thresholds(margin=0.2)).trusted(parse)
+
+
+def test_overriding_one_value_with_the_models_own_changes_no_decision(
+    make_agent: Callable[..., Agent], sqlite_engine: Engine
+) -> None:
+    agent = make_agent(sqlite_engine)
+    own = agent.parser.parse("hello").gate
+    assert own is not None
+    texts = ["hello", "I love robots", "qzx vvk plonk", "maybe", "what is the weather on mars"]
+    parses = [agent.parser.parse(t) for t in texts]
+    assert {p.trusted for p in parses} == {True, False}  # both kinds of decision are covered
+    for thresholds in (Thresholds(confidence=own.threshold), Thresholds(margin=own.margin)):
+        overridden = make_agent(sqlite_engine, thresholds=thresholds)
+        assert [overridden.trusted(p) for p in parses] == [p.trusted for p in parses]
 
 
 def test_each_user_has_their_own_conversation(

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from generator.cli import generator
+
+pytestmark = pytest.mark.torch  # .ci/run reruns these on torch's portable CPU kernels
 
 ROOT = Path(__file__).resolve().parents[2]
 

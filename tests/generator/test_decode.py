@@ -10,6 +10,8 @@ import pytest
 from generator import checkpoint
 from generator.decode import DecodeOptions, _blocked, generate, length_penalty
 
+pytestmark = pytest.mark.torch  # .ci/run reruns these on torch's portable CPU kernels
+
 
 @pytest.fixture(scope="module")
 def model_tok(tiny_model: Path):

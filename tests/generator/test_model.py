@@ -21,6 +21,8 @@ from generator.train import get_lr, train
 
 from .conftest import tiny_config
 
+pytestmark = pytest.mark.torch  # .ci/run reruns these on torch's portable CPU kernels
+
 PAIRS = [
     ("do robots dream", "of sheep"),
     ("how are you", "fine thanks"),
@@ -49,6 +51,9 @@ def test_forward_shapes_and_tied_output(tok: BPETokenizer) -> None:
 
 
 def test_tiny_model_overfits_three_pairs(tok: BPETokenizer) -> None:
+    """Trained to a target within a step budget, never to an exact optimiser path: torch picks
+    its CPU kernels by instruction set (ATEN_CPU_CAPABILITY), so the last bits of every step,
+    and with them where a fixed number of steps lands, differ from machine to machine."""
     torch.manual_seed(0)
     model = Seq2Seq(
         ModelConfig(
@@ -57,18 +62,30 @@ def test_tiny_model_overfits_three_pairs(tok: BPETokenizer) -> None:
     )
     pairs = make_pairs([Conversation(str(i), p) for i, p in enumerate(PAIRS)], tok, 1, 32, 64)
     batch = collate(pairs, tok)
+    real = batch.tgt_out != 0  # (B, T) the target tokens, not padding
     opt = torch.optim.Adam(model.parameters(), lr=3e-2)
-    for _ in range(200):
-        logits = model(batch.src, batch.src_lens, batch.tgt_in)
+    # Measured 66-122 steps over six seeds with default and AVX2 kernels: a 3x margin.
+    budget, losses = 400, []
+    for _ in range(budget):
+        logits = model(batch.src, batch.src_lens, batch.tgt_in)  # (B, T, V)
         loss = F.cross_entropy(logits.flatten(0, 1), batch.tgt_out.flatten(), ignore_index=0)
+        losses.append(loss.item())
+        gold = logits.softmax(-1).gather(-1, batch.tgt_out.unsqueeze(-1)).squeeze(-1)  # (B, T)
+        if gold[real].min().item() >= 0.8:  # every token clearly the most likely: done
+            break
         opt.zero_grad()
         loss.backward()
         opt.step()
-    assert loss.item() < 0.1
-    opts = DecodeOptions(beam_size=3, min_tokens=1, no_repeat_ngram=0)  # tiny vocab: char-level
+    else:
+        pytest.fail(f"no fit in {budget} steps; loss went {losses[0]:.3f} -> {losses[-1]:.4f}")
+    assert losses[-1] < 0.05 * losses[0]
+    model.eval()
+    with torch.no_grad():
+        predicted = model(batch.src, batch.src_lens, batch.tgt_in).argmax(-1)  # (B, T)
+    assert bool((predicted == batch.tgt_out)[real].all())
+    opts = DecodeOptions(beam_size=1, min_tokens=1, no_repeat_ngram=0)  # tiny vocab: char-level
     found = generate(model, tok, [p.src for p in pairs], opts)
-    for cands, (_, reply) in zip(found, PAIRS, strict=True):
-        assert reply in [tok.decode(ids) for ids, _ in cands]
+    assert [tok.decode(cands[0][0]) for cands in found] == [reply for _, reply in PAIRS]
 
 
 def test_batches_cover_every_pair_once_and_respect_token_budget(tok: BPETokenizer) -> None:

@@ -10,6 +10,8 @@ import pytest
 import generator
 from generator import GeneratorError, ModelNotFoundError, ReplyContext, load
 
+pytestmark = pytest.mark.torch  # .ci/run reruns these on torch's portable CPU kernels
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

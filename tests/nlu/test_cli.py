@@ -46,6 +46,18 @@ def test_train_then_predict_json_lines(small_path: Path, tmp_path: Path) -> None
     assert records[1]["entities"][0]["value"] == "machine learning"
 
 
+def test_train_keeps_literal_brackets_in_rows_with_a_warning(tmp_path: Path) -> None:
+    rows = [[f"hello {n}", "greet"] for n in range(6)] + [[f"bye {n}", "bye"] for n in range(5)]
+    rows.append(["is there a travel alert for [country]", "bye"])
+    data = tmp_path / "rows.json"
+    data.write_text(json.dumps(rows), encoding="utf-8")
+    out = tmp_path / "model"
+    result = CliRunner().invoke(nlu, ["train", "--data", str(data), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert f"{data}:1: warning: brackets that are no [text](label) annotation" in result.stderr
+    assert json.loads((out / "metrics.json").read_text())["examples"] == 12
+
+
 def test_test_command_writes_report(small_path: Path, model_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "report"
     args = ["test", "--data", str(small_path), "--model", str(model_dir), "--out", str(out)]

@@ -95,6 +95,44 @@ def test_json_jsonl_and_csv_rows_load_with_lines(tmp_path: Path) -> None:
     assert load_data(tmp_path / "a.csv").examples[1].text == "bye, then"
 
 
+# CLINC150's training split holds "is there a travel alert for [country]": brackets, no label.
+CLINC_LIKE = "is there a travel alert for [country]"
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "line"),
+    [
+        ("c.json", f'[\n  ["hi", "greet"],\n  ["{CLINC_LIKE}", "travel_alert"]\n]', 3),
+        ("c.jsonl", f'["hi", "greet"]\n{{"text": "{CLINC_LIKE}", "intent": "travel_alert"}}\n', 2),
+        ("c.csv", f"text,intent\nhi,greet\n{CLINC_LIKE},travel_alert\n", 3),
+    ],
+)
+def test_rows_keep_brackets_that_are_not_annotations(
+    tmp_path: Path, name: str, body: str, line: int
+) -> None:
+    path = tmp_path / name
+    path.write_text(body, encoding="utf-8")
+    data = load_data(path)
+    alert = data.examples[1]
+    assert (alert.text, alert.intent, alert.spans, alert.line) == (
+        CLINC_LIKE,
+        "travel_alert",
+        (),
+        line,
+    )
+    (warning,) = data.warnings
+    assert (warning.severity, warning.line) == ("warning", line)
+    assert "kept as text" in warning.message and warning in check(data)
+
+
+def test_rows_still_read_well_formed_annotations_beside_stray_brackets(tmp_path: Path) -> None:
+    path = tmp_path / "d.jsonl"
+    path.write_text('["[x] marks it: I like [ml](ai_topic)", "share"]\n', encoding="utf-8")
+    (example,) = load_data(path).examples
+    assert example.text == "[x] marks it: I like ml"
+    assert example.spans == (Span(21, 23, "ai_topic"),)
+
+
 @pytest.mark.parametrize(
     ("name", "body", "line", "message"),
     [

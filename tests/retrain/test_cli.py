@@ -17,6 +17,8 @@ from tests.conftest import ROOT
 from tests.conftest import run_cli as run
 from tests.retrain.conftest import TOPIC
 
+pytestmark = pytest.mark.torch  # .ci/run reruns these on torch's portable CPU kernels
+
 TINY_TOML = """
 out_dir = "unused"
 epochs = 2

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, select
 
 import generator
@@ -29,6 +30,8 @@ from agent.retrain.scoring import generator_nll
 from agent.review.annotations import annotate
 from generator.data import Conversation
 from tests.retrain.conftest import TOPIC, make_settings, tiny_config
+
+pytestmark = pytest.mark.torch  # .ci/run reruns these on torch's portable CPU kernels
 
 # Prompts the shipped NLU calls out of scope, so the generator answers them, with the replies
 # a reviewer wrote instead: one style, as one reviewer's corrections have, and words the tiny

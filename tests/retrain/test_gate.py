@@ -6,6 +6,7 @@ import json
 import random
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine
 
 from agent.db import make_sessionmaker
@@ -15,6 +16,8 @@ from agent.retrain.generator_job import retrain_generator
 from agent.retrain.publish import Candidate, publish
 from generator.train import load_splits
 from tests.retrain.conftest import TOPIC, make_settings, tiny_config
+
+pytestmark = pytest.mark.torch  # .ci/run reruns these on torch's portable CPU kernels
 
 
 def shuffle_train_replies(corpus: Path, out: Path) -> Path:

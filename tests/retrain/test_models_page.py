@@ -19,6 +19,8 @@ from tests.retrain.conftest import TOPIC
 from tests.retrain.test_cli import TINY_TOML
 from tests.web.conftest import AdminActions, make_app
 
+pytestmark = pytest.mark.torch  # .ci/run reruns these on torch's portable CPU kernels
+
 PROMOTE = {"kind": "generator"}
 
 

@@ -133,3 +133,21 @@ def test_hourly_cap_per_user_and_silence_for_opted_out_users(
         row = session.get(InboxMention, int(quiet["id"]))
         assert row is not None and row.status == HANDLED and row.reason
     assert count(sqlite_engine, InboxMention, InboxMention.status == SKIPPED) == 0
+
+
+def test_hostile_text_is_stored_replaced_and_the_rest_of_the_batch_answered(
+    engine: Engine, sandbox: SandboxServer, make_loop: LoopFactory
+) -> None:
+    world = sandbox.state
+    # A lone surrogate travels as a valid JSON escape ("\ud800") but no database can store it.
+    odd = world.tweet("mallory", "@ada hi \ud800 \u202etxt.exe\x00 ad\u200dmin")
+    fine = world.tweet("trent", "@ada hello")
+    make_loop(engine).run_once()
+    assert set(replies_by_mention(world)) == {odd["id"], fine["id"]}
+    with Session(engine) as session:
+        texts = dict(session.execute(select(Turn.message_id, Turn.user_text)).all())
+        stored = session.get(InboxMention, int(odd["id"]))
+        assert stored is not None and stored.status == HANDLED
+    # Replaced, not dropped: the bidi and zero-width characters are data and stay.
+    assert texts[odd["id"]] == "@ada hi \ufffd \u202etxt.exe\ufffd ad\u200dmin"
+    assert texts[fine["id"]] == "@ada hello"

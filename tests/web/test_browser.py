@@ -79,6 +79,14 @@ def page(browser: Browser) -> Iterator[Page]:
     assert problems == []
 
 
+def log_in(page: Page, live: str, next_url: str) -> None:
+    """Log the test admin in through the login form, landing on ``next_url``."""
+    page.goto(f"{live}/admin/login?next={next_url}")
+    page.fill("input[name=username]", "alice")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button:text('Log in')")
+
+
 def test_chat_on_the_public_page(live: str, page: Page) -> None:
     page.goto(live + "/")
     expect(page.locator("h1")).to_contain_text("Chat with Ada")
@@ -110,15 +118,13 @@ def test_admin_logs_in_searches_opens_annotates_and_exports(
 
     page.goto(live + "/admin/conversations")
     expect(page).to_have_url(live + "/admin/login?next=/admin/conversations")
-    page.fill("input[name=username]", "alice")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button:text('Log in')")
+    log_in(page, live, "/admin/conversations")
     expect(page.locator("h1")).to_contain_text("Conversations")
 
     page.fill("input[name=q]", "homework")
     page.click("button:text('Filter')")
     expect(page.locator("h1 small")).to_have_text("1 found")
-    page.click("table.conversations a:text('bob')")
+    page.click("table.conversations a:has-text('bob')")
     expect(page.locator("h1")).to_contain_text("bob")
     expect(page.locator(f"#turn-{odd.id} .user-text")).to_contain_text("my cat ate my homework")
 
@@ -149,10 +155,7 @@ def test_dashboard_draws_charts_and_the_dialogue(
     AdminActions(app, app.test_client()).create()
     add_turn(db, "ana", "hello")
     db.commit()
-    page.goto(live + "/admin/login?next=/admin/")
-    page.fill("input[name=username]", "alice")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button:text('Log in')")
+    log_in(page, live, "/admin/")
     expect(page.locator("h1")).to_contain_text("Dashboard")
     # The heading shows before the deferred chart scripts have run; wait for the last chart.
     page.wait_for_function(
@@ -166,3 +169,40 @@ def test_dashboard_draws_charts_and_the_dialogue(
     box = page.locator("#chart-messages").bounding_box()
     assert box is not None and box["height"] > 100  # drawn, not collapsed
     expect(page.locator("svg.dialogue .state")).to_have_count(4)
+
+
+def test_console_shows_spoofing_text_for_what_it_is(
+    app: Flask, live: str, page: Page, db: Session, tmp_path: Path
+) -> None:
+    AdminActions(app, app.test_client()).create()
+    # Raw, the override shows "invoiceexe.jpg won" and the joiner hides in "admin".
+    turn = add_turn(
+        db, "u1", "invoice\u202egpj.exe now", handle="ad\u200dmin", tier="canned", trusted=False
+    )
+    db.commit()
+    log_in(page, live, f"/admin/conversations/{turn.conversation_id}")
+    said = page.locator(f"#turn-{turn.id} .user-text bdi")
+    expect(said).to_have_text("invoice\u25ccgpj.exe now")
+    marker = said.locator(".hidden-char")
+    expect(marker).to_be_visible()
+    expect(marker).to_have_attribute("title", "U+202E RIGHT-TO-LEFT OVERRIDE")
+    expect(page.locator("h1 bdi .hidden-char")).to_have_attribute(
+        "title", "U+200D ZERO WIDTH JOINER"
+    )
+    # Laid out as typed: "gpj" left of "now", where an override would have put it right.
+    lefts: Any = marker.evaluate(
+        """(mark) => {
+            const text = mark.nextSibling, range = document.createRange();
+            const left = (start, end) => {
+                range.setStart(text, start); range.setEnd(text, end);
+                return range.getBoundingClientRect().left;
+            };
+            return [left(0, 3), left(text.length - 3, text.length)];
+        }"""
+    )
+    assert lefts[0] < lefts[1]
+    for url in ("/admin/conversations", "/admin/review", "/admin/turns"):
+        page.goto(live + url)
+        expect(page.locator(".hidden-char").first).to_be_visible()
+    page.goto(f"{live}/admin/conversations/{turn.conversation_id}")
+    page.screenshot(path=str(tmp_path / "spoofing.png"), full_page=True)

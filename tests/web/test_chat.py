@@ -47,6 +47,17 @@ def test_api_answers_on_the_scripted_path(any_app: Flask) -> None:
         ('{"user": "ana", "text": "   "}', 422, "text_rejected"),
         ('{"user": "ana", "text": "\\u200b\\u200f"}', 422, "text_rejected"),
         ('{"user": "ana", "text": "' + "a" * 10_001 + '"}', 413, "text_too_long"),
+        # Valid JSON, but a lone surrogate is no character and cannot be stored.
+        ('{"user": "ana", "text": "hi \\ud800"}', 400, "bad_text"),
+        ('{"user": "ana", "text": "\\udfff\\ud800"}', 400, "bad_text"),
+        ('{"user": "\\ud800", "text": "hi"}', 400, "bad_user"),
+        # Deep enough to exhaust the parser's recursion, small enough to pass the size limit.
+        ("[" * 40_000 + "]" * 40_000, 400, "bad_json"),
+        (
+            '{"user": "ana", "text": "hi", "x": ' + '{"a": ' * 8_000 + "1}" + "}" * 8_000,
+            400,
+            "bad_json",
+        ),
     ],
 )
 def test_api_refuses_bad_input_with_clear_json(

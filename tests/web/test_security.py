@@ -50,10 +50,12 @@ def test_hostile_text_is_escaped_on_every_page(admin: AdminActions) -> None:
         assert_escaped(page.text, shown=url not in ("/admin/", "/admin/review?user=%3Cscript"))
         assert '<script>alert("user")' not in page.text
     thread = client.get("/admin/conversations/1").text
-    assert "\u202eevil.exe" in thread  # kept as sent, shown as text...
+    # Kept as sent, but shown: no override can reverse the text, no joiner can hide in it.
+    assert "\u202e" not in thread and "\u200b" not in thread
+    assert 'title="U+202E RIGHT-TO-LEFT OVERRIDE"' in thread
+    assert 'zero<span class="hidden-char" role="img" title="U+200B ZERO WIDTH SPACE"' in thread
     with client.get("/static/style.css") as css:
-        assert "unicode-bidi: isolate" in css.text  # ...and isolated
-    assert "zero\u200bwidth" in thread
+        assert "unicode-bidi: isolate" in css.text and ".hidden-char" in css.text
     assert "{{ 7*7 }}" in thread and "hello 49" not in thread  # templates never re-render text
 
 
@@ -117,3 +119,26 @@ def test_secret_key_never_in_pages(admin: AdminActions) -> None:
     key = str(admin.app.secret_key)
     for url in ("/", "/admin/", "/admin/conversations", "/readyz", "/missing"):
         assert key not in admin.client.get(url).text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/conversations?page=%C2%B2",  # "²": isdigit() says yes, int() says no
+        "/admin/turns?page=" + "9" * 40,
+        "/admin/?days=%C2%B2",
+        "/admin/review?q=%00",
+    ],
+)
+def test_odd_numbers_and_nul_in_queries_are_not_errors(admin: AdminActions, url: str) -> None:
+    response = admin.client.get(url)
+    assert response.status_code in (200, 400), response.text[:200]
+    if response.status_code == 400:
+        assert "NUL" in response.text
+
+
+def test_nul_and_odd_ids_in_forms_change_nothing(admin: AdminActions) -> None:
+    refused = admin.post("/admin/login", {"username": "a\x00", "password": "x"})
+    assert refused.status_code == 400 and "NUL character" in refused.text
+    bulk = admin.post("/admin/turns/bulk", {"action": "good", "turn_id": ["\u00b2", "9" * 40]})
+    assert bulk.status_code == 303
