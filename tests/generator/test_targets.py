@@ -15,11 +15,38 @@ from generator.train import target_filter, train
 
 from .conftest import tiny_config
 
-_WORDS = (
-    "parrot sofa radiator hamster balcony violin tuesday glacier pancakes museum lantern "
-    "tractor orchid harbour marathon compass pottery tundra cello lagoon walrus fjord quilt "
-    "meteor saffron canyon ferret goblet harpoon zeppelin"
-).split()
+_WORDS = [
+    "parrot",
+    "sofa",
+    "radiator",
+    "hamster",
+    "balcony",
+    "violin",
+    "tuesday",
+    "glacier",
+    "pancakes",
+    "museum",
+    "lantern",
+    "tractor",
+    "orchid",
+    "harbour",
+    "marathon",
+    "compass",
+    "pottery",
+    "tundra",
+    "cello",
+    "lagoon",
+    "walrus",
+    "fjord",
+    "quilt",
+    "meteor",
+    "saffron",
+    "canyon",
+    "ferret",
+    "goblet",
+    "harpoon",
+    "zeppelin",
+]
 SPECIFIC = [" ".join(_WORDS[i : i + 3]) for i in range(0, 30, 3)]
 # 10 specific replies of words seen once; "yeah" is 9 of 26 replies; "i think so (too)" is
 # made of the corpus's most common words only.
