@@ -46,7 +46,7 @@ class DataConfig:
     split_seed: int = 13  # the hash salt of the conversation split; change it to resample
     # Generic-target filter (generator/targets.py), training replies only; 0 turns a test off.
     drop_share: float = 0.0  # drop a reply text that is more than this share of all replies
-    drop_surprisal: float = 0.0  # drop replies whose mean unigram word surprisal (nats) is lower
+    drop_least_informative: float = 0.0  # and this share with the lowest mean word surprisal
     # Share of training replies also taught with the topic token as their only input, so the
     # same network learns p(reply | no context), the language model MMI re-ranking subtracts.
     lm_share: float = 0.0

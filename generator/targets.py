@@ -6,9 +6,13 @@ the training targets (never from the contexts, never from validation) moves prob
 replies that answer the message. Two measurable reasons, reported with examples:
 
 - ``frequent``: the normalised reply text is more than ``max_share`` of all training replies;
-- ``low_information``: the reply's mean word surprisal under a unigram model of the training
-  replies is below ``min_surprisal`` nats, i.e. it is made only of very common words (this also
-  catches emoji-only or punctuation-only replies, which have no words at all).
+- ``low_information``: the reply is among the ``low_share`` of (not frequent) replies with the
+  lowest mean word surprisal under a unigram model of the training replies, i.e. it is made
+  only of very common words ("i think so too"); emoji- or punctuation-only replies, which have
+  no words at all, always are. A share, not a fixed number of nats, so the filter means the
+  same on a corpus of 100 replies and of 100,000.
+
+A reply seen fewer than ``MIN_REPEATS`` times is never ``frequent``, however small the corpus.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Any
 
 _WORD_RE = re.compile(r"[a-z0-9']+")
 FREQUENT, LOW_INFORMATION = "frequent", "low_information"
+MIN_REPEATS = 3
 
 
 def normalise(text: str) -> str:
@@ -79,21 +84,24 @@ class FilterReport:
 class TargetFilter:
     """Fitted on the training replies; :meth:`reason` says why one should not be a target."""
 
-    def __init__(self, replies: Iterable[str], max_share: float, min_surprisal: float) -> None:
-        if not 0 <= max_share <= 1:
-            raise ValueError(f"max_share must be in [0, 1] (0 = off), got {max_share}")
-        if min_surprisal < 0:
-            raise ValueError(f"min_surprisal must be >= 0 (0 = off), got {min_surprisal}")
+    def __init__(self, replies: Iterable[str], max_share: float, low_share: float) -> None:
+        for name, value in (("max_share", max_share), ("low_share", low_share)):
+            if not 0 <= value < 1:
+                raise ValueError(f"{name} must be in [0, 1) (0 = off), got {value}")
         texts = [normalise(r) for r in replies]
-        self.max_share = max_share
-        self.min_surprisal = min_surprisal
         self.reply_counts = Counter(texts)
-        self.total = max(1, len(texts))
+        self.max_count = max(MIN_REPEATS - 1, max_share * len(texts)) if max_share else None
         words = Counter(w for t in texts for w in t.split())
         n_words = sum(words.values())
         # Add-one smoothing, so an unseen word is rare (high surprisal), never undefined.
         self._surprisal = {w: -math.log((c + 1) / (n_words + len(words))) for w, c in words.items()}
         self._unseen = -math.log(1 / (n_words + len(words) + 1))
+        scores = sorted(self.surprisal(t) for t in texts if t and not self._frequent(t))
+        # Replies strictly below the low_share quantile are dropped: at most that share.
+        self.min_surprisal = scores[int(low_share * len(scores))] if low_share and scores else 0.0
+
+    def _frequent(self, norm: str) -> bool:
+        return self.max_count is not None and self.reply_counts[norm] > self.max_count
 
     def surprisal(self, text: str) -> float:
         """Mean unigram surprisal of the reply's words in nats; 0 for a reply with no words."""
@@ -107,7 +115,7 @@ class TargetFilter:
         norm = normalise(text)
         if not norm:
             return LOW_INFORMATION  # emoji or punctuation only: nothing to answer with
-        if self.max_share and self.reply_counts[norm] > self.max_share * self.total:
+        if self._frequent(norm):
             return FREQUENT
         if self.min_surprisal and self.surprisal(text) < self.min_surprisal:
             return LOW_INFORMATION

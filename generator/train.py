@@ -66,10 +66,10 @@ def target_filter(
     convs: list[Conversation], data: DataConfig
 ) -> tuple[Callable[[str], bool] | None, FilterReport | None]:
     """The generic-target filter ``make_pairs`` applies, and the report it fills; None if off."""
-    if not (data.drop_share or data.drop_surprisal):
+    if not (data.drop_share or data.drop_least_informative):
         return None, None
     replies = (t for c in convs for t in c.turns[1:])
-    filt = TargetFilter(replies, data.drop_share, data.drop_surprisal)
+    filt = TargetFilter(replies, data.drop_share, data.drop_least_informative)
     report = FilterReport()
 
     def keep(text: str) -> bool:
@@ -143,6 +143,11 @@ def train(
     if report is not None:
         report.write(out / "filter_report.json")
         log(report.summary())
+    if not train_pairs:
+        raise ValueError(
+            "no training pairs left after the target filter; lower data.drop_share or "
+            "data.drop_least_informative"
+        )
     train_pairs = with_reply_lm(train_pairs, tok, d.lm_share, cfg.seed)
     val_pairs = make_pairs(val_convs, tok, d.context_turns, d.max_source_tokens, 256)
     log(

@@ -69,20 +69,22 @@ def test_normalise_ignores_case_and_punctuation_and_survives_hostile_text() -> N
 
 
 def test_filter_drops_frequent_and_low_information_replies_with_reasons() -> None:
-    filt = TargetFilter(REPLIES, max_share=0.1, min_surprisal=3.5)
+    filt = TargetFilter(REPLIES, max_share=0.1, low_share=0.25)
     assert filt.reason("yeah") == FREQUENT == filt.reason("YEAH.")  # 9 of 26 replies
     assert filt.reason("i think so") == LOW_INFORMATION  # common words only
     assert filt.reason("😂😂") == LOW_INFORMATION == filt.reason("\u200b?!")  # nothing to answer
     assert all(filt.reason(r) is None for r in SPECIFIC)
     assert filt.surprisal("parrot sofa radiator") > filt.surprisal("i think so")
-    off = TargetFilter(REPLIES, max_share=0.0, min_surprisal=0.0)
+    off = TargetFilter(REPLIES, max_share=0.0, low_share=0.0)
     assert off.reason("yeah") is None and off.reason("i think so") is None
     with pytest.raises(ValueError, match="max_share"):
-        TargetFilter(REPLIES, max_share=2.0, min_surprisal=0.0)
+        TargetFilter(REPLIES, max_share=2.0, low_share=0.0)
+    # Seen once or twice is never frequent, however small the corpus.
+    assert TargetFilter(["a b", "c d"], max_share=0.01, low_share=0.0).reason("a b") is None
 
 
 def test_report_counts_reasons_and_examples(tmp_path: Path) -> None:
-    filt = TargetFilter(REPLIES, max_share=0.1, min_surprisal=3.5)
+    filt = TargetFilter(REPLIES, max_share=0.1, low_share=0.25)
     report = FilterReport()
     for r in REPLIES:
         report.add(r, filt.reason(r))
