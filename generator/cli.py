@@ -21,48 +21,40 @@ def _fail(exc: Exception) -> click.ClickException:
     return click.UsageError(str(exc).splitlines()[0])
 
 
+def config_option(default: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--config FILE``: the TOML preset a training command starts from."""
+    return click.option(
+        "--config",
+        "config_file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        default=Path(default),
+        show_default=True,
+        help=CONFIG_HELP,
+    )
+
+
 def decode_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """The decoding options ``eval`` and ``chat`` share, passed on as ``decoding=dict``."""
     from generator.decode import DecodeOptions
 
     d = DecodeOptions()
-    options = [
-        click.option(
-            "--beam-size",
-            default=d.beam_size,
-            show_default=True,
-            type=click.IntRange(1),
-            help="Beam width.",
-        ),
-        click.option(
-            "--rerank/--no-rerank",
-            default=d.rerank,
-            show_default=True,
-            help="Re-rank beam and sampled candidates by mutual information (MMI).",
-        ),
-        click.option(
-            "--num-samples",
-            default=d.num_samples,
-            show_default=True,
-            type=click.IntRange(0),
-            help="Nucleus samples added to the beam's candidates when re-ranking.",
-        ),
-        click.option(
+    table: list[tuple[str, str, Any, str]] = [  # (flag, field, type, help)
+        ("--beam-size", "beam_size", click.IntRange(1), "Beam width."),
+        ("--rerank/--no-rerank", "rerank", None, "Re-rank beam and samples by mutual information."),
+        ("--num-samples", "num_samples", click.IntRange(0), "Nucleus samples added to the beams."),
+        (
             "--mmi-weight",
-            default=d.mmi_weight,
-            show_default=True,
-            type=click.FloatRange(0, 1),
-            help="Weight of log p(reply | no context) subtracted when re-ranking.",
+            "mmi_weight",
+            click.FloatRange(0, 1),
+            "Weight of log p(reply | no context) subtracted when re-ranking.",
         ),
-        click.option(
-            "--length-bonus",
-            default=d.length_bonus,
-            show_default=True,
-            type=float,
-            help="Score added per reply token when re-ranking (favours longer replies).",
-        ),
+        ("--length-bonus", "length_bonus", float, "Re-ranking score added per reply token."),
     ]
-    names = ("beam_size", "rerank", "num_samples", "mmi_weight", "length_bonus")
+    options = [
+        click.option(flag, name, default=getattr(d, name), show_default=True, type=kind, help=text)
+        for flag, name, kind, text in table
+    ]
+    names = [name for _, name, _, _ in table]
 
     @functools.wraps(func)
     def command(*args: Any, **kw: Any) -> Any:
@@ -155,14 +147,7 @@ def prepare_cmd(
 
 
 @generator.command("train")
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=Path("configs/generator/default.toml"),
-    show_default=True,
-    help=CONFIG_HELP,
-)
+@config_option("configs/generator/default.toml")
 @click.option(
     "--out", "out_dir", type=click.Path(path_type=Path), help="Run directory (overrides out_dir)."
 )
@@ -494,12 +479,20 @@ def eval_cmd(
     type=click.FloatRange(0, 1, min_open=True),
     help="Nucleus mass for sampling.",
 )
+@click.option(
+    "--show-candidates",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Also print this many ranked candidates that pass the guard (see the re-ranking).",
+)
 def chat_cmd(
     model_dir: Path,
     topic: str | None,
     sample: bool,
     temperature: float,
     top_p: float,
+    show_candidates: int,
     decoding: dict[str, Any],
 ) -> None:
     """Talk to a model in the terminal (empty line or Ctrl-D ends)."""
@@ -521,9 +514,12 @@ def chat_cmd(
         if not line.strip():
             break
         history.append(line)
-        result = gen.reply(ReplyContext(tuple(history[-5:]), topic, previous))
+        context = ReplyContext(tuple(history[-5:]), topic, previous)
+        result = gen.reply(context)
         text = result.text if result.text is not None else f"[rejected: {result.rejected_reason}]"
         click.echo(f"bot: {text}")
+        for n, alt in enumerate(gen.ranked(context)[:show_candidates], 1):
+            click.echo(f"  {n}. {alt}")
         if result.text is not None:
             history.append(result.text)
             previous = result.text
@@ -548,14 +544,7 @@ def chat_cmd(
     type=click.Path(path_type=Path),
     help="The general checkpoint to start from and to gate against (keeps its tokenizer).",
 )
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=Path("configs/generator/finetune_topic.toml"),
-    show_default=True,
-    help=CONFIG_HELP,
-)
+@config_option("configs/generator/finetune_topic.toml")
 @click.option(
     "--general",
     "general_corpus",

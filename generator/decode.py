@@ -32,7 +32,7 @@ class DecodeOptions:
     # Re-ranking (generator/rerank.py): beam candidates plus nucleus samples, ordered by
     # log p(reply|context) - mmi_weight * log p(reply|no context) + length_bonus * tokens.
     # Defaults tuned by bench/generator_mmi_tune.py on chitchat validation outside the `ai`
-    # topic (docs/benchmarks.md): generic-reply rate 39 % -> 7 %, distinct-2 0.36 -> 0.33.
+    # topic (docs/benchmarks.md): generic-reply rate 36 % -> 7 %, distinct-2 0.22 -> 0.33.
     rerank: bool = True
     num_samples: int = 4  # 8 gained little over 4 and costs latency
     mmi_weight: float = 0.75  # 1.0 (pure PMI) rewards rambling, 0.5 leaves 14 % generic
@@ -109,7 +109,8 @@ class _Beams:
     def __init__(self, b: int, k: int, tok: BPETokenizer, alpha: float, device: torch.device):
         self.b, self.k, self.tok, self.alpha = b, k, tok, alpha
         self.scores = torch.full((b, k), NEG_INF, device=device)
-        self.scores[:, 0] = 0.0  # all beams start identical; only the first may expand at step 0
+        if k:  # all beams start identical; only the first may expand at step 0
+            self.scores[:, 0] = 0.0
         self.hyps: list[list[int]] = [[] for _ in range(b * k)]
         self.finished: list[list[Candidate]] = [[] for _ in range(b)]
         self.done = [b == 0 or k == 0] * b
