@@ -542,7 +542,8 @@ def chat_cmd(
     default="models/generator/general.pt",
     show_default=True,
     type=click.Path(path_type=Path),
-    help="The general checkpoint to start from and to gate against (keeps its tokenizer).",
+    help="The general checkpoint to start from and to gate against (keeps its tokenizer); "
+    "build it with configs/generator/continue_filtered.toml (models/generator/MODEL_CARD.md).",
 )
 @config_option("configs/generator/finetune_topic.toml")
 @click.option(
