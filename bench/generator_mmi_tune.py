@@ -55,7 +55,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, help="write JSON here (and a PNG beside it)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    gen = load(args.model, seed=0)
+    gen = load(args.model, seed=0, rerank=True)
     opts = replace(gen.options, seed=0)
     pairs = tuning_pairs(args.model, args.n)
     messages = [c[-1] for c, _ in pairs]

@@ -49,7 +49,14 @@ def decode_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "Weight of log p(reply | no context) subtracted when re-ranking.",
         ),
         ("--length-bonus", "length_bonus", float, "Re-ranking score added per reply token."),
+        (
+            "--max-drop",
+            "max_drop",
+            click.FloatRange(0),
+            "Candidates this many nats/token less fluent than the best are ranked last.",
+        ),
     ]
+    d = replace(d, rerank=True)  # the CLI shows the re-ranked replies unless told otherwise
     options = [
         click.option(flag, name, default=getattr(d, name), show_default=True, type=kind, help=text)
         for flag, name, kind, text in table

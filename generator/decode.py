@@ -31,12 +31,15 @@ class DecodeOptions:
     seed: int | None = None  # sampling seed; None draws from torch's global generator
     # Re-ranking (generator/rerank.py): beam candidates plus nucleus samples, ordered by
     # log p(reply|context) - mmi_weight * log p(reply|no context) + length_bonus * tokens.
-    # Defaults tuned by bench/generator_mmi_tune.py on chitchat validation outside the `ai`
+    # Weights tuned by bench/generator_mmi_tune.py on chitchat validation outside the `ai`
     # topic (docs/benchmarks.md): generic-reply rate 36 % -> 7 %, distinct-2 0.22 -> 0.33.
-    rerank: bool = True
+    # Off by default in the library: it demotes a reply template an admin taught for many
+    # prompts (tests/retrain/test_end_to_end.py); `generator eval`/`chat` turn it on.
+    rerank: bool = False
     num_samples: int = 4  # 8 gained little over 4 and costs latency
     mmi_weight: float = 0.75  # 1.0 (pure PMI) rewards rambling, 0.5 leaves 14 % generic
     length_bonus: float = 1.0  # nats per token: the MMI sum still prefers short replies
+    max_drop: float = 2.0  # nats/token below the most fluent candidate: ranked last (garbled)
 
     def __post_init__(self) -> None:
         if self.beam_size < 1:
@@ -55,6 +58,8 @@ class DecodeOptions:
             raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
         if self.num_samples < 0:
             raise ValueError(f"num_samples must be >= 0, got {self.num_samples}")
+        if self.max_drop < 0:
+            raise ValueError(f"max_drop must be >= 0, got {self.max_drop}")
         if not 0 <= self.mmi_weight <= 1:
             raise ValueError(f"mmi_weight must be in [0, 1], got {self.mmi_weight}")
 
@@ -305,4 +310,6 @@ def generate(
         opts = replace(opts, seed=0)
     beams, samples = search(model, tok, src, lens, opts, opts.beam_size, opts.num_samples)
     found = [[(c.ids, c.logp) for c in a + s] for a, s in zip(beams, samples, strict=True)]
-    return rerank(model, tok, sources, found, opts.mmi_weight, opts.length_bonus, device)
+    return rerank(
+        model, tok, sources, found, opts.mmi_weight, opts.length_bonus, device, opts.max_drop
+    )

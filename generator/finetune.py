@@ -175,7 +175,7 @@ def topic_gate(
     """Score both models on the topic's validation conversations (int8, as served)."""
     scores = []
     for path in (general_model, topic_model):
-        gen = load(path, seed=0, **decoding)
+        gen = load(path, **{"rerank": True, "seed": 0, **decoding})
         ctx_turns = int(
             checkpoint.read(path).get("config", {}).get("data", {}).get("context_turns", 3)
         )

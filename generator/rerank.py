@@ -72,8 +72,13 @@ def rerank(
     mmi_weight: float,
     length_bonus: float,
     device: torch.device,
+    max_drop: float = float("inf"),
 ) -> Candidates:
     """Each context's candidates, deduplicated and sorted by :func:`mmi_scores`.
+
+    A candidate whose mean log-probability per token is more than ``max_drop`` nats below the
+    context's most fluent candidate goes after all the others: the anti-LM term would favour
+    it for being unlikely anywhere, which is what a garbled sample is too.
 
     ``candidates`` carry log p(reply + <eos> | context), which the search already summed;
     only the reply-alone term is computed here, teacher-forced with the topic token as the
@@ -95,6 +100,14 @@ def rerank(
     )
     lengths = torch.tensor([len(r) + 1.0 for r in replies])
     scores = mmi_scores(logp, logp_lm, lengths, mmi_weight, length_bonus).tolist()
-    for o, ids, score in zip(owner, replies, scores, strict=True):
-        out[o].append((ids, score))
-    return [sorted(c, key=lambda x: -x[1]) for c in out]
+    fluency = (logp / lengths).tolist()
+    best = [float("-inf")] * len(out)
+    for o, f in zip(owner, fluency, strict=True):
+        best[o] = max(best[o], f)
+    ranked: list[list[tuple[bool, float, list[int]]]] = [[] for _ in candidates]
+    for o, ids, score, f in zip(owner, replies, scores, fluency, strict=True):
+        ranked[o].append((f >= best[o] - max_drop, score, ids))
+    return [
+        [(ids, score) for _, score, ids in sorted(r, key=lambda x: (not x[0], -x[1]))]
+        for r in ranked
+    ]

@@ -84,7 +84,7 @@ def test_rerank_dedups_and_keeps_empty_contexts_aligned(generic_model: Path) -> 
 def test_reranked_decoding_is_reproducible_and_batch_independent(generic_model: Path) -> None:
     model, tok = checkpoint.build(checkpoint.read(generic_model))
     sources = [tok.encode_context([m], "general", 48) for m, _ in PAIRS[:3]]
-    opts = DecodeOptions(beam_size=2, num_samples=3, max_tokens=10)
+    opts = DecodeOptions(beam_size=2, rerank=True, num_samples=3, max_tokens=10)
     together = generate(model, tok, sources, opts)
     alone = [generate(model, tok, [s], opts)[0] for s in sources]
     assert together == generate(model, tok, sources, opts)  # seeded samples: reproducible
@@ -96,3 +96,20 @@ def test_reranked_decoding_is_reproducible_and_batch_independent(generic_model: 
         scores = [s for _, s in cands]
         assert scores == sorted(scores, reverse=True)
         assert len({tuple(ids) for ids, _ in cands}) == len(cands)  # no duplicates
+
+
+def test_garbled_candidates_rank_after_fluent_ones(generic_model: Path) -> None:
+    model, tok = checkpoint.build(checkpoint.read(generic_model))
+    cpu = torch.device("cpu")
+    msg, specific = PAIRS[0]
+    src = tok.encode_context([msg], "general", 48)
+    good, garbled = tok.encode(specific), tok.encode("violin bread volcano phone train cat")
+    logp = reply_logprobs(model, tok, [src], [0, 0], [good, garbled], cpu).tolist()
+    assert logp[1] / (len(garbled) + 1) < logp[0] / (len(good) + 1) - 1.0  # the case holds
+    scored = [[(garbled, logp[1]), (good, logp[0])]]
+    # A large length bonus alone would put the longer garbled candidate first ...
+    loose = rerank(model, tok, [src], scored, 1.0, 50.0, cpu)
+    assert loose[0][0][0] == garbled
+    # ... the fluency floor keeps it behind the fluent one.
+    out = rerank(model, tok, [src], scored, 1.0, 50.0, cpu, max_drop=1.0)
+    assert [ids for ids, _ in out[0]] == [good, garbled]
