@@ -53,6 +53,8 @@ def main() -> None:
     ap.add_argument("--max-tokens", type=int, default=30, help="reply token cap")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
     ap.add_argument("--no-quantize", action="store_true", help="decode with fp32 weights")
+    ap.add_argument("--no-rerank", action="store_true", help="plain beam search, no MMI re-ranking")
+    ap.add_argument("--skip-batched", action="store_true", help="only the batch-of-one latency")
     ap.add_argument("--out", type=Path, help="write the JSON here")
     args = ap.parse_args()
     if args.threads:
@@ -60,7 +62,11 @@ def main() -> None:
     ctxs = contexts(max(args.n, args.batch * 4))
     before = rss_mb()
     gen = load(
-        args.model, beam_size=args.beam, max_tokens=args.max_tokens, quantize=not args.no_quantize
+        args.model,
+        beam_size=args.beam,
+        max_tokens=args.max_tokens,
+        quantize=not args.no_quantize,
+        rerank=not args.no_rerank,
     )
     gen.reply(ctxs[0])  # warm-up: first call allocates
     loaded = rss_mb()
@@ -72,7 +78,7 @@ def main() -> None:
     times.sort()
     t0 = time.perf_counter()
     done = 0
-    for i in range(0, args.batch * 4, args.batch):
+    for i in range(0, 0 if args.skip_batched else args.batch * 4, args.batch):
         done += len(gen.reply_batch(ctxs[i : i + args.batch]))
     throughput = done / (time.perf_counter() - t0)
     result = {
@@ -83,13 +89,17 @@ def main() -> None:
         "threads": torch.get_num_threads(),
         "load_avg_1m": os.getloadavg()[0],
         "beam": args.beam,
+        "decoding": {
+            k: getattr(gen.options, k)
+            for k in ("rerank", "num_samples", "mmi_weight", "length_bonus")
+        },
         "max_tokens": args.max_tokens,
         "n": len(times),
         "p50_ms": 1000 * times[len(times) // 2],
         "p90_ms": 1000 * times[int(len(times) * 0.9)],
         "p99_ms": 1000 * times[min(len(times) - 1, int(len(times) * 0.99))],
         "batch": args.batch,
-        "replies_per_s_batched": throughput,
+        "replies_per_s_batched": None if args.skip_batched else throughput,
         "memory_added_mb": loaded - before,
         "rejections": dict(gen.rejections),
     }

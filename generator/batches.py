@@ -6,8 +6,8 @@ import contextlib
 import queue
 import random
 import threading
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor
@@ -55,8 +55,13 @@ def make_pairs(
     context_turns: int,
     max_source_tokens: int,
     max_target_tokens: int,
+    keep: Callable[[str], bool] | None = None,
 ) -> list[Pair]:
-    """Every (last ``context_turns`` turns -> next turn) pair, each turn encoded once."""
+    """Every (last ``context_turns`` turns -> next turn) pair, each turn encoded once.
+
+    ``keep`` decides from the reply's text whether it may be a target (the generic-reply
+    filter); the turn still serves as context for the pairs after it.
+    """
     flat = [t for conv in conversations for t in conv.turns]
     encoded = tok.encode_batch(flat)
     pairs, pos = [], 0
@@ -66,9 +71,22 @@ def make_pairs(
         for i in range(1, len(conv.turns)):
             src = tok.context_ids(ids[max(0, i - context_turns) : i], conv.topic, max_source_tokens)
             tgt = ids[i][:max_target_tokens]
-            if tgt:
+            if tgt and (keep is None or keep(conv.turns[i])):
                 pairs.append(Pair(src, tgt, len(conv.turns[i].split()) + 1, conv.topic))
     return pairs
+
+
+def with_reply_lm(pairs: Sequence[Pair], tok: BPETokenizer, share: float, seed: int) -> list[Pair]:
+    """``pairs`` plus a seeded ``share`` of them again with the topic token as the only input.
+
+    The topic token is the first id of every source, so the copy asks the model for the reply
+    without its context: that teaches p(reply | topic), the reply language model.
+    """
+    if not 0 <= share <= 1:
+        raise ValueError(f"lm_share must be in [0, 1], got {share}")
+    rng = random.Random(seed)
+    extra = [replace(p, src=p.src[:1]) for p in pairs if rng.random() < share]
+    return [*pairs, *extra]
 
 
 def collate(pairs: Sequence[Pair], tok: BPETokenizer) -> Batch:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import random
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,57 @@ CONFIG_HELP = "TOML preset, e.g. configs/generator/default.toml (values there, t
 
 def _fail(exc: Exception) -> click.ClickException:
     return click.UsageError(str(exc).splitlines()[0])
+
+
+def config_option(default: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--config FILE``: the TOML preset a training command starts from."""
+    return click.option(
+        "--config",
+        "config_file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        default=Path(default),
+        show_default=True,
+        help=CONFIG_HELP,
+    )
+
+
+def decode_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The decoding options ``eval`` and ``chat`` share, passed on as ``decoding=dict``."""
+    from generator.decode import DecodeOptions
+
+    d = DecodeOptions()
+    table: list[tuple[str, str, Any, str]] = [  # (flag, field, type, help)
+        ("--beam-size", "beam_size", click.IntRange(1), "Beam width."),
+        ("--rerank/--no-rerank", "rerank", None, "Re-rank beam and samples by mutual information."),
+        ("--num-samples", "num_samples", click.IntRange(0), "Nucleus samples added to the beams."),
+        (
+            "--mmi-weight",
+            "mmi_weight",
+            click.FloatRange(0, 1),
+            "Weight of log p(reply | no context) subtracted when re-ranking.",
+        ),
+        ("--length-bonus", "length_bonus", float, "Re-ranking score added per reply token."),
+        (
+            "--max-drop",
+            "max_drop",
+            click.FloatRange(0),
+            "Candidates this many nats/token less fluent than the best are ranked last.",
+        ),
+    ]
+    d = replace(d, rerank=True)  # the CLI shows the re-ranked replies unless told otherwise
+    options = [
+        click.option(flag, name, default=getattr(d, name), show_default=True, type=kind, help=text)
+        for flag, name, kind, text in table
+    ]
+    names = [name for _, name, _, _ in table]
+
+    @functools.wraps(func)
+    def command(*args: Any, **kw: Any) -> Any:
+        return func(*args, decoding={n: kw.pop(n) for n in names}, **kw)
+
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 
 @click.group("generator")
@@ -101,14 +154,7 @@ def prepare_cmd(
 
 
 @generator.command("train")
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=Path("configs/generator/default.toml"),
-    show_default=True,
-    help=CONFIG_HELP,
-)
+@config_option("configs/generator/default.toml")
 @click.option(
     "--out", "out_dir", type=click.Path(path_type=Path), help="Run directory (overrides out_dir)."
 )
@@ -276,9 +322,7 @@ def export_cmd(source: Path, out_dir: Path, name: str | None, fp32: bool) -> Non
     type=click.IntRange(0),
     help="Replies to generate for the text metrics (0 = perplexity only).",
 )
-@click.option(
-    "--beam-size", default=4, show_default=True, type=click.IntRange(1), help="Beam width."
-)
+@decode_options
 @click.option(
     "--out", "out_file", type=click.Path(path_type=Path), help="Also write metrics JSON here."
 )
@@ -302,10 +346,10 @@ def eval_cmd(
     topics: tuple[str, ...],
     on_topic: str | None,
     max_replies: int,
-    beam_size: int,
     out_file: Path | None,
     quantize: bool,
     samples: int,
+    decoding: dict[str, Any],
 ) -> None:
     """Per-word perplexity, distinct-1/2, length, generic-reply rate, salience, on-topic rate."""
     from generator import checkpoint
@@ -329,7 +373,7 @@ def eval_cmd(
             param_hint="--on-topic",
         )
     try:
-        gen = load(model_dir, beam_size=beam_size, quantize=quantize)
+        gen = load(model_dir, quantize=quantize, seed=0, **decoding)
         ckpt_cfg = checkpoint.read(model_dir).get("config", {}).get("data", {})
         convs = load_corpus(data_path)
     except GeneratorError as exc:
@@ -348,6 +392,7 @@ def eval_cmd(
     metrics: dict[str, Any] = {
         "model": gen.version,
         "quantized": quantize,
+        "decoding": decoding,
         "data": data_path,
         "split": split,
         "conversations": len(convs),
@@ -425,9 +470,7 @@ def eval_cmd(
     help="Model directory or checkpoint file.",
 )
 @click.option("--topic", help="Topic label to condition on (e.g. ai).")
-@click.option(
-    "--beam-size", default=4, show_default=True, type=click.IntRange(1), help="Beam width."
-)
+@decode_options
 @click.option("--sample", is_flag=True, help="Nucleus sampling instead of beam search.")
 @click.option(
     "--temperature",
@@ -443,22 +486,28 @@ def eval_cmd(
     type=click.FloatRange(0, 1, min_open=True),
     help="Nucleus mass for sampling.",
 )
+@click.option(
+    "--show-candidates",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Also print this many ranked candidates that pass the guard (see the re-ranking).",
+)
 def chat_cmd(
     model_dir: Path,
     topic: str | None,
-    beam_size: int,
     sample: bool,
     temperature: float,
     top_p: float,
+    show_candidates: int,
+    decoding: dict[str, Any],
 ) -> None:
     """Talk to a model in the terminal (empty line or Ctrl-D ends)."""
     from generator.service import load
     from generator.types import ReplyContext
 
     try:
-        gen = load(
-            model_dir, beam_size=beam_size, sample=sample, temperature=temperature, top_p=top_p
-        )
+        gen = load(model_dir, sample=sample, temperature=temperature, top_p=top_p, **decoding)
     except GeneratorError as exc:
         raise _fail(exc) from exc
     click.echo(f"{gen.version}: say something (empty line ends)")
@@ -472,9 +521,136 @@ def chat_cmd(
         if not line.strip():
             break
         history.append(line)
-        result = gen.reply(ReplyContext(tuple(history[-5:]), topic, previous))
+        context = ReplyContext(tuple(history[-5:]), topic, previous)
+        result = gen.reply(context)
         text = result.text if result.text is not None else f"[rejected: {result.rejected_reason}]"
         click.echo(f"bot: {text}")
+        for n, alt in enumerate(gen.ranked(context)[:show_candidates], 1):
+            click.echo(f"  {n}. {alt}")
         if result.text is not None:
             history.append(result.text)
             previous = result.text
+
+
+@generator.command("finetune")
+@click.option(
+    "--corpus", required=True, help="Topic corpus: 'chitchat' or a file/dir (any format)."
+)
+@click.option(
+    "--topic",
+    required=True,
+    help="Topic label: conversations with it are the topic data (all of them if none has it).",
+)
+@click.option(
+    "--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Run directory."
+)
+@click.option(
+    "--base",
+    default="models/generator/general.pt",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="The general checkpoint to start from and to gate against (keeps its tokenizer); "
+    "build it with configs/generator/continue_filtered.toml (models/generator/MODEL_CARD.md).",
+)
+@config_option("configs/generator/finetune_topic.toml")
+@click.option(
+    "--general",
+    "general_corpus",
+    help="General corpus mixed in against forgetting (default: the base model's corpus).",
+)
+@click.option(
+    "--general-ratio",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="General pairs mixed in per topic pair (0 = topic data only).",
+)
+@click.option(
+    "--keyword",
+    "keywords",
+    multiple=True,
+    help="On-topic word for the gate (repeatable; default: the topic's built-in list).",
+)
+@click.option("--epochs", type=click.IntRange(1), help="Override the number of epochs.")
+@click.option(
+    "--lr", type=click.FloatRange(0, min_open=True), help="Override the peak learning rate."
+)
+@click.option(
+    "--max-replies",
+    default=300,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Validation replies each model generates for the gate's on-topic rate.",
+)
+@click.option("--resume", is_flag=True, help="Continue from OUT/last.pt.")
+@click.option("--name", help="Model name (default: <base name>-<topic>).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def finetune_cmd(
+    corpus: str,
+    topic: str,
+    out_dir: Path,
+    base: Path,
+    config_file: Path,
+    general_corpus: str | None,
+    general_ratio: float,
+    keywords: tuple[str, ...],
+    epochs: int | None,
+    lr: float | None,
+    max_replies: int,
+    resume: bool,
+    name: str | None,
+    quiet: bool,
+) -> None:
+    """Specialise the general model on a topic, then gate it: it must beat the general model.
+
+    Mixes general pairs into the topic's training pairs, conditions on the topic token,
+    early-stops on the topic's validation split, and prints the gate (per-word perplexity,
+    on-topic rate, salience of both models on that split). Exits with status 1 when the
+    topic model does not beat the general one on perplexity and on-topic rate.
+    """
+    from generator import checkpoint
+    from generator.config import TrainConfig
+    from generator.data import TOPIC_KEYWORDS
+    from generator.finetune import finetune, topic_gate
+
+    words = list(keywords) or list(TOPIC_KEYWORDS.get(topic, ()))
+    if not words:
+        raise click.BadParameter(
+            f"no built-in keyword list for {topic!r}; give the gate --keyword words",
+            param_hint="--keyword",
+        )
+    try:
+        base_ckpt = checkpoint.read(base)
+        cfg = TrainConfig.from_file(config_file)
+    except GeneratorError as exc:
+        raise click.BadParameter(str(exc), param_hint="--base") from exc
+    except (ValueError, TypeError, OSError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--config") from exc
+    base_data = base_ckpt.get("config", {}).get("data", {})
+    over = {k: v for k, v in (("epochs", epochs), ("lr", lr)) if v is not None}
+    split = {k: base_data[k] for k in ("val_fraction", "split_seed") if k in base_data}
+    cfg = replace(cfg, out_dir=str(out_dir), data=replace(cfg.data, **split), **over)
+    try:
+        result, validation = finetune(
+            cfg,
+            base=base,
+            topic=topic,
+            topic_corpus=corpus,
+            general_corpus=general_corpus or str(base_data.get("corpus", "chitchat")),
+            general_ratio=general_ratio,
+            name=name or f"{base_ckpt.get('name', 'generator')}-{topic}",
+            log=click.echo,
+            progress=not quiet,
+            resume=resume,
+        )
+        if not (out_dir / "best.pt").exists():
+            raise click.ClickException("stopped before the first validation: no checkpoint")
+        click.echo(f"fine-tuned: best per-word perplexity {result.best_word_perplexity:.2f}")
+        gate = topic_gate(base, out_dir / "best.pt", validation, topic, words, max_replies)
+    except (GeneratorError, ValueError) as exc:
+        raise _fail(exc) from exc
+    (out_dir / "gate.json").write_text(json.dumps(gate.to_dict(), indent=2) + "\n")
+    click.echo(gate.table())
+    click.echo(f"wrote {out_dir}/best.pt and {out_dir}/gate.json")
+    if not gate.passed:
+        raise SystemExit(1)

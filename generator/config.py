@@ -44,6 +44,12 @@ class DataConfig:
     max_target_tokens: int = 40  # replies longer than this are truncated for training
     val_fraction: float = 0.05  # by conversation; 5% of chitchat is still ~350 conversations
     split_seed: int = 13  # the hash salt of the conversation split; change it to resample
+    # Generic-target filter (generator/targets.py), training replies only; 0 turns a test off.
+    drop_share: float = 0.0  # drop a reply text that is more than this share of all replies
+    drop_least_informative: float = 0.0  # and this share with the lowest mean word surprisal
+    # Share of training replies also taught with the topic token as their only input, so the
+    # same network learns p(reply | no context), the language model MMI re-ranking subtracts.
+    lm_share: float = 0.0
 
 
 @dataclass

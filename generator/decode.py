@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor
 
-from generator.model import Encoded, Seq2Seq
+from generator.model import Seq2Seq
+from generator.rerank import rerank
 from generator.tokenizer import BPETokenizer
 
 NEG_INF = float("-inf")
+NUCLEUS_TOP = 64  # tokens a nucleus is drawn from (top-p rarely needs more at temperature < 1)
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,17 @@ class DecodeOptions:
     temperature: float = 0.8  # < 1 sharpens sampling toward likely tokens
     top_p: float = 0.9  # sample only from the smallest set holding 90% of the mass
     seed: int | None = None  # sampling seed; None draws from torch's global generator
+    # Re-ranking (generator/rerank.py): beam candidates plus nucleus samples, ordered by
+    # log p(reply|context) - mmi_weight * log p(reply|no context) + length_bonus * tokens.
+    # Weights tuned by bench/generator_mmi_tune.py on chitchat validation outside the `ai`
+    # topic (docs/benchmarks.md): generic-reply rate 36 % -> 7 %, distinct-2 0.22 -> 0.33.
+    # Off by default in the library: it demotes a reply template an admin taught for many
+    # prompts (tests/retrain/test_end_to_end.py); `generator eval`/`chat` turn it on.
+    rerank: bool = False
+    num_samples: int = 4  # 8 gained little over 4 and costs latency
+    mmi_weight: float = 0.75  # 1.0 (pure PMI) rewards rambling, 0.5 leaves 14 % generic
+    length_bonus: float = 1.0  # nats per token: the MMI sum still prefers short replies
+    max_drop: float = 2.0  # nats/token below the most fluent candidate: ranked last (garbled)
 
     def __post_init__(self) -> None:
         if self.beam_size < 1:
@@ -43,6 +56,12 @@ class DecodeOptions:
             raise ValueError(f"temperature must be > 0, got {self.temperature}")
         if not 0 < self.top_p <= 1:
             raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+        if self.num_samples < 0:
+            raise ValueError(f"num_samples must be >= 0, got {self.num_samples}")
+        if self.max_drop < 0:
+            raise ValueError(f"max_drop must be >= 0, got {self.max_drop}")
+        if not 0 <= self.mmi_weight <= 1:
+            raise ValueError(f"mmi_weight must be in [0, 1], got {self.mmi_weight}")
 
 
 def length_penalty(length: int, alpha: float) -> float:
@@ -80,63 +99,171 @@ def _banned(tok: BPETokenizer, device: torch.device) -> Tensor:
     return torch.tensor(tok.banned_ids, device=device)
 
 
-@torch.no_grad()
-def beam_search(
-    model: Seq2Seq, tok: BPETokenizer, src: Tensor, src_lens: Tensor, opts: DecodeOptions
-) -> list[list[tuple[list[int], float]]]:
-    """For each source row, up to ``beam_size`` replies (ids, normalised score), best first."""
-    model.eval()
-    device = src.device
-    b, k = src.size(0), opts.beam_size
-    enc = model.encode(src, src_lens).select(torch.arange(b, device=device).repeat_interleave(k))
-    state = enc.state
-    scores = torch.full((b, k), NEG_INF, device=device)
-    scores[:, 0] = 0.0  # all beams start identical; only the first may expand at step 0
-    hyps: list[list[int]] = [[] for _ in range(b * k)]
-    last = torch.full((b * k,), tok.bos_id, dtype=torch.long, device=device)
-    finished: list[list[tuple[list[int], float]]] = [[] for _ in range(b)]
-    done = [False] * b
-    banned = _banned(tok, device)
-    vocab = tok.vocab_size
-    for step in range(opts.max_tokens):
-        logp, state = model.step(last, state, enc)  # (B*K, V)
-        _mask(logp, hyps, step, tok, opts, banned)
-        cand = (scores.view(-1, 1) + logp).view(b, k * vocab)  # (B, K*V)
+@dataclass(frozen=True)
+class Candidate:
+    """A reply's ids with its summed log p(reply + <eos> | context) and its search score."""
+
+    ids: list[int]
+    logp: float  # the model's log-probability of the tokens chosen, <eos> included
+    score: float  # beams: logp / GNMT length penalty; samples: logp per token
+
+
+class _Beams:
+    """The beam-search half of :func:`search`: ``k`` beams for each of ``b`` sources."""
+
+    def __init__(self, b: int, k: int, tok: BPETokenizer, alpha: float, device: torch.device):
+        self.b, self.k, self.tok, self.alpha = b, k, tok, alpha
+        self.scores = torch.full((b, k), NEG_INF, device=device)
+        if k:  # all beams start identical; only the first may expand at step 0
+            self.scores[:, 0] = 0.0
+        self.hyps: list[list[int]] = [[] for _ in range(b * k)]
+        self.finished: list[list[Candidate]] = [[] for _ in range(b)]
+        self.done = [b == 0 or k == 0] * b
+
+    def _finish(self, bi: int, hyp: list[int], logp: float) -> None:
+        score = logp / length_penalty(len(hyp), self.alpha)
+        self.finished[bi].append(Candidate(hyp, logp, score))
+
+    def advance(self, logp: Tensor) -> tuple[Tensor, Tensor]:
+        """Extend every beam by one token: (rows each new beam came from, its new token)."""
+        b, k, vocab, eos = self.b, self.k, logp.size(1), self.tok.eos_id
+        device = logp.device
+        cand = (self.scores.view(-1, 1) + logp).view(b, k * vocab)  # (B, K*V)
         top_scores, top_idx = cand.topk(2 * k, dim=1)  # (B, 2K): room for K that don't end
-        is_eos = (top_idx % vocab) == tok.eos_id
+        is_eos = (top_idx % vocab) == eos
         for bi, ci in is_eos.nonzero().tolist():
             score = top_scores[bi, ci].item()
-            if done[bi] or score == NEG_INF or ci >= k:
+            if self.done[bi] or score == NEG_INF or ci >= k:
                 continue  # only an <eos> among the best K counts, as in standard beam search
-            src_row = bi * k + int(top_idx[bi, ci]) // vocab
-            finished[bi].append(
-                (hyps[src_row], score / length_penalty(len(hyps[src_row]), opts.length_alpha))
-            )
-            done[bi] = len(finished[bi]) >= k
+            self._finish(bi, self.hyps[bi * k + int(top_idx[bi, ci]) // vocab], score)
+            self.done[bi] = len(self.finished[bi]) >= k
         live = top_scores.masked_fill(is_eos, NEG_INF)
-        scores, pick = live.topk(k, dim=1)  # (B, K)
+        self.scores, pick = live.topk(k, dim=1)  # (B, K)
         chosen = top_idx.gather(1, pick)  # (B, K)
         origin = (chosen // vocab + torch.arange(b, device=device).unsqueeze(1) * k).view(-1)
         last = (chosen % vocab).view(-1)
         for bi in range(b):
-            if done[bi]:
-                scores[bi] = NEG_INF
-        state = (state[0][:, origin], state[1][:, origin])
-        origin_list, last_list = origin.tolist(), last.tolist()
-        hyps = [hyps[o] + [t] for o, t in zip(origin_list, last_list, strict=True)]
-        if all(done):
-            break
-    flat_scores = scores.view(-1).tolist()
-    for row, score in enumerate(flat_scores):
-        bi = row // k
-        if score != NEG_INF and len(finished[bi]) < k:
-            finished[bi].append(
-                (hyps[row], score / length_penalty(len(hyps[row]), opts.length_alpha))
-            )
-    return [sorted(f, key=lambda x: -x[1])[:k] for f in finished]
+            if self.done[bi]:
+                self.scores[bi] = NEG_INF
+        self.hyps = [
+            self.hyps[o] + [t] for o, t in zip(origin.tolist(), last.tolist(), strict=True)
+        ]
+        return origin, last
+
+    def results(self) -> list[list[Candidate]]:
+        """Finished beams (live ones fill up to ``k``), best normalised score first."""
+        for row, score in enumerate(self.scores.view(-1).tolist()):
+            bi = row // self.k
+            if score != NEG_INF and len(self.finished[bi]) < self.k:
+                self._finish(bi, self.hyps[row], score)
+        return [sorted(f, key=lambda c: -c.score)[: self.k] for f in self.finished]
+
+
+class _Samples:
+    """The nucleus-sampling half of :func:`search`: ``n`` samples for each of ``b`` sources.
+
+    Sample ``j`` of every source reads the same pre-drawn uniform stream, so a context gets
+    the same samples whether it is decoded alone or in a batch (replies are reproducible).
+    """
+
+    def __init__(self, b: int, n: int, opts: DecodeOptions, device: torch.device) -> None:
+        self.b, self.n, self.opts = b, n, opts
+        gen = torch.Generator()
+        if opts.seed is not None:
+            gen.manual_seed(opts.seed)
+        else:
+            gen.seed()
+        uniform = torch.rand(n, opts.max_tokens, generator=gen)
+        self.uniform = uniform.repeat(b, 1).to(device)  # (B*N, max_tokens)
+        self.hyps: list[list[int]] = [[] for _ in range(b * n)]
+        self.total = torch.zeros(b * n, device=device)
+        self.alive = torch.ones(b * n, dtype=torch.bool, device=device)
+
+    def advance(self, logp: Tensor, step: int, eos: int) -> Tensor:
+        """Draw each sample's next token by inverse-CDF over its nucleus."""
+        # The nucleus is cut from the NUCLEUS_TOP most likely tokens: a full sort of the
+        # vocabulary at every step would cost as much as the LSTM step itself.
+        probs = (logp / self.opts.temperature).softmax(-1)
+        sorted_p, order = probs.topk(min(NUCLEUS_TOP, probs.size(1)), dim=-1)
+        keep = sorted_p.cumsum(-1) - sorted_p < self.opts.top_p  # always keeps the top token
+        cdf = (sorted_p * keep).cumsum(-1)
+        u = self.uniform[:, step : step + 1] * cdf[:, -1:]
+        choice = torch.searchsorted(cdf, u).clamp(max=cdf.size(1) - 1)
+        nxt = order.gather(1, choice).squeeze(1)
+        self.total += torch.where(self.alive, logp.gather(1, nxt.unsqueeze(1)).squeeze(1), 0.0)
+        for row, t in enumerate(nxt.tolist()):
+            if self.alive[row] and t != eos:
+                self.hyps[row].append(t)
+        self.alive &= nxt != eos
+        return nxt
+
+    def results(self, keep_unfinished: bool) -> list[list[Candidate]]:
+        """Samples that ended (all, with ``keep_unfinished``), best mean log-probability first."""
+        out: list[list[Candidate]] = [[] for _ in range(self.b)]
+        rows = zip(self.hyps, self.total.tolist(), self.alive.tolist(), strict=True)
+        for row, (hyp, total, unfinished) in enumerate(rows):
+            if keep_unfinished or not unfinished:
+                out[row // self.n].append(Candidate(hyp, total, total / (len(hyp) + 1)))
+        return [sorted(o, key=lambda c: -c.score) for o in out]
 
 
 @torch.no_grad()
+def search(
+    model: Seq2Seq,
+    tok: BPETokenizer,
+    src: Tensor,
+    src_lens: Tensor,
+    opts: DecodeOptions,
+    beams: int,
+    samples: int,
+) -> tuple[list[list[Candidate]], list[list[Candidate]]]:
+    """``beams`` beam-search replies and ``samples`` nucleus samples for each source row.
+
+    Both run in one decoding loop: every step is a single batched LSTM call over the beams
+    and the samples together, so the samples cost far less than a second search would.
+    """
+    model.eval()
+    device = src.device
+    b = src.size(0)
+    rows = torch.arange(b, device=device)
+    enc = model.encode(src, src_lens)
+    enc = enc.select(torch.cat([rows.repeat_interleave(beams), rows.repeat_interleave(samples)]))
+    state = enc.state
+    beam = _Beams(b, beams, tok, opts.length_alpha, device)
+    draw = _Samples(b, samples, opts, device)
+    nb = b * beams
+    last = torch.full((nb + b * samples,), tok.bos_id, dtype=torch.long, device=device)
+    banned = _banned(tok, device)
+    sample_rows = torch.arange(nb, nb + b * samples, device=device)
+    for step in range(opts.max_tokens):
+        logp, state = model.step(last, state, enc)  # (B*K + B*N, V)
+        _mask(logp, beam.hyps + draw.hyps, step, tok, opts, banned)
+        parts, origin = [], []
+        if beams:
+            beam_origin, beam_last = beam.advance(logp[:nb])
+            parts.append(beam_last)
+            origin.append(beam_origin)
+        if samples:
+            parts.append(draw.advance(logp[nb:], step, tok.eos_id))
+            origin.append(sample_rows)
+        last = torch.cat(parts)
+        index = torch.cat(origin)
+        state = (state[0][:, index], state[1][:, index])
+        if beams and all(beam.done):
+            break  # samples still running are longer than every beam: dropped, not waited for
+        if not beams and not draw.alive.any():
+            break
+    return beam.results(), draw.results(keep_unfinished=not beams)
+
+
+def beam_search(
+    model: Seq2Seq, tok: BPETokenizer, src: Tensor, src_lens: Tensor, opts: DecodeOptions
+) -> list[list[tuple[list[int], float]]]:
+    """For each source row, up to ``beam_size`` replies (ids, normalised score), best first."""
+    found, _ = search(model, tok, src, src_lens, opts, opts.beam_size, 0)
+    return [[(c.ids, c.score) for c in cands] for cands in found]
+
+
 def sample(
     model: Seq2Seq,
     tok: BPETokenizer,
@@ -146,45 +273,8 @@ def sample(
     num: int = 1,
 ) -> list[list[tuple[list[int], float]]]:
     """``num`` nucleus samples per source row (ids, mean log-probability)."""
-    model.eval()
-    device = src.device
-    b = src.size(0)
-    gen = torch.Generator(device=device)
-    if opts.seed is not None:
-        gen.manual_seed(opts.seed)
-    else:
-        gen.seed()
-    enc: Encoded = model.encode(src, src_lens).select(
-        torch.arange(b, device=device).repeat_interleave(num)
-    )
-    state = enc.state
-    n = b * num
-    last = torch.full((n,), tok.bos_id, dtype=torch.long, device=device)
-    hyps: list[list[int]] = [[] for _ in range(n)]
-    total = torch.zeros(n, device=device)
-    alive = torch.ones(n, dtype=torch.bool, device=device)
-    banned = _banned(tok, device)
-    for step in range(opts.max_tokens):
-        logp, state = model.step(last, state, enc)
-        _mask(logp, hyps, step, tok, opts, banned)
-        probs = (logp / opts.temperature).softmax(-1)
-        sorted_p, order = probs.sort(-1, descending=True)
-        keep = sorted_p.cumsum(-1) - sorted_p < opts.top_p  # always keeps the top token
-        sorted_p = sorted_p * keep
-        choice = torch.multinomial(sorted_p, 1, generator=gen)  # (n, 1)
-        nxt = order.gather(1, choice).squeeze(1)
-        total += torch.where(alive, logp.gather(1, nxt.unsqueeze(1)).squeeze(1), 0.0)
-        for row, t in enumerate(nxt.tolist()):
-            if alive[row] and t != tok.eos_id:
-                hyps[row].append(t)
-        alive &= nxt != tok.eos_id
-        last = nxt
-        if not alive.any():
-            break
-    out: list[list[tuple[list[int], float]]] = [[] for _ in range(b)]
-    for row, hyp in enumerate(hyps):
-        out[row // num].append((hyp, total[row].item() / max(1, len(hyp) + 1)))
-    return [sorted(o, key=lambda x: -x[1]) for o in out]
+    _, found = search(model, tok, src, src_lens, opts, 0, num)
+    return [[(c.ids, c.score) for c in cands] for cands in found]
 
 
 def pad_sources(
@@ -205,9 +295,21 @@ def generate(
     opts: DecodeOptions,
     device: torch.device | None = None,
 ) -> list[list[tuple[list[int], float]]]:
-    """Candidates for each encoded context, by beam search or (``opts.sample``) sampling."""
+    """Candidates (ids, score) for each encoded context, best first.
+
+    Beam search (or ``opts.sample``: ``beam_size`` nucleus samples); with ``opts.rerank``,
+    ``num_samples`` seeded samples join the beams and all are re-ranked by the MMI score.
+    """
     device = device or next(model.parameters()).device
     src, lens = pad_sources(sources, tok.pad_id, device)
     if opts.sample:
         return sample(model, tok, src, lens, opts, num=opts.beam_size)
-    return beam_search(model, tok, src, lens, opts)
+    if not opts.rerank:
+        return beam_search(model, tok, src, lens, opts)
+    if opts.seed is None:  # re-ranked replies are reproducible: the samples are seeded too
+        opts = replace(opts, seed=0)
+    beams, samples = search(model, tok, src, lens, opts, opts.beam_size, opts.num_samples)
+    found = [[(c.ids, c.logp) for c in a + s] for a, s in zip(beams, samples, strict=True)]
+    return rerank(
+        model, tok, sources, found, opts.mmi_weight, opts.length_bonus, device, opts.max_drop
+    )

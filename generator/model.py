@@ -78,7 +78,10 @@ class Seq2Seq(nn.Module):
 
     def forward(self, src: Tensor, src_lens: Tensor, tgt_in: Tensor) -> Tensor:
         """Teacher-forced logits (B, T, V) for target inputs ``tgt_in`` (B, T)."""
-        enc = self.encode(src, src_lens)
+        return self.teacher_forced(self.encode(src, src_lens), tgt_in)
+
+    def teacher_forced(self, enc: Encoded, tgt_in: Tensor) -> Tensor:
+        """Logits (B, T, V) of every target position given encoded sources (B rows)."""
         dec, _ = self.decoder(self.drop(self.embed(tgt_in)), enc.state)  # (B, T, H)
         return self._attend(dec, enc)
 

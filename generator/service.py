@@ -73,14 +73,23 @@ class LSTMReplyGenerator:
             found = generate(self.model, self.tok, sources, self.options, self.device)
         return [[self.tok.decode(ids) for ids, _ in cands] for cands in found]
 
+    def ranked(self, context: ReplyContext) -> list[str]:
+        """Every candidate that fits and passes the guard, best first (``reply`` is the first).
+
+        A query, not a reply: the rejection counters are left alone.
+        """
+        out: list[str] = []
+        for text in self.candidates([context])[0]:
+            fitted, reason = _checked(context, text)
+            if reason is None and fitted not in out:
+                out.append(fitted)
+        return out
+
     def _choose(self, ctx: ReplyContext, texts: list[str]) -> Generated:
         """Called under the lock: counters are plain ``Counter`` objects."""
         first_reason: str | None = None
         for text in texts:
-            fitted = fit(text, ctx.max_chars)
-            reason = (
-                "too_long" if text and not fitted else guard.check(fitted, ctx.previous_bot_reply)
-            )
+            fitted, reason = _checked(ctx, text)
             if reason is None:
                 return Generated(fitted)
             self.candidate_rejections[reason] += 1
@@ -97,6 +106,14 @@ class LSTMReplyGenerator:
                 "rejections": dict(self.rejections),
                 "candidate_rejections": dict(self.candidate_rejections),
             }
+
+
+def _checked(ctx: ReplyContext, text: str) -> tuple[str, str | None]:
+    """The candidate cut to fit ``ctx.max_chars``, and why the guard refuses it (or None)."""
+    fitted = fit(text, ctx.max_chars)
+    if text and not fitted:
+        return fitted, "too_long"
+    return fitted, guard.check(fitted, ctx.previous_bot_reply)
 
 
 def quantize_model(model: Seq2Seq) -> Seq2Seq:

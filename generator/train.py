@@ -17,12 +17,13 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from generator import checkpoint
-from generator.batches import Pair, batches, count_batches, make_pairs, prefetch
+from generator.batches import Pair, batches, count_batches, make_pairs, prefetch, with_reply_lm
 from generator.clean import prepare, split_conversations
 from generator.config import DataConfig, ModelConfig, TrainConfig
 from generator.data import Conversation, load_corpus
 from generator.evaluate import NLL, corpus_nll
 from generator.model import Seq2Seq
+from generator.targets import FilterReport, TargetFilter
 from generator.tokenizer import BPETokenizer
 
 
@@ -59,6 +60,24 @@ def load_splits(data: DataConfig) -> tuple[list[Conversation], list[Conversation
         keywords=data.keywords,
     )
     return split_conversations(convs, data.val_fraction, data.split_seed)
+
+
+def target_filter(
+    convs: list[Conversation], data: DataConfig
+) -> tuple[Callable[[str], bool] | None, FilterReport | None]:
+    """The generic-target filter ``make_pairs`` applies, and the report it fills; None if off."""
+    if not (data.drop_share or data.drop_least_informative):
+        return None, None
+    replies = (t for c in convs for t in c.turns[1:])
+    filt = TargetFilter(replies, data.drop_share, data.drop_least_informative)
+    report = FilterReport()
+
+    def keep(text: str) -> bool:
+        reason = filt.reason(text)
+        report.add(text, reason)
+        return reason is None
+
+    return keep, report
 
 
 def seed_everything(seed: int) -> None:
@@ -117,9 +136,19 @@ def train(
         model = Seq2Seq(cfg.model)
     model.to(dev).train()
     d = cfg.data
+    keep, report = target_filter(train_convs, d)
     train_pairs = make_pairs(
-        train_convs, tok, d.context_turns, d.max_source_tokens, d.max_target_tokens
+        train_convs, tok, d.context_turns, d.max_source_tokens, d.max_target_tokens, keep
     )
+    if report is not None:
+        report.write(out / "filter_report.json")
+        log(report.summary())
+    if not train_pairs:
+        raise ValueError(
+            "no training pairs left after the target filter; lower data.drop_share or "
+            "data.drop_least_informative"
+        )
+    train_pairs = with_reply_lm(train_pairs, tok, d.lm_share, cfg.seed)
     val_pairs = make_pairs(val_convs, tok, d.context_turns, d.max_source_tokens, 256)
     log(
         f"data: {len(train_convs)} train / {len(val_convs)} validation conversations, "

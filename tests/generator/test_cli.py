@@ -74,7 +74,9 @@ def test_train_dry_run_then_eval_export_and_chat(corpus_file: Path, tmp_path: Pa
     for key in ("distinct_2", "generic_rate_top10", "salience_tfidf", "on_topic_rate"):
         assert 0.0 <= metrics[key] <= 1.0
     res = runner.invoke(
-        generator, ["chat", "--model", str(tmp_path / "m")], input="hello robot\n\n"
+        generator,
+        ["chat", "--model", str(tmp_path / "m"), "--show-candidates", "2"],
+        input="hello robot\n\n",
     )
     assert res.exit_code == 0, res.output
     assert "bot:" in res.output

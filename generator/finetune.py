@@ -1,0 +1,226 @@
+"""Topic specialisation: fine-tune the general model on one topic, then gate it against that model.
+
+The recipe the measurements asked for: start from the *general* checkpoint (its tokenizer and
+shape), train on the topic's conversations with as many general pairs mixed in (so chit-chat
+is not forgotten), condition on the topic token, use a low learning rate and early-stop on the
+topic's own validation split. The gate then scores both models on that split.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from generator import checkpoint
+from generator.batches import make_pairs
+from generator.clean import prepare, split_conversations
+from generator.config import DataConfig, TrainConfig
+from generator.data import Conversation, iter_pairs, load_corpus, write_jsonl
+from generator.evaluate import corpus_nll, on_topic_rate, salience
+from generator.service import LSTMReplyGenerator, load
+from generator.train import TrainResult, train
+from generator.types import ReplyContext
+
+
+def topic_conversations(convs: Sequence[Conversation], topic: str) -> list[Conversation]:
+    """Conversations labelled ``topic``; if none carries that label, all of them, relabelled."""
+    labelled = [c for c in convs if (c.topic or "").lower() == topic.lower()]
+    return labelled or [replace(c, topic=topic) for c in convs]
+
+
+def mix_general(
+    general: Sequence[Conversation], topic_ids: set[str], pairs_wanted: int, seed: int
+) -> list[Conversation]:
+    """General training conversations (never topic ones) holding about ``pairs_wanted`` pairs."""
+    pool = [c for c in general if c.id not in topic_ids]
+    random.Random(seed).shuffle(pool)
+    out, pairs = [], 0
+    for conv in pool:
+        if pairs >= pairs_wanted:
+            break
+        out.append(conv)
+        pairs += len(conv.turns) - 1
+    return out
+
+
+def write_mixed_corpus(
+    out: Path,
+    topic: str,
+    topic_corpus: str,
+    general_corpus: str,
+    data: DataConfig,
+    general_ratio: float,
+) -> tuple[list[Conversation], list[Conversation], int]:
+    """Write ``out/data`` (a prepared dir) and return (topic train, topic validation, general n).
+
+    Validation is the topic's only, so early stopping watches the topic. Splits use the base
+    model's salt, so a topic conversation the base held out stays held out here.
+    """
+    convs = topic_conversations(prepare(load_corpus(topic_corpus), max_turn_words=40), topic)
+    tr, va = split_conversations(convs, data.val_fraction, data.split_seed)
+    if not tr or not va:
+        raise ValueError(
+            f"topic {topic!r} in {topic_corpus} gave {len(tr)} train and {len(va)} validation "
+            "conversations; need both non-empty (a larger corpus or --val-fraction)"
+        )
+    general: list[Conversation] = []
+    if general_ratio > 0:
+        gen_all = prepare(load_corpus(general_corpus), max_turn_words=40)
+        gen_tr, _ = split_conversations(gen_all, data.val_fraction, data.split_seed)
+        wanted = int(general_ratio * sum(len(c.turns) - 1 for c in tr))
+        general = mix_general(gen_tr, {c.id for c in convs}, wanted, data.split_seed)
+    folder = out / "data"
+    folder.mkdir(parents=True, exist_ok=True)
+    write_jsonl([*tr, *general], folder / "train.jsonl.gz")
+    write_jsonl(va, folder / "validation.jsonl.gz")
+    return tr, va, len(general)
+
+
+@dataclass(frozen=True)
+class ModelScore:
+    """One model on the topic's validation split."""
+
+    word_perplexity: float
+    on_topic_rate: float
+    salience: float
+    samples: list[tuple[str, str]]  # (message, reply)
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Topic model against general model on the topic's validation split."""
+
+    topic: str
+    pairs: int
+    replies: int
+    general: ModelScore
+    tuned: ModelScore
+    reference_on_topic_rate: float
+    reference_salience: float
+
+    @property
+    def passed(self) -> bool:
+        """Better on both: lower perplexity and a higher on-topic rate."""
+        return (
+            self.tuned.word_perplexity < self.general.word_perplexity
+            and self.tuned.on_topic_rate > self.general.on_topic_rate
+        )
+
+    def table(self) -> str:
+        """The gate as a small text table."""
+        rows = [
+            f"topic gate '{self.topic}': {self.pairs} validation pairs, {self.replies} replies",
+            f"{'model':<10}{'per-word ppl':>14}{'on-topic':>10}{'salience':>10}",
+        ]
+        for name, s in (("general", self.general), ("topic", self.tuned)):
+            rows.append(
+                f"{name:<10}{s.word_perplexity:>14.2f}{s.on_topic_rate:>10.1%}{s.salience:>10.3f}"
+            )
+        rows.append(
+            f"{'reference':<10}{'':>14}{self.reference_on_topic_rate:>10.1%}"
+            f"{self.reference_salience:>10.3f}"
+        )
+        rows.append(
+            "PASSED" if self.passed else "FAILED: the topic model must beat the general one"
+        )
+        return "\n".join(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for ``gate.json``."""
+        return {**asdict(self), "passed": self.passed}
+
+
+def score_model(
+    gen: LSTMReplyGenerator,
+    convs: Sequence[Conversation],
+    topic: str,
+    keywords: Sequence[str],
+    max_replies: int,
+    context_turns: int,
+) -> tuple[ModelScore, list[str], list[str], list[str]]:
+    """Perplexity on every pair; generated replies on up to ``max_replies`` of them."""
+    pairs = make_pairs(convs, gen.tok, context_turns, gen.max_source_tokens, 256)
+    nll = corpus_nll(gen.model, pairs, gen.tok, gen.device)
+    chosen = list(iter_pairs(list(convs), context_turns))
+    random.Random(0).shuffle(chosen)
+    chosen = chosen[:max_replies]
+    contexts = [ReplyContext(history=c, topic=topic) for c, _, _ in chosen]
+    replies = [
+        cands[0] if cands else ""
+        for i in range(0, len(contexts), 64)
+        for cands in gen.candidates(contexts[i : i + 64])
+    ]
+    messages = [c[-1] for c, _, _ in chosen]
+    score = ModelScore(
+        word_perplexity=nll.word_perplexity,
+        on_topic_rate=on_topic_rate(replies, keywords),
+        salience=salience(messages, replies),
+        samples=list(zip(messages, replies, strict=True))[:10],
+    )
+    return score, messages, replies, [r for _, r, _ in chosen]
+
+
+def topic_gate(
+    general_model: str | Path,
+    topic_model: str | Path,
+    validation: Sequence[Conversation],
+    topic: str,
+    keywords: Sequence[str],
+    max_replies: int = 300,
+    **decoding: Any,
+) -> Gate:
+    """Score both models on the topic's validation conversations (int8, as served)."""
+    scores = []
+    for path in (general_model, topic_model):
+        gen = load(path, **{"rerank": True, "seed": 0, **decoding})
+        ctx_turns = int(
+            checkpoint.read(path).get("config", {}).get("data", {}).get("context_turns", 3)
+        )
+        scores.append(score_model(gen, validation, topic, keywords, max_replies, ctx_turns))
+    (general, messages, _, refs), (tuned, _, replies, _) = scores
+    return Gate(
+        topic=topic,
+        pairs=sum(len(c.turns) - 1 for c in validation),
+        replies=len(replies),
+        general=general,
+        tuned=tuned,
+        reference_on_topic_rate=on_topic_rate(refs, keywords),
+        reference_salience=salience(messages, refs),
+    )
+
+
+def finetune(
+    cfg: TrainConfig,
+    *,
+    base: str | Path,
+    topic: str,
+    topic_corpus: str,
+    general_corpus: str,
+    general_ratio: float,
+    name: str,
+    log: Callable[[str], None] = print,
+    progress: bool = True,
+    resume: bool = False,
+) -> tuple[TrainResult, list[Conversation]]:
+    """Write the mixed corpus, fine-tune ``base`` on it; returns the result and topic validation."""
+    out = Path(cfg.out_dir)
+    tr, va, n_general = write_mixed_corpus(
+        out, topic, topic_corpus, general_corpus, cfg.data, general_ratio
+    )
+    log(
+        f"topic {topic!r}: {len(tr)} train / {len(va)} validation conversations; "
+        f"{n_general} general conversations mixed in"
+    )
+    cfg = replace(cfg, data=replace(cfg.data, corpus=str(out / "data"), topics=[], keywords=[]))
+    result = train(
+        cfg,
+        init_from=None if resume else base,
+        resume=resume,
+        name=name,
+        log=log,
+        progress=progress,
+    )
+    return result, va
