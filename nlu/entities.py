@@ -7,6 +7,7 @@ from scratch on a few thousand utterances is a few MB and parses in well under a
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -48,6 +49,9 @@ class EntityTraining:
     """How the recogniser is trained; the defaults were chosen on HWU64 (docs/benchmarks.md)."""
 
     epochs: int = 20
+    # Small data gets more epochs, so the model sees at least this many examples in all.
+    min_examples_seen: int = 2000
+    max_epochs: int = 100
     dropout: float = 0.2
     batch_start: float = 4.0
     batch_stop: float = 32.0
@@ -92,7 +96,8 @@ def train_entity_model(
     optimizer = ner.create_optimizer()
     rng = random.Random(seed)
     losses: dict[str, float] = {}
-    for _ in tqdm(range(opts.epochs), desc="entity model", unit="epoch", disable=not progress):
+    epochs = min(max(opts.epochs, math.ceil(opts.min_examples_seen / len(gold))), opts.max_epochs)
+    for _ in tqdm(range(epochs), desc="entity model", unit="epoch", disable=not progress):
         rng.shuffle(gold)
         losses = {}
         sizes = compounding(opts.batch_start, opts.batch_stop, 1.001)
@@ -106,6 +111,6 @@ def train_entity_model(
     return {
         "labels": sorted(labels),
         "examples": len(gold),
-        "epochs": opts.epochs,
+        "epochs": epochs,
         "final_loss": round(float(losses.get(NER, 0.0)), 3),
     }

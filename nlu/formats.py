@@ -55,7 +55,11 @@ def _is_snips(text: str) -> bool:
         return False
     intents = value.get("intents") if isinstance(value.get("intents"), dict) else value
     lists = [_utterances(spec) for spec in intents.values()]
-    return all(lists) and all(isinstance(u, dict) and "data" in u for u in chain(*lists))
+    return (
+        bool(lists)
+        and all(lists)
+        and all(isinstance(u, dict) and "data" in u for u in chain(*lists))
+    )
 
 
 def _utterances(spec: object) -> list[Any]:
