@@ -136,6 +136,12 @@ def train_cmd(
         f"validation in-scope accuracy {score.get('in_scope_accuracy')}, "
         f"oos recall {score.get('oos_recall')}"
     )
+    if "entity_model" in meta:
+        learned = meta["entity_model"]
+        click.echo(
+            f"entity model: open labels {', '.join(learned['labels'])}; "
+            f"{learned['examples']} examples, {learned['epochs']} epochs"
+        )
 
 
 @nlu.command("test")
