@@ -1,6 +1,6 @@
 """CLINC150 benchmark: train on a variant's train split, report on its validation split.
 
-Usage: .venv/bin/python bench/clinc150.py [--variants full,small,imbalanced] [--out FILE]
+Usage: .venv/bin/python bench/clinc150.py [--variants full,small,imbalanced,few10] [--out FILE]
 
 The model is fitted on the train split (in-scope plus oos_train). Temperature and thresholds
 are chosen on one half of the validation split and scored on the other half, then the other way
@@ -15,11 +15,13 @@ from __future__ import annotations
 import json
 import os
 import platform
+import random
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +36,8 @@ from nlu.model import NLUModel, load  # noqa: E402
 from nlu.train import TrainOptions, calibrate, save, split, train  # noqa: E402
 
 DATA_DIR = ROOT.parent / "shared" / "data" / "clinc150"
-VARIANTS = ("full", "small", "imbalanced", "oos_plus")
+FEW, FEW_PER_INTENT = "few10", 10
+VARIANTS = ("full", "small", "imbalanced", "oos_plus", FEW)
 TWEET = "@ada_bot hey can you tell me how long it takes to get a passport renewed these days?"
 # Runs in a fresh interpreter so the figure is what a process holding only the model uses.
 _MEMORY_PROBE = """
@@ -53,11 +56,27 @@ print(base, rss())
 
 
 def load_variant(variant: str, data_dir: Path) -> tuple[TrainingData, TrainingData]:
-    """Return (train + oos_train, val + oos_val) of one CLINC150 variant."""
-    raw = json.loads((data_dir / f"clinc150_{variant}_trainval.json").read_text())
+    """Return (train + oos_train, val + oos_val) of one CLINC150 variant.
+
+    ``few10`` is drawn from ``full``: 10 training queries per intent (seed 0), all of
+    ``oos_train``, and ``full``'s validation split.
+    """
+    source = "full" if variant == FEW else variant
+    raw = json.loads((data_dir / f"clinc150_{source}_trainval.json").read_text())
+    if variant == FEW:
+        raw["train"] = few_per_intent(raw["train"], FEW_PER_INTENT, seed=0)
     train_data = from_pairs(raw["train"] + raw["oos_train"], f"clinc150 {variant} train")
     val_data = from_pairs(raw["val"] + raw["oos_val"], f"clinc150 {variant} val")
     return train_data, val_data
+
+
+def few_per_intent(pairs: list[list[str]], k: int, seed: int) -> list[list[str]]:
+    """``k`` pairs of each intent, drawn with ``seed`` from the intents in sorted order."""
+    by_intent: dict[str, list[list[str]]] = defaultdict(list)
+    for pair in pairs:
+        by_intent[pair[1]].append(pair)
+    rng = random.Random(seed)
+    return [pair for intent in sorted(by_intent) for pair in rng.sample(by_intent[intent], k)]
 
 
 def latency_ms(model: Any, texts: list[str]) -> dict[str, float]:

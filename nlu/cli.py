@@ -1,4 +1,4 @@
-"""The ``threadbot nlu`` commands: validate, train, test, predict."""
+"""The ``threadbot nlu`` commands: validate, train, test, predict, convert."""
 
 from __future__ import annotations
 
@@ -10,10 +10,15 @@ import click
 from tqdm import tqdm
 
 from nlu.data import TrainingData, check, load_data
+from nlu.entity_scores import confusion_lines
 from nlu.errors import DataError, ModelNotFoundError
 
-DATA_HELP = "Training data: intents.yml, or [text, intent] rows as .json, .jsonl or .csv."
+DATA_HELP = (
+    "Training data: intents.yml, [text, intent] rows (.json, .jsonl, .csv), Rasa NLU YAML, "
+    "SNIPS JSON, HWU64 CSV, or a folder of such files (docs/intents.md)."
+)
 _existing = click.Path(exists=True, dir_okay=False, path_type=Path)
+_data = click.Path(exists=True, path_type=Path)
 
 
 @click.group("nlu")
@@ -44,7 +49,7 @@ def _model(path: Path):
 
 
 @nlu.command("validate")
-@click.option("--data", "data_path", type=_existing, required=True, help=DATA_HELP)
+@click.option("--data", "data_path", type=_data, required=True, help=DATA_HELP)
 @click.option("--strict", is_flag=True, help="Exit with status 1 on warnings too.")
 def validate(data_path: Path, strict: bool) -> None:
     """Check training data: malformed entries, duplicates, clashes, intents with few examples."""
@@ -67,7 +72,7 @@ def validate(data_path: Path, strict: bool) -> None:
 
 
 @nlu.command("train")
-@click.option("--data", "data_path", type=_existing, required=True, help=DATA_HELP)
+@click.option("--data", "data_path", type=_data, required=True, help=DATA_HELP)
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -77,7 +82,7 @@ def validate(data_path: Path, strict: bool) -> None:
 @click.option(
     "--val",
     "val_path",
-    type=_existing,
+    type=_data,
     default=None,
     help="Validation data for calibration and thresholds (default: held out from --data).",
 )
@@ -134,10 +139,16 @@ def train_cmd(
         f"validation in-scope accuracy {score.get('in_scope_accuracy')}, "
         f"oos recall {score.get('oos_recall')}"
     )
+    if "entity_model" in meta:
+        learned = meta["entity_model"]
+        click.echo(
+            f"entity model: open labels {', '.join(learned['labels'])}; "
+            f"{learned['examples']} examples, {learned['epochs']} epochs"
+        )
 
 
 @nlu.command("test")
-@click.option("--data", "data_path", type=_existing, required=True, help=DATA_HELP)
+@click.option("--data", "data_path", type=_data, required=True, help=DATA_HELP)
 @click.option(
     "--model",
     "model_path",
@@ -196,6 +207,16 @@ def test_cmd(
         f"accuracy {m['accuracy']}, in-scope accuracy {m['in_scope_accuracy']}{oos}; "
         f"report in {out}"
     )
+    if "entities" in m:
+        micro = m["entities"]["micro"]
+        click.echo(
+            f"entities (strict): precision {micro['precision']}, recall {micro['recall']}, "
+            f"F1 {micro['f1']} over {micro['support']} gold spans"
+        )
+        lines = confusion_lines(m["entities"])
+        if lines:
+            click.echo("most frequent entity confusions (gold -> predicted):")
+            click.echo("\n".join(lines))
 
 
 @nlu.command("predict")
@@ -230,12 +251,40 @@ def predict(model_path: Path, top: int) -> None:
                 {"name": s.name, "confidence": round(s.confidence, 4)} for s in p.intents[:top]
             ],
             "entities": [
-                {"label": e.label, "text": e.text, "start": e.start, "end": e.end, "value": e.value}
+                {
+                    "label": e.label,
+                    "text": e.text,
+                    "start": e.start,
+                    "end": e.end,
+                    "value": e.value,
+                    "source": e.source,
+                }
                 for e in p.entities
             ],
             "model": model.version,
         }
         click.echo(json.dumps(record, ensure_ascii=False))
+
+
+@nlu.command("convert")
+@click.option("--data", "data_path", type=_data, required=True, help=DATA_HELP)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="intents.yml file to write (created or overwritten).",
+)
+def convert(data_path: Path, out: Path) -> None:
+    """Convert training data in any format `train` reads to threadbot's intents.yml."""
+    from nlu.writer import write_intents
+
+    data = _load(data_path)
+    write_intents(data, out)
+    opened = ", ".join(sorted(data.open_labels)) or "none"
+    click.echo(
+        f"wrote {out}: {len(data.examples)} examples, {len(data.intent_names)} intents, "
+        f"{len(data.entity_labels)} entity labels (open: {opened})"
+    )
 
 
 if __name__ == "__main__":

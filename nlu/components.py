@@ -48,6 +48,7 @@ class RegexEntities:
             for match in regex.finditer(doc.text):
                 span = doc.char_span(match.start(), match.end(), label, alignment_mode="expand")
                 if span is not None:
+                    span.id_ = span.text  # an id marks a rule match; a pattern's value is its text
                     found.append(span)
         if found:
             taken = {i for ent in doc.ents for i in range(ent.start, ent.end)}

@@ -7,7 +7,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -21,8 +21,9 @@ ANNOTATION = re.compile(r"\[(?P<text>[^\[\]\n]+)\]\((?P<label>[A-Za-z_][\w-]*)\)
 # Fewer examples than this per intent trains a classifier that guesses; validate warns.
 MIN_EXAMPLES = 5
 OUT_OF_SCOPE = ("out_of_scope", "oos")
+DATA_SUFFIXES = {".yml", ".yaml", ".json", ".jsonl", ".csv"}
 _INTENT_KEYS = {"name", "examples"}
-_ENTITY_KEYS = {"synonyms", "lookup", "patterns"}
+_ENTITY_KEYS = {"open", "synonyms", "lookup", "patterns"}
 
 
 @dataclass(frozen=True)
@@ -46,12 +47,17 @@ class Example:
 
 @dataclass
 class EntityDef:
-    """An entity label's canonical values, lookup phrases and regex patterns."""
+    """An entity label's canonical values, lookup phrases and regex patterns.
+
+    ``open`` lets a statistical model learn the label from annotated examples and find values
+    no table lists; a closed label is found by the rules alone.
+    """
 
     label: str
     synonyms: dict[str, str] = field(default_factory=dict)  # lowercased variant -> canonical
     lookup: list[str] = field(default_factory=list)
     patterns: list[str] = field(default_factory=list)
+    open: bool = False
 
     def canonical(self, text: str) -> str:
         """Map a matched text to its canonical value (itself when no synonym applies)."""
@@ -87,6 +93,12 @@ class TrainingData:
         return used | set(self.entities)
 
     @property
+    def open_labels(self) -> set[str]:
+        """Open labels that annotated examples teach: what the entity model learns."""
+        used = {s.label for e in self.examples for s in e.spans}
+        return {label for label in used if label in self.entities and self.entities[label].open}
+
+    @property
     def out_of_scope(self) -> str | None:
         """The name of the explicit out-of-scope intent, if the data has one."""
         return next((n for n in OUT_OF_SCOPE if n in self.intent_names), None)
@@ -102,6 +114,9 @@ class TrainingData:
                 k: [v.synonyms, v.lookup, v.patterns] for k, v in sorted(self.entities.items())
             },
         }
+        # Added only when set, so data without open entities keeps the hash its models carry.
+        if any(v.open for v in self.entities.values()):
+            payload["open"] = sorted(k for k, v in self.entities.items() if v.open)
         blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 
@@ -159,10 +174,10 @@ def load_intents(path: str | Path) -> TrainingData:
 def load_data(path: str | Path) -> TrainingData:
     """Read training data by file type: YAML intents, or [text, intent] JSON, JSONL or CSV."""
     path = Path(path)
+    if path.is_dir():
+        return _load_folder(path)
     suffix = path.suffix.lower()
-    if suffix in {".yml", ".yaml"}:
-        return load_intents(path)
-    if suffix not in {".json", ".jsonl", ".csv"}:
+    if suffix not in DATA_SUFFIXES:
         message = "unknown file type; use .yml, .json, .jsonl or .csv"
         raise DataError([Problem(str(path), None, message)])
     try:
@@ -170,6 +185,13 @@ def load_data(path: str | Path) -> TrainingData:
     except OSError as exc:
         message = f"cannot read the file: {exc.strerror}"
         raise DataError([Problem(str(path), None, message)]) from exc
+    from nlu.formats import reader_for  # imported here: the formats build on this module
+
+    foreign = reader_for(path, text)
+    if foreign is not None:
+        return foreign(path, text)
+    if suffix in {".yml", ".yaml"}:
+        return load_intents(path)
     problems: list[Problem] = []
     rows = {".json": json_rows, ".jsonl": jsonl_rows, ".csv": csv_rows}[suffix]
     data = TrainingData(str(path), [])
@@ -187,7 +209,43 @@ def load_data(path: str | Path) -> TrainingData:
         problems.append(Problem(str(path), None, "no examples found"))
     if problems:
         raise DataError(problems)
+    # Rows have no entity tables: their annotations are examples to learn from, so open.
+    data.entities = open_entities(data.examples)
     return data
+
+
+def open_entities(examples: Iterable[Example]) -> dict[str, EntityDef]:
+    """An open, table-less entity definition for each label the examples annotate."""
+    labels = sorted({s.label for e in examples for s in e.spans})
+    return {label: EntityDef(label, open=True) for label in labels}
+
+
+def _load_folder(folder: Path) -> TrainingData:
+    """Read every data file of a folder (such as HWU64's one CSV per intent) as one data set."""
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in DATA_SUFFIXES)
+    if not files:
+        raise DataError([Problem(str(folder), None, "no .yml, .json, .jsonl or .csv files")])
+    problems: list[Problem] = []
+    merged = TrainingData(str(folder), [])
+    for file in files:
+        try:
+            part = load_data(file)
+        except DataError as exc:
+            problems.extend(exc.problems)
+            continue
+        # Line numbers point into the part's own file, which the merged source does not name.
+        merged.examples.extend(replace(e, line=None) for e in part.examples)
+        merged.intent_lines.update(dict.fromkeys(part.intent_lines))
+        merged.warnings.extend(part.warnings)
+        for label, spec in part.entities.items():
+            into = merged.entities.setdefault(label, EntityDef(label))
+            into.open |= spec.open
+            into.synonyms.update(spec.synonyms)
+            into.lookup.extend(p for p in spec.lookup if p not in into.lookup)
+            into.patterns.extend(p for p in spec.patterns if p not in into.patterns)
+    if problems:
+        raise DataError(problems)
+    return merged
 
 
 def from_pairs(pairs: Iterable[tuple[str, str]], source: str = "<memory>") -> TrainingData:
@@ -285,7 +343,7 @@ def _read_intents(reader: YamlReader, node: yaml.Node, data: TrainingData) -> No
 
 
 def _read_entities(reader: YamlReader, node: yaml.Node, data: TrainingData) -> None:
-    """Read the ``entities:`` mapping (synonyms, lookups, patterns) into ``data``."""
+    """Read the ``entities:`` mapping (open, synonyms, lookups, patterns) into ``data``."""
     for label, spec_node in reader.mapping(node, "`entities`").items():
         spec = EntityDef(label)
         fields = reader.mapping(spec_node, f"entity {label!r}") if not is_null(spec_node) else {}
@@ -294,8 +352,10 @@ def _read_entities(reader: YamlReader, node: yaml.Node, data: TrainingData) -> N
                 reader.add(
                     value,
                     f"unknown key {key!r} for entity {label!r}; "
-                    "expected synonyms, lookup, patterns",
+                    "expected open, synonyms, lookup, patterns",
                 )
+        if "open" in fields:
+            spec.open = bool(reader.boolean(fields["open"], f"`open` of entity {label!r}"))
         if "synonyms" in fields:
             _read_synonyms(reader, fields["synonyms"], spec)
         lookup = fields.get("lookup")

@@ -1,4 +1,4 @@
-"""Score parses against gold intents: accuracy, per-intent P/R/F1, in-scope and oos figures."""
+"""Score parses against gold data: accuracy, per-intent P/R/F1, in-scope, oos and entity figures."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from nlu.data import OUT_OF_SCOPE, Example
+from nlu.data import OUT_OF_SCOPE, Example, Span
+from nlu.entity_scores import entity_scores
 from nlu.types import Parse
 
 FALLBACK = "out_of_scope"  # what an untrusted parse counts as: the bot would not use its intent
@@ -21,6 +22,7 @@ class Outcome:
     gold: str
     predicted: str
     parse: Parse
+    spans: tuple[Span, ...] = ()  # the gold entity spans
 
     @property
     def correct(self) -> bool:
@@ -63,14 +65,14 @@ def decision(parse: Parse) -> str:
 def evaluate(examples: Sequence[Example], parses: Sequence[Parse]) -> Report:
     """Compare parses with the examples' gold intents (any out-of-scope name counts as one)."""
     outcomes = [
-        Outcome(e.text, FALLBACK if e.intent in OUT_OF_SCOPE else e.intent, decision(p), p)
+        Outcome(e.text, FALLBACK if e.intent in OUT_OF_SCOPE else e.intent, decision(p), p, e.spans)
         for e, p in zip(examples, parses, strict=True)
     ]
     return Report(outcomes, metrics(outcomes))
 
 
 def metrics(outcomes: Sequence[Outcome]) -> dict[str, Any]:
-    """Accuracy, top-1 accuracy before the gate, per-intent P/R/F1, in-scope and oos figures."""
+    """Accuracy, top-1 before the gate, per-intent P/R/F1, in-scope, oos and entity figures."""
     n = len(outcomes)
     in_scope = [o for o in outcomes if o.gold != FALLBACK]
     oos = [o for o in outcomes if o.gold == FALLBACK]
@@ -86,6 +88,9 @@ def metrics(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         "fallback_rate": _ratio(sum(o.predicted == FALLBACK for o in outcomes), n),
         "per_intent": per_intent(outcomes),
     }
+    entities = entity_scores([o.spans for o in outcomes], [o.parse.entities for o in outcomes])
+    if entities is not None:
+        result["entities"] = entities
     return result
 
 

@@ -60,8 +60,16 @@ def to_parse(doc: Doc, gate: TrustGate | None = None, top_k: int = TOP_K) -> Par
     """Turn an annotated doc into a ``Parse``; ``gate`` is the one that set its trust."""
     ranked = sorted(doc.cats.items(), key=lambda kv: kv[1], reverse=True)[:top_k]
     intents = tuple(IntentScore(name, float(p)) for name, p in ranked)
+    # Rule matches always carry an id (their canonical value); the learned ``ner`` sets none.
     entities = tuple(
-        Entity(ent.label_, ent.text, ent.start_char, ent.end_char, ent.ent_id_ or ent.text)
+        Entity(
+            ent.label_,
+            ent.text,
+            ent.start_char,
+            ent.end_char,
+            ent.ent_id_ or ent.text,
+            "rule" if ent.ent_id_ else "model",
+        )
         for ent in doc.ents
     )
     return Parse(doc.text, intents, bool(doc._.intent_trusted), entities, gate)

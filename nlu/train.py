@@ -6,7 +6,7 @@ import json
 import random
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from nlu import components  # noqa: F401  (registers the factories the config na
 from nlu.calibrate import GateScore, choose_gate, fit_temperature
 from nlu.classifier import LinearIntentModel, softmax
 from nlu.data import Example, TrainingData
+from nlu.entities import EntityTraining, train_entity_model
 from nlu.features import Featurizer
 from nlu.normalize import normalized_text
 
@@ -44,6 +45,8 @@ class TrainOptions:
     # out-of-fold predictions instead (each fit is cheap at that size).
     cv_below: int = 3000
     folds: int = 5
+    # How the entity model of open labels is trained (only when the data annotates one).
+    entities: EntityTraining = field(default_factory=EntityTraining)
     progress: bool = True
 
 
@@ -54,7 +57,7 @@ def build_pipeline(config: Path | None = None) -> Language:
 
 
 def entity_patterns(data: TrainingData) -> list[dict[str, Any]]:
-    """EntityRuler phrase patterns from synonyms, lookups and annotated spans, ids canonical."""
+    """EntityRuler phrase patterns, ids canonical: synonyms, lookups, closed labels' annotations."""
     seen: dict[tuple[str, str], dict[str, Any]] = {}
     for label, spec in sorted(data.entities.items()):
         for phrase in spec.phrases():
@@ -64,6 +67,8 @@ def entity_patterns(data: TrainingData) -> list[dict[str, Any]]:
         for span in example.spans:
             phrase = example.text[span.start : span.end]
             spec = data.entities.get(span.label)
+            if spec is not None and spec.open:
+                continue  # the entity model learns open labels; as rules they over-match
             value = spec.canonical(phrase) if spec else phrase
             seen.setdefault(
                 (span.label, phrase.casefold()),
@@ -159,6 +164,17 @@ def train(
     regex = nlp.get_pipe("regex_entities")
     for label, spec in sorted(data.entities.items()):
         regex.add_patterns(label, spec.patterns)
+    entity_model = None
+    if data.open_labels:
+        bar.set_postfix_str("entity model")
+        entity_model = train_entity_model(
+            nlp,
+            data.examples,
+            data.open_labels,
+            seed=opts.seed,
+            options=opts.entities,
+            progress=opts.progress,
+        )
     bar.set_postfix_str("entities")
     bar.update()
 
@@ -217,6 +233,7 @@ def train(
         "labels": classifier.labels,
         "out_of_scope": oos_name,
         "entity_labels": sorted(data.entity_labels),
+        **({"entity_model": entity_model} if entity_model else {}),
         "temperature": classifier.temperature,
         "gate": {
             "threshold": nlp.get_pipe("intent_gate").threshold,

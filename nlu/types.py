@@ -18,13 +18,18 @@ class IntentScore:
 
 @dataclass(frozen=True)
 class Entity:
-    """A span of the text with its label; ``value`` is the canonical form after synonyms."""
+    """A span of the text with its label; ``value`` is the canonical form after synonyms.
+
+    ``source`` says what found it: ``rule`` (phrase tables, annotations of closed labels,
+    patterns) or ``model`` (the entity recogniser trained on annotations of open labels).
+    """
 
     label: str
     text: str
     start: int
     end: int
     value: str
+    source: str = "rule"
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,13 @@ class YamlReader:
             return None
         return str(node.value)
 
+    def boolean(self, node: yaml.Node, what: str) -> bool | None:
+        """Return a YAML ``true``/``false``; anything else is a problem."""
+        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:bool":
+            return node.value.lower() in {"true", "yes", "on"}
+        self.add(node, f"{what} must be true or false, got {getattr(node, 'value', node)!r}")
+        return None
+
 
 def is_null(node: yaml.Node) -> bool:
     """True for an empty YAML value such as ``label:`` with nothing after it."""

@@ -67,6 +67,10 @@ def test_test_command_writes_report(small_path: Path, model_dir: Path, tmp_path:
     assert report["examples"] == 32 and report["oos_examples"] == 8
     assert report["in_scope_accuracy"] > 0.8
     assert set(report["per_intent"]) >= {"greet", "goodbye", "share_interest", "out_of_scope"}
+    # Closed ai_topic: its annotated phrases are rules, so on the training data they all match.
+    assert report["entities"]["micro"]["f1"] == 1.0
+    assert report["entities"]["by_source"] == {"rule": {"predicted": 8, "correct": 8}}
+    assert "entities (strict): precision 1.0, recall 1.0, F1 1.0 over 8 gold spans" in result.output
     assert (out / "confusion.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "confidence.png").read_bytes()[:4] == b"\x89PNG"
     assert isinstance(json.loads((out / "misclassified.json").read_text()), list)
