@@ -41,7 +41,7 @@ def build_agent(
     parser = nlu.load(settings.nlu_model)
     replier = None
     if settings.generator_model.exists():
-        replier = generator.load(settings.generator_model)
+        replier = generator.load(settings.generator_model, rerank=settings.generator_rerank)
     else:
         log.warning(
             "no generator model at %s: fallback turns use the script's canned lines",

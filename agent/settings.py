@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data/bot")
     nlu_model: Path = Path("models/nlu")
     generator_model: Path = Path("models/generator")
+    # MMI re-ranking of the generator's candidates (docs/generator.md): fewer generic replies,
+    # about twice the decoding time; off keeps plain beam search.
+    generator_rerank: bool = True
     # Override the thresholds stored with the NLU model, each on its own; None keeps the model's.
     nlu_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     nlu_margin: float | None = Field(default=None, ge=0.0, le=1.0)

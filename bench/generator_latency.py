@@ -54,6 +54,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
     ap.add_argument("--no-quantize", action="store_true", help="decode with fp32 weights")
     ap.add_argument("--no-rerank", action="store_true", help="plain beam search, no MMI re-ranking")
+    ap.add_argument("--num-samples", type=int, default=4, help="nucleus samples re-ranked")
     ap.add_argument("--skip-batched", action="store_true", help="only the batch-of-one latency")
     ap.add_argument("--out", type=Path, help="write the JSON here")
     args = ap.parse_args()
@@ -67,6 +68,7 @@ def main() -> None:
         max_tokens=args.max_tokens,
         quantize=not args.no_quantize,
         rerank=not args.no_rerank,
+        num_samples=args.num_samples,
     )
     gen.reply(ctxs[0])  # warm-up: first call allocates
     loaded = rss_mb()

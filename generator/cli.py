@@ -56,7 +56,6 @@ def decode_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "Candidates this many nats/token less fluent than the best are ranked last.",
         ),
     ]
-    d = replace(d, rerank=True)  # the CLI shows the re-ranked replies unless told otherwise
     options = [
         click.option(flag, name, default=getattr(d, name), show_default=True, type=kind, help=text)
         for flag, name, kind, text in table

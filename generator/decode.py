@@ -33,9 +33,10 @@ class DecodeOptions:
     # log p(reply|context) - mmi_weight * log p(reply|no context) + length_bonus * tokens.
     # Weights tuned by bench/generator_mmi_tune.py on chitchat validation outside the `ai`
     # topic (docs/benchmarks.md): generic-reply rate 36 % -> 7 %, distinct-2 0.22 -> 0.33.
-    # Off by default in the library: it demotes a reply template an admin taught for many
-    # prompts (tests/retrain/test_end_to_end.py); `generator eval`/`chat` turn it on.
-    rerank: bool = False
+    # On by default: what a person in the thread reads matters more than the ~35 ms it adds.
+    # It demotes any reply likely without context, a template an admin taught for many prompts
+    # included; THREADBOT_GENERATOR_RERANK=false (or --no-rerank) turns it off.
+    rerank: bool = True
     num_samples: int = 4  # 8 gained little over 4 and costs latency
     mmi_weight: float = 0.75  # 1.0 (pure PMI) rewards rambling, 0.5 leaves 14 % generic
     length_bonus: float = 1.0  # nats per token: the MMI sum still prefers short replies

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from pathlib import Path
 
 import generator
@@ -43,6 +44,11 @@ def load_parser(path: Path) -> IntentParser:
     return nlu.load(path)
 
 
-def load_generator(path: Path) -> ReplyGenerator:
-    """A generator ready to reply, with the same decoding defaults ``build_agent`` uses."""
-    return generator.load(path)
+def load_generator(path: Path, like: ReplyGenerator | None = None) -> ReplyGenerator:
+    """A generator ready to reply, searching as ``like`` (the one it replaces) does.
+
+    A promoted version changes the weights, never how replies are searched: the decoding options
+    (re-ranking included, which ``build_agent`` took from the settings) carry over.
+    """
+    options = getattr(like, "options", None)
+    return generator.load(path, **(asdict(options) if options is not None else {}))

@@ -64,7 +64,8 @@ class ModelWatcher:
                 if kind == "nlu":
                     self.agent.swap_models(parser=load_parser(path))
                 else:
-                    self.agent.swap_models(generator=load_generator(path))
+                    served = self.agent.generator
+                    self.agent.swap_models(generator=load_generator(path, like=served))
             except Exception:  # a bad model must never stop the bot: keep serving the old one
                 log.exception("could not load %s %s; still serving the old one", kind, row.version)
                 self._failed.add(key)

@@ -99,7 +99,7 @@ global_intents:
     opt_in: true
     replies: ["Welcome back!"]
 fallback:
-  replies: ["Tell me about your hobbies."]
+  replies: ["Tell me about your hobbies.", "What do you do for fun?"]
 """
 
 
@@ -124,10 +124,10 @@ def test_model_and_rule_entities_fill_the_slot(sqlite_engine: Engine, hobby_bot)
     # An unseen value in a known context: only the learned model can find it.
     reply = agent.handle(Incoming(channel="test", user_id="ann", text="I'm into protein folding"))
     assert (reply.intent, reply.state) == ("share_hobby", "chatting")
-    assert reply.text == "protein folding? Nice! How long have you been at it?"
+    assert reply.text == "Protein folding? Nice! How long have you been at it?"
     # A listed synonym: the rules find it and give the canonical value.
     reply = agent.handle(Incoming(channel="test", user_id="bob", text="I'm into ML these days"))
-    assert reply.text == "machine learning? Nice! How long have you been at it?"
+    assert reply.text == "Machine learning? Nice! How long have you been at it?"
 
     with Session(sqlite_engine) as session:
         first, second = session.scalars(select(Turn).order_by(Turn.id)).all()
