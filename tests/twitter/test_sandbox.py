@@ -63,3 +63,22 @@ def test_health_reports_poll_backlog_and_posts(
         done = loop_health(session, world.bot_id, posts_per_hour=100)
     assert (done.inbox_pending, done.outbox_pending, done.posted_last_hour) == (0, 0, 2)
     assert done.posts_left_this_hour == 98
+
+
+def test_json_that_is_not_an_object_or_nested_too_deep_is_a_400_not_a_crash() -> None:
+    world = SandboxState(oauth2_token="t0k")
+    client = create_app(world).test_client()
+    deep = "[" * 100_000 + "]" * 100_000
+    auth = {"Authorization": "Bearer t0k", "Content-Type": "application/json"}
+    people = {"Content-Type": "application/json"}
+    for path, headers in (
+        ("/2/tweets", auth),
+        ("/sandbox/tweet", people),
+        ("/sandbox/faults", people),
+    ):
+        for body in (deep, "[1, 2]", '"text"'):
+            response = client.post(path, data=body, headers=headers)
+            assert response.status_code == 400, (path, body[:10])
+    weird = client.post("/2/tweets", json={"text": ["a"], "reply": "x"}, headers=auth)
+    assert weird.status_code == 400 and weird.json["title"] == "Invalid Request"
+    assert world.bot_replies() == []

@@ -22,6 +22,20 @@ TWEET_FIELDS = (
 _OAUTH_PARAM = re.compile(r'(\w+)="([^"]*)"')
 
 
+def _json_object() -> dict[str, Any]:
+    """The request's JSON object ({} without a body); a list, a scalar or JSON nested too deep
+    for the parser is X's 400, not a crash of the sandbox."""
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # json's parser recurses once per level of nesting
+        body = []
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise ApiError(400, "Invalid Request", "The request body must be a JSON object.")
+    return body
+
+
 def _check_auth(state: SandboxState) -> None:
     """Requests must carry the account's OAuth 1.0a keys or its OAuth 2.0 user token."""
     header = request.headers.get("Authorization", "")
@@ -172,10 +186,12 @@ def create_app(state: SandboxState | None = None) -> Flask:
     @app.post("/2/tweets")
     @api("post", mutating=True)
     def create_tweet() -> tuple[dict[str, Any], int]:
-        body = request.get_json(silent=True) or {}
+        body = _json_object()
         reply = body.get("reply") or {}
-        target = reply.get("in_reply_to_tweet_id")
-        if target is not None and not str(target).isdigit():
+        target = reply.get("in_reply_to_tweet_id") if isinstance(reply, dict) else "?"
+        if not isinstance(body.get("text", ""), str) or (
+            target is not None and not str(target).isdigit()
+        ):
             raise ApiError(
                 400, "Invalid Request", "One or more parameters to your request was invalid."
             )
@@ -214,7 +230,10 @@ def create_app(state: SandboxState | None = None) -> Flask:
 
     @app.post("/sandbox/tweet")
     def tweet_as_person() -> tuple[Response, int]:
-        body = request.get_json(silent=True) or {}
+        try:
+            body = _json_object()
+        except ApiError as exc:
+            return jsonify({"error": exc.detail}), exc.status
         username = str(body.get("username") or "").strip().lstrip("@")
         text = str(body.get("text") or "").strip()
         target = str(body.get("in_reply_to") or "")
@@ -231,7 +250,9 @@ def create_app(state: SandboxState | None = None) -> Flask:
     @app.post("/sandbox/faults")
     def set_faults() -> tuple[Response, int]:
         try:
-            world.faults.update(request.get_json(silent=True) or {})
+            world.faults.update(_json_object())
+        except ApiError as exc:
+            return jsonify({"error": exc.detail}), exc.status
         except (TypeError, ValueError) as exc:
             return jsonify({"error": str(exc)}), 400
         return jsonify(vars(world.faults)), 200
