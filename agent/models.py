@@ -16,8 +16,10 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Named constraints keep alembic migrations deterministic across SQLite and PostgreSQL.
@@ -32,6 +34,28 @@ NAMING_CONVENTION = {
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A moment stored as UTC and always read back timezone-aware.
+
+    PostgreSQL keeps the zone; SQLite stores text without one and hands back naive datetimes.
+    Converting on the way in and marking UTC on the way out, here once, spares every reader
+    the "is this naive?" patch. A naive value given to it is taken to be UTC already.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -52,7 +76,7 @@ class User(Base):
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     # Set by an admin who takes over the conversation; the bot stays silent meanwhile.
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     conversation: Mapped[Conversation] = relationship(back_populates="user")
 
@@ -70,7 +94,7 @@ class Conversation(Base):
     state: Mapped[str] = mapped_column(String(100))
     slots: Mapped[dict[str, Any]] = mapped_column(default=dict)
     last_reply: Mapped[str | None] = mapped_column(Text)
-    last_activity: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_activity: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     user: Mapped[User] = relationship(back_populates="conversation")
@@ -94,7 +118,7 @@ class Turn(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(20))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     user_text: Mapped[str] = mapped_column(Text)
     reply_text: Mapped[str | None] = mapped_column(Text)
     intent: Mapped[str | None] = mapped_column(String(100))

@@ -226,8 +226,6 @@ class Agent:
         last = conv.last_activity
         if last is None:
             return False
-        if last.tzinfo is None:  # SQLite hands back naive datetimes; they were stored as UTC
-            last = last.replace(tzinfo=UTC)
         if now - last <= self.session_timeout:
             return False
         conv.state, conv.slots = self.script.initial, {}

@@ -110,8 +110,6 @@ def export_record(row: TurnRow) -> dict[str, Any]:
     alternatives = [a for a in turn.alternatives or [] if isinstance(a, dict)]
     runner_up = alternatives[1] if len(alternatives) > 1 else {}
     created = turn.created_at
-    if created.tzinfo is None:  # SQLite returns naive datetimes; they were stored as UTC
-        created = created.replace(tzinfo=UTC)
     return {
         "turn_id": turn.id,
         "created_at": created.isoformat(),

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from agent.models import Base, utcnow
+from agent.models import Base, UTCDateTime, utcnow
 
 KINDS = ("nlu", "generator")
 
@@ -48,9 +48,9 @@ class ModelVersion(Base):
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # The promotion gate's verdict in words ("refused: held-out perplexity 41.2 > 38.0 ...").
     gate: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     active: Mapped[bool] = mapped_column(Boolean, default=False)
-    promoted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    promoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     promoted_by: Mapped[str | None] = mapped_column(String(100))
     # The version that was serving when this one was promoted: what rollback returns to.
     replaced_id: Mapped[int | None] = mapped_column(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -22,11 +22,6 @@ _DUMMY_HASH = generate_password_hash("threadbot-no-such-admin")
 
 class AccountError(ValueError):
     """A username or password that cannot be used; the message says why."""
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; they were stored as UTC.
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def create_admin(session: Session, username: str, password: str) -> AdminUser:
@@ -87,7 +82,7 @@ def locked_for(session: Session, keys: list[str], now: datetime | None = None) -
     """How long any of ``keys`` stays locked, or None when logging in is allowed."""
     now = now or utcnow()
     rows = session.scalars(select(LoginFailure).where(LoginFailure.key.in_(keys))).all()
-    untils = [_aware(row.locked_until) for row in rows]
+    untils = [row.locked_until for row in rows]
     waits = [until - now for until in untils if until is not None and until > now]
     return max(waits) if waits else None
 
@@ -106,7 +101,7 @@ def record_failure(
         if row is None:
             row = LoginFailure(key=key, failures=0)
             session.add(row)
-        elif now - (_aware(row.last_failure_at) or now) > FAILURE_MEMORY:
+        elif now - (row.last_failure_at or now) > FAILURE_MEMORY:
             row.failures = 0
         row.failures += 1
         row.last_failure_at = now

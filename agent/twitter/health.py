@@ -48,8 +48,6 @@ def loop_health(session: Session, account_id: str, posts_per_hour: float) -> Loo
         )
     )
     last_poll = cursor.last_poll_at if cursor else None
-    if last_poll is not None and last_poll.tzinfo is None:  # SQLite hands back naive UTC
-        last_poll = last_poll.replace(tzinfo=UTC)
     return LoopHealth(
         account_id=account_id,
         last_poll_at=last_poll,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -26,11 +26,6 @@ class Claimed:
     in_reply_to_id: str | None
     text: str
     created_at: datetime | None
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; every one stored here was UTC."""
-    return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment
 
 
 def _skip_reason(mention: Mention, account_id: str) -> str | None:
@@ -147,7 +142,7 @@ def claim_mentions(
             r.conversation_id,
             r.in_reply_to_id,
             r.text,
-            _aware(r.created_at),
+            r.created_at,
         )
         for r in rows
     ]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from agent.models import Base, utcnow
+from agent.models import Base, UTCDateTime, utcnow
 
 # Inbox statuses. pending: to answer; handled: a turn was saved; skipped: never answered (own
 # tweet, retweet, rejected text); capped: the user hit the hourly reply cap.
@@ -36,12 +36,12 @@ class InboxMention(Base):
     conversation_id: Mapped[str | None] = mapped_column(String(30))
     in_reply_to_id: Mapped[str | None] = mapped_column(String(30))
     text: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     status: Mapped[str] = mapped_column(String(20), default=PENDING)
     reason: Mapped[str | None] = mapped_column(String(200))
     # A worker's claim; once it lapses (the worker died) another worker may take the mention.
-    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     turn_id: Mapped[int | None] = mapped_column(Integer)
 
     def __repr__(self) -> str:
@@ -71,12 +71,12 @@ class OutboxReply(Base):
     status: Mapped[str] = mapped_column(String(20), default=PENDING)
     # Counted before each POST: a row with attempts > 0 may already be on X, so reconcile first.
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     posted_tweet_id: Mapped[str | None] = mapped_column(String(30))
     error: Mapped[str | None] = mapped_column(String(300))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    posted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     turn_id: Mapped[int | None] = mapped_column(Integer)
 
     def __repr__(self) -> str:
@@ -92,10 +92,8 @@ class MentionCursor(Base):
 
     account_id: Mapped[str] = mapped_column(String(30), primary_key=True)
     since_id: Mapped[int | None] = mapped_column(BigInteger)
-    last_poll_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
+    last_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     def __repr__(self) -> str:
         return f"MentionCursor(account_id={self.account_id!r}, since_id={self.since_id!r})"

@@ -90,10 +90,9 @@ def claim(session: Session, outbox_id: int, now: datetime, lease: timedelta) -> 
     ).rowcount
     if taken != 1:
         return None
-    last = row.last_attempt_at
-    if last is not None and last.tzinfo is None:  # SQLite hands back naive UTC
-        last = last.replace(tzinfo=UTC)
-    return Job(row.id, row.mention_id, row.conversation_id, row.text, row.attempts > 0, last)
+    return Job(
+        row.id, row.mention_id, row.conversation_id, row.text, row.attempts > 0, row.last_attempt_at
+    )
 
 
 def record(
