@@ -38,10 +38,10 @@ SAMPLES = (0, 2, 4, 8)
 
 def tuning_pairs(model: str, n: int) -> list[tuple[tuple[str, ...], str]]:
     """``n`` (context, reference) pairs of the model's validation split, general topic only."""
-    data = checkpoint.read(model).get("config", {}).get("data", {})
+    data = checkpoint.data_config(checkpoint.read(model))
     convs = prepare(load_chitchat(), max_turn_words=40, topics=[GENERAL_TOPIC])
-    _, val = split_conversations(convs, data.get("val_fraction", 0.05), data.get("split_seed", 13))
-    pairs = [(c, r) for c, r, _ in iter_pairs(val, int(data.get("context_turns", 3)))]
+    _, val = split_conversations(convs, data.val_fraction, data.split_seed)
+    pairs = [(c, r) for c, r, _ in iter_pairs(val, data.context_turns)]
     random.Random(1).shuffle(pairs)
     return pairs[:n]
 

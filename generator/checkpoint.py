@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from generator.config import ModelConfig
+from generator.config import DataConfig, ModelConfig
 from generator.errors import ModelNotFoundError
 from generator.model import Seq2Seq
 from generator.tokenizer import BPETokenizer
@@ -82,6 +82,17 @@ def read(path: str | Path) -> dict[str, Any]:
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise ModelNotFoundError(file, f"the file is not a {FORMAT} checkpoint")
     return ckpt
+
+
+def data_config(ckpt: dict[str, Any]) -> DataConfig:
+    """How the checkpoint's model was fed (context turns, lengths, split), as a typed config.
+
+    The one place that knows those defaults: a file written before a setting existed reads as
+    that setting's default, which is what its training used.
+    """
+    stored = ckpt.get("config", {}).get("data", {})
+    known = {f.name for f in fields(DataConfig)}
+    return DataConfig(**{k: v for k, v in stored.items() if k in known})
 
 
 def build(ckpt: dict[str, Any]) -> tuple[Seq2Seq, BPETokenizer]:

@@ -373,20 +373,18 @@ def eval_cmd(
         )
     try:
         gen = load(model_dir, quantize=quantize, seed=0, **decoding)
-        ckpt_cfg = checkpoint.read(model_dir).get("config", {}).get("data", {})
+        ckpt_cfg = checkpoint.data_config(checkpoint.read(model_dir))
         convs = load_corpus(data_path)
     except GeneratorError as exc:
         raise _fail(exc) from exc
-    convs = prepare(convs, max_turn_words=int(ckpt_cfg.get("max_turn_words", 40)), topics=topics)
+    convs = prepare(convs, max_turn_words=ckpt_cfg.max_turn_words, topics=topics)
     if split != "all":
-        tr, va = split_conversations(
-            convs, float(ckpt_cfg.get("val_fraction", 0.05)), int(ckpt_cfg.get("split_seed", 13))
-        )
+        tr, va = split_conversations(convs, ckpt_cfg.val_fraction, ckpt_cfg.split_seed)
         convs = va if split == "validation" else tr
     if not convs:
         raise click.UsageError(f"no conversations to evaluate in {data_path} ({split} split)")
-    ctx_turns = int(ckpt_cfg.get("context_turns", 3))
-    pairs = make_pairs(convs, gen.tok, ctx_turns, int(ckpt_cfg.get("max_source_tokens", 96)), 256)
+    ctx_turns = ckpt_cfg.context_turns
+    pairs = make_pairs(convs, gen.tok, ctx_turns, ckpt_cfg.max_source_tokens, 256)
     nll = corpus_nll(gen.model, pairs, gen.tok, gen.device)
     metrics: dict[str, Any] = {
         "model": gen.version,
@@ -625,9 +623,9 @@ def finetune_cmd(
         raise click.BadParameter(str(exc), param_hint="--base") from exc
     except (ValueError, TypeError, OSError) as exc:
         raise click.BadParameter(str(exc), param_hint="--config") from exc
-    base_data = base_ckpt.get("config", {}).get("data", {})
+    base_data = checkpoint.data_config(base_ckpt)
     over = {k: v for k, v in (("epochs", epochs), ("lr", lr)) if v is not None}
-    split = {k: base_data[k] for k in ("val_fraction", "split_seed") if k in base_data}
+    split = {"val_fraction": base_data.val_fraction, "split_seed": base_data.split_seed}
     cfg = replace(cfg, out_dir=str(out_dir), data=replace(cfg.data, **split), **over)
     try:
         result, validation = finetune(
@@ -635,7 +633,7 @@ def finetune_cmd(
             base=base,
             topic=topic,
             topic_corpus=corpus,
-            general_corpus=general_corpus or str(base_data.get("corpus", "chitchat")),
+            general_corpus=general_corpus or base_data.corpus,
             general_ratio=general_ratio,
             name=name or f"{base_ckpt.get('name', 'generator')}-{topic}",
             log=click.echo,

@@ -176,9 +176,7 @@ def topic_gate(
     scores = []
     for path in (general_model, topic_model):
         gen = load(path, **{"rerank": True, "seed": 0, **decoding})
-        ctx_turns = int(
-            checkpoint.read(path).get("config", {}).get("data", {}).get("context_turns", 3)
-        )
+        ctx_turns = checkpoint.data_config(checkpoint.read(path)).context_turns
         scores.append(score_model(gen, validation, topic, keywords, max_replies, ctx_turns))
     (general, messages, _, refs), (tuned, _, replies, _) = scores
     return Gate(

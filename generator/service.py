@@ -156,15 +156,15 @@ def load(
         if dev.type != "cpu":
             raise ValueError("quantize=True is for CPU decoding only")
         model = quantize_model(model)
-    data = ckpt.get("config", {}).get("data", {})
-    topics = data.get("topics") or []
+    data = checkpoint.data_config(ckpt)
+    topics = data.topics
     return LSTMReplyGenerator(
         model,
         tok,
         version=f"{ckpt.get('name', 'generator')}@{checkpoint.fingerprint(path)}",
         options=options,
-        context_turns=int(data.get("context_turns", 3)),
-        max_source_tokens=int(data.get("max_source_tokens", 96)),
+        context_turns=data.context_turns,
+        max_source_tokens=data.max_source_tokens,
         default_topic=topics[0] if len(topics) == 1 else None,
         device=dev,
     )

@@ -21,12 +21,10 @@ def generator_nll(model_path: Path, conversations: Sequence[Conversation]) -> NL
     """
     ckpt = checkpoint.read(model_path)
     model, tok = checkpoint.build(ckpt)
-    data = ckpt.get("config", {}).get("data", {})
+    data = checkpoint.data_config(ckpt)
     # The same cleaning and context length the model was trained with, as it will be served.
-    convs = prepare(conversations, max_turn_words=int(data.get("max_turn_words", 40)))
-    pairs = make_pairs(
-        convs, tok, int(data.get("context_turns", 3)), int(data.get("max_source_tokens", 96)), 256
-    )
+    convs = prepare(conversations, max_turn_words=data.max_turn_words)
+    pairs = make_pairs(convs, tok, data.context_turns, data.max_source_tokens, 256)
     if not pairs:
         return None
     return corpus_nll(model, pairs, tok, torch.device("cpu"))
