@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from agent.models import Turn, User
 from agent.review.filters import FALLBACK_TIERS, TIERS, doubtful_turn
 from agent.review.models import Annotation
+from agent.twitter import models as tw
 
 # Latency percentiles come from this many most recent turns of the window.
 LATENCY_SAMPLE = 5000
@@ -150,19 +151,14 @@ class TwitterHealth:
     inbox_backlog: int = 0
     outbox_backlog: int = 0
     failed_replies: int = 0
-    rate_limit_left: int | None = None  # None: the loop does not record it (yet)
 
 
 def twitter_health(session: Session) -> TwitterHealth:
     """Last poll and backlogs, or ``configured=False`` when the Twitter tables are absent.
 
-    This is the seam to the Twitter channel: it reads ``agent.twitter.models`` when that
-    module and its tables exist, and nothing else.
+    This is the seam to the Twitter channel: it reads ``agent.twitter.models`` when its tables
+    exist, and nothing else.
     """
-    try:
-        from agent.twitter import models as tw
-    except ImportError:
-        return TwitterHealth(configured=False)
     names = set(inspect(session.connection()).get_table_names())
     if not {"twitter_inbox", "twitter_outbox", "twitter_cursors"} <= names:
         return TwitterHealth(configured=False)
@@ -174,13 +170,10 @@ def twitter_health(session: Session) -> TwitterHealth:
     failed = session.scalar(
         select(func.count()).where(tw.OutboxReply.status.in_((tw.FAILED, tw.FORBIDDEN)))
     )
-    left = getattr(tw.MentionCursor, "rate_limit_remaining", None)
-    rate = session.scalar(select(func.min(left))) if left is not None else None
     return TwitterHealth(
         configured=True,
         last_poll_at=last_poll,
         inbox_backlog=inbox or 0,
         outbox_backlog=outbox or 0,
         failed_replies=failed or 0,
-        rate_limit_left=rate,
     )
