@@ -24,7 +24,7 @@ from agent.machine import DialogueMachine
 from agent.messages import Incoming, Reply, check_message, storable_text
 from agent.models import Conversation, Turn, User
 from agent.script import DialogueScript, TransitionSpec
-from agent.store import get_or_create_conversation, recent_turns
+from agent.store import get_or_create_conversation, recent_turns, thread_history
 from agent.variants import Option, TextWindow, choose, display_name, generator_options, ranked
 from generator.types import ReplyContext, ReplyGenerator
 from nlu.trust import is_trusted
@@ -356,11 +356,9 @@ class Agent:
         self, session: Session, conv: Conversation, slots: dict[str, Any], raw_text: str
     ) -> ReplyContext:
         """What the generator conditions on: the last few turns and the topic."""
-        history: list[str] = []
-        for past in recent_turns(session, conv.id, self.history_turns):
-            history += [past.user_text] + ([past.reply_text] if past.reply_text else [])
+        past = recent_turns(session, conv.id, self.history_turns)
         return ReplyContext(
-            history=(*history, raw_text),
+            history=tuple(thread_history(((t.user_text, t.reply_text) for t in past), raw_text)),
             topic=slots.get("topic") or self.script.topic,
             previous_bot_reply=conv.last_reply,
             max_chars=TWEET_LIMIT,

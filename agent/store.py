@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -43,3 +45,12 @@ def recent_turns(session: Session, conversation_id: int, limit: int) -> list[Tur
         .limit(limit)
     ).all()
     return list(reversed(turns))
+
+
+def thread_history(earlier: Iterable[tuple[str, str | None]], message: str) -> list[str]:
+    """A conversation as the generator reads it, serving and retraining alike: each earlier
+    (message, reply) turn oldest first, its reply only where the bot said one, then ``message``."""
+    history: list[str] = []
+    for said, answer in earlier:
+        history += [said, answer] if answer else [said]
+    return [*history, message]

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from agent.models import Conversation, Turn, User
 from agent.review.models import Annotation
+from agent.store import thread_history
 from generator.clean import scrub
 
 
@@ -62,12 +63,9 @@ def _context(session: Session, turn: Turn, handle: str | None, turns: int) -> tu
         .order_by(Turn.id.desc())
         .limit(turns)
     ).all()
-    history: list[str] = []
-    for user_text, reply_text, better in reversed(earlier):
-        history.append(user_text)
-        if better or reply_text:
-            history.append(better or reply_text)
-    history.append(turn.user_text)
+    # A reviewer's better reply stands in for what the bot said.
+    turns_before = ((said, better or answer) for said, answer, better in reversed(earlier))
+    history = thread_history(turns_before, turn.user_text)
     cleaned = [scrub_personal(t, handle) for t in history[-turns:]]
     return tuple(t for t in cleaned if t)
 
