@@ -144,18 +144,13 @@ def choose(
 
 
 def generator_options(generator: Any, context: Any) -> list[Option]:
-    """Guarded generator replies, best first: every beam candidate where the generator offers
-    them (``LSTMReplyGenerator.candidates``), else its one ``reply``."""
-    many = getattr(generator, "candidates", None)
-    if many is None:
+    """Guarded generator replies, best first: every candidate that fits and passes the guard
+    where the generator ranks them (``LSTMReplyGenerator.ranked``), else its one ``reply``."""
+    ranked_replies = getattr(generator, "ranked", None)
+    if ranked_replies is None:
         text = generator.reply(context).text
         return [Option(text, "generated")] if text else []
-    options = []
-    for candidate in many([context])[0]:
-        text = fit(candidate, context.max_chars)
-        if text and guard.check(text, context.previous_bot_reply) is None:
-            options.append(Option(text, "generated"))
-    return options
+    return [Option(text, "generated") for text in ranked_replies(context)]
 
 
 def _unique(options: list[Option]) -> list[Option]:
