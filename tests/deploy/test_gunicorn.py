@@ -80,7 +80,9 @@ def test_production_gunicorn_serves_readyz_on_postgres(database: str, tmp_path: 
         [VENV_BIN / "alembic", "-c", ROOT / "alembic.ini", "upgrade", "head"],
         cwd=tmp_path, env=env, check=True, capture_output=True,
     )  # fmt: skip
-    log = (tmp_path / "gunicorn.log").open("w+")
+    # Append mode: gunicorn shares this file's offset, and the reads below seek to 0 while it
+    # still writes; without O_APPEND a line written then lands over the start of the file.
+    log = (tmp_path / "gunicorn.log").open("a+")
     server = subprocess.Popen(
         [VENV_BIN / "gunicorn", "-c", ROOT / "deploy" / "gunicorn.conf.py", "web:create_app()"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
