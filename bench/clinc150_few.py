@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 sys.path.insert(0, str(ROOT / "bench"))
 
-from clinc150 import DATA_DIR, VARIANTS, load_variant  # noqa: E402
+from clinc150 import VARIANTS, data_dir_option, load_variant  # noqa: E402
 
 from nlu.features import Featurizer  # noqa: E402
 from nlu.train import build_pipeline, normalize_all  # noqa: E402
@@ -167,14 +167,14 @@ def scores(trial: Trial, texts: list[str], labels: list[str], val: list[str]):
 
 @click.command()
 @click.option("--variant", type=click.Choice(VARIANTS), default="few10", show_default=True)
-@click.option("--try", "trials", default="c=30", show_default=True, help="Variants to fit.")
 @click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=DATA_DIR,
+    "--try",
+    "trials",
+    default="c=30",
     show_default=True,
-    help="Folder with the clinc150_<variant>_trainval.json files.",
+    help="Comma-separated: c=C, augment=K, chars=LOW-HIGH, prototype=W, vectors=S; join with :.",
 )
+@data_dir_option
 def main(variant: str, trials: str, data_dir: Path) -> None:
     """Fit each variant, print its top-1 in-scope accuracy and CPU seconds as JSON lines."""
     if not data_dir.is_dir():
