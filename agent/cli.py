@@ -23,6 +23,7 @@ from agent.script import ScriptError, variant_warnings
 from agent.settings import Settings, SettingsError, get_settings
 from agent.supervisor import plan, supervise
 from agent.twitter.cli import sandbox_command, twitter
+from agent.twitter.collect_cli import collect_command
 from generator.cli import generator as generator_group
 from nlu import DataError, NLUError
 from nlu.cli import nlu as nlu_group
@@ -65,6 +66,8 @@ def cli() -> None:
 
 
 cli.add_command(nlu_group)
+# generator/ never imports agent/: the command that reads X joins its group from here.
+generator_group.add_command(collect_command)
 cli.add_command(generator_group)
 cli.add_command(serve_command)
 cli.add_command(admin_group)
