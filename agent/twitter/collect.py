@@ -22,6 +22,7 @@ from tqdm import tqdm
 from agent.messages import clean_text, storable_text
 from agent.twitter.api import TwitterApi
 from agent.twitter.retry import Retrier, Stopped
+from agent.twitter.sandbox.query import MAX_QUERY_CHARS
 from generator.clean import scrub
 from generator.collected import CollectedCorpus
 from generator.threads import Post, as_turns, pseudonym, reply_chains
@@ -156,15 +157,24 @@ class Collector:
             if token is None:
                 return
 
-    def _conversation(self, conversation_id: str) -> list[dict[str, Any]]:
-        """All of a conversation X still has in recent search; unique by id."""
+    def _conversations(self, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """All tweets X still has in recent search of these conversations, unique by id.
+
+        One ``conversation_id:a OR conversation_id:b ...`` search for a batch: a conversation
+        is usually a page or less, and a request per conversation would spend the rate limit
+        (180 searches per 15 minutes on X's Pro tier, 60 on Basic) more than ten times as fast.
+        """
+        query = " OR ".join(f"conversation_id:{c}" for c in ids)
         tweets: dict[str, dict[str, Any]] = {}
-        for page in self._pages(f"conversation_id:{conversation_id}"):
+        for page in self._pages(query):
             for tweet in page:
                 if tweet["id"] in tweets:
                     self.report.drop("duplicate_tweet")
                 tweets[tweet["id"]] = tweet
-        return list(tweets.values())
+        grouped: dict[str, list[dict[str, Any]]] = {c: [] for c in ids}
+        for tweet in tweets.values():
+            grouped.get(str(tweet.get("conversation_id")), []).append(tweet)
+        return grouped
 
     # -- filtering ------------------------------------------------------------------------
     def _drop_reason(self, tweet: dict[str, Any], text: str) -> str | None:
@@ -218,35 +228,60 @@ class Collector:
         lang = f" lang:{self.options.lang}" if self.options.lang else ""
         return f"({self.options.query}) -is:retweet{lang}"
 
+    def _new_conversations(self) -> Iterator[str]:
+        """Ids of the conversations the matches belong to, new to the corpus, each once."""
+        done: set[str] = set()
+        for page in self._pages(self.search_query()):
+            for tweet in page:
+                self.report.matches += 1
+                conversation = str(tweet.get("conversation_id", ""))
+                if not conversation.isdigit():  # never let text into the next query
+                    self.report.drop("malformed")
+                elif conversation not in done:
+                    done.add(conversation)
+                    if conversation in self.corpus.seen:
+                        self.report.known += 1
+                    else:
+                        yield conversation
+
+    def _batch_full(self, batch: list[str]) -> bool:
+        """Whether one more id would make the batch's query too long, or collect more threads
+        than --max-threads still wants (so a small run reads little)."""
+        more = " OR ".join(f"conversation_id:{c}" for c in [*batch, batch[-1]])
+        wanted = self.options.max_threads
+        return len(more) > MAX_QUERY_CHARS or (
+            wanted is not None and len(batch) >= wanted - self.report.threads
+        )
+
+    def _collect(self, batch: list[str], bar: tqdm) -> None:
+        """Read a batch of conversations whole, then keep what trains; none is kept before the
+        whole batch is read, so a budget or a stop mid-batch leaves all of it for next time."""
+        grouped = self._conversations(batch)
+        for conversation in batch:
+            self.report.looked_at += 1
+            if self._keep(conversation, grouped[conversation]):
+                bar.update()
+        bar.set_postfix(read=self.report.read, refresh=False)
+
     def run(self, stop: threading.Event | None = None) -> CollectReport:
         """Collect until the matches, the budget or --max-threads run out, or ``stop`` is set."""
         stop = stop or self.retrier.stop
         bar = tqdm(total=self.options.max_threads, unit="thread", disable=not self.progress)
-        done: set[str] = set()
+        batch: list[str] = []
         try:
-            for page in self._pages(self.search_query()):
-                for tweet in page:
-                    self.report.matches += 1
-                    conversation = str(tweet.get("conversation_id", ""))
-                    if not conversation.isdigit():  # never let text into the next query
-                        self.report.drop("malformed")
-                        continue
-                    if conversation in done:
-                        continue
-                    done.add(conversation)
-                    if conversation in self.corpus.seen:
-                        self.report.known += 1
-                        continue
-                    if self._full(stop):
-                        return self.report
-                    self.report.looked_at += 1
-                    if self._keep(conversation, self._conversation(conversation)):
-                        bar.update()
-                    bar.set_postfix(read=self.report.read, refresh=False)
+            for conversation in self._new_conversations():
+                if self._full(stop):
+                    return self.report
+                batch.append(conversation)
+                if self._batch_full(batch):
+                    self._collect(batch, bar)
+                    batch = []
+            if batch and not self._full(stop):
+                self._collect(batch, bar)
         except BudgetSpent:
             self.report.stopped = f"--max-tweets budget ({self.options.max_tweets}) spent"
         except Stopped:
-            self.report.stopped = "interrupted; the conversation in hand is left for next time"
+            self.report.stopped = "interrupted; the conversations in hand are left for next time"
         finally:
             bar.close()
         return self.report

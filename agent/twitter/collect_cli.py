@@ -18,9 +18,14 @@ import tweepy
 from agent.twitter.api import TwitterApi
 from agent.twitter.cli import BadCredentials, bot_account_id, retry_policy, stop_on_signals
 from agent.twitter.client import CredentialsMissing, make_client
-from agent.twitter.collect import PAGE_MIN, CollectOptions, Collector, check_since
+from agent.twitter.collect import (
+    MAX_QUERY_CHARS,
+    PAGE_MIN,
+    CollectOptions,
+    Collector,
+    check_since,
+)
 from agent.twitter.retry import CredentialsRejected, Retrier, Stopped
-from agent.twitter.sandbox.query import MAX_QUERY_CHARS
 from generator.collected import CollectedCorpus
 from generator.errors import CorpusError
 

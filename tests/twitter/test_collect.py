@@ -149,9 +149,10 @@ def test_budget_and_max_threads_stop_early_and_resume_without_gaps(
 def test_faults_lose_nothing_and_duplicate_nothing(
     sandbox: SandboxServer, robots: dict[str, str], tmp_path: Path, faults: dict[str, float]
 ) -> None:
-    for i in range(12):  # enough requests for every kind of fault to strike several times
-        root = sandbox.state.tweet(f"p{i}", f"robots thread {i}")["id"]
-        sandbox.state.tweet(f"q{i}", f"answer {i}", int(root))
+    for i in range(40):  # batches that take two pages each: faults strike mid-batch too
+        parent = int(sandbox.state.tweet(f"p{i}", f"robots thread {i}")["id"])
+        for j in range(9):
+            parent = int(sandbox.state.tweet(f"{'qp'[j % 2]}{i}", f"turn {j} of {i}", parent)["id"])
     clean = tmp_path / "clean.jsonl"
     collector(sandbox, clean).run()
     sandbox.state.faults.update(faults)
