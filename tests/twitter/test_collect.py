@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from agent.twitter.api import TwitterApi
-from agent.twitter.client import make_client
-from agent.twitter.collect import CollectOptions, Collector, CollectReport
-from agent.twitter.retry import Retrier
-from agent.twitter.sandbox import SandboxServer, SandboxState
+from agent.channels.twitter.api import TwitterApi
+from agent.channels.twitter.client import make_client
+from agent.channels.twitter.collect import CollectOptions, Collector, CollectReport
+from agent.channels.twitter.retry import Retrier
+from agent.channels.twitter.sandbox import SandboxServer, SandboxState
 from generator.collected import CollectedCorpus, sidecar_path
 from generator.data import load_corpus
 from tests.conftest import run_cli

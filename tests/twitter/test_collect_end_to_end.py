@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.twitter.sandbox import SandboxServer
-from agent.twitter.sandbox.load import load_threads
+from agent.channels.twitter.sandbox import SandboxServer
+from agent.channels.twitter.sandbox.load import load_threads
 from tests.conftest import ROOT, run_cli
 from tests.generator.conftest import corpus_records
 from tests.twitter.test_collect import cli_env

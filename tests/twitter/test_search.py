@@ -14,10 +14,10 @@ import pytest
 import requests
 import tweepy
 
-from agent.twitter.api import TwitterApi
-from agent.twitter.client import make_client
-from agent.twitter.sandbox import SandboxServer
-from agent.twitter.sandbox.load import load_threads
+from agent.channels.twitter.api import TwitterApi
+from agent.channels.twitter.client import make_client
+from agent.channels.twitter.sandbox import SandboxServer
+from agent.channels.twitter.sandbox.load import load_threads
 from tests.conftest import ROOT, SHARED_DATA
 from tests.twitter.helpers import settings_for
 
