@@ -138,7 +138,7 @@ def test_sandbox_command_loads_a_file_and_serves_it(tmp_path: Path) -> None:
             assert [t["text"] for t in world["tweets"]] == ["one", "two"]
         finally:
             proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=10)
+            proc.wait(timeout=60)  # a loaded 2-core box takes seconds to tear torch down
     bad = tmp_path / "bad.csv"
     bad.write_text("x")
     result = subprocess.run([*cmd[:-1], str(bad)], capture_output=True, text=True, cwd=ROOT)
