@@ -1,8 +1,8 @@
 """Collect a topic's threads from X's recent search into a corpus the generator trains on.
 
 Search the query (no retweets, one language), take each new conversation a match belongs to,
-read the whole conversation (``conversation_id:`` search, paged), drop what cannot train a
-reply model, rebuild the reply chains and append them to a :class:`CollectedCorpus`. Every
+read the whole conversations, a dozen per search (``conversation_id:a OR ...``, paged), drop
+what cannot train a reply model, rebuild the reply chains and append them to a :class:`CollectedCorpus`. Every
 call goes through the mention loop's :class:`Retrier`, so 429s wait for the reset and 5xx or
 dropped connections retry the same page: nothing is skipped and nothing read twice is kept.
 """
