@@ -2,9 +2,10 @@
 
 Search the query (no retweets, one language), take each new conversation a match belongs to,
 read the whole conversations, a dozen per search (``conversation_id:a OR ...``, paged), drop
-what cannot train a reply model, rebuild the reply chains and append them to a :class:`CollectedCorpus`. Every
-call goes through the mention loop's :class:`Retrier`, so 429s wait for the reset and 5xx or
-dropped connections retry the same page: nothing is skipped and nothing read twice is kept.
+what cannot train a reply model, rebuild the reply chains and append them to a
+:class:`CollectedCorpus`. Every call goes through the mention loop's :class:`Retrier`, so 429s
+wait for the reset and 5xx or dropped connections retry the same page: nothing is skipped and
+nothing read twice is kept.
 """
 
 from __future__ import annotations
