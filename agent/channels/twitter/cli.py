@@ -19,6 +19,7 @@ from agent.channels.twitter.retry import CredentialsRejected, Retrier, RetryPoli
 from agent.channels.twitter.sandbox import SandboxServer, SandboxState
 from agent.channels.twitter.sandbox.load import load_threads
 from agent.channels.twitter.sandbox.state import DUPLICATE_RULES
+from agent.context import AppContext, pass_app
 from agent.settings import Settings
 from generator.errors import GeneratorError
 
@@ -90,22 +91,21 @@ def twitter() -> None:
     "--backfill", is_flag=True, help="On first start, also answer mentions older than start-up."
 )
 @click.option("--once", is_flag=True, help="Do one poll-answer-post pass, then exit.")
-def run_command(dry_run: bool, backfill: bool, once: bool) -> None:
+@pass_app
+def run_command(app: AppContext, dry_run: bool, backfill: bool, once: bool) -> None:
     """Poll mentions, answer each exactly once in its thread, until SIGTERM or Ctrl-C."""
-    from agent.cli import agent, settings  # agent.cli imports this module: import late
-
-    config = settings()
+    config = app.settings
     try:
         api = TwitterApi(make_client(config))
     except CredentialsMissing as exc:
         raise BadCredentials(str(exc)) from None
     stop = threading.Event()
-    bot = agent(watch_models=True)  # a promoted model is swapped in without a restart
+    bot = app.agent(watch_models=True)  # a promoted model is swapped in without a restart
     previous = stop_on_signals(stop)
     try:
         loop = MentionLoop(
             bot,
-            bot.sessions.kw["bind"],
+            app.engine,
             api,
             loop_config(
                 config, bot_account_id(config, api, stop), dry_run=dry_run, backfill=backfill
@@ -197,7 +197,9 @@ def _fault(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
     help="Post the threads of this file first: threaded .jsonl[.gz], .tsv pairs, the Twitter "
     "corpus .txt or IBM customer-care .json (docs/twitter.md).",
 )
+@pass_app
 def sandbox_command(
+    app: AppContext,
     host: str,
     port: int,
     bot_username: str,
@@ -207,9 +209,7 @@ def sandbox_command(
     load_file: Path | None,
 ) -> None:
     """Serve a local X API v2 sandbox and its web page until Ctrl-C."""
-    from agent.cli import settings  # agent.cli imports this module: import late
-
-    state = sandbox_state(settings(), bot_username)
+    state = sandbox_state(app.settings, bot_username)
     if load_file is not None:
         try:
             loaded = load_threads(state, load_file)

@@ -1,7 +1,8 @@
 """``threadbot generator collect``: a topic's threads from X, as a corpus to train on.
 
-It talks to X, so it lives with the Twitter channel; ``agent.cli`` hangs it under the
-``generator`` group, which itself never imports ``agent``.
+It talks to X, so it lives with the Twitter channel; the composition root (``agent.cli``)
+hangs it under the ``generator`` group through the ``generator.collect`` entry point, so
+``generator/`` never imports ``agent/``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from agent.channels.twitter.collect import (
     check_since,
 )
 from agent.channels.twitter.retry import CredentialsRejected, Retrier, Stopped
+from agent.context import AppContext, pass_app
 from generator.collected import CollectedCorpus
 from generator.errors import CorpusError
 
@@ -82,7 +84,9 @@ def _lang(_ctx: click.Context, _param: click.Parameter, value: str) -> str | Non
     help="Only tweets from this UTC date or time on (recent search covers the last 7 days).",
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@pass_app
 def collect_command(
+    app: AppContext,
     query: str,
     out_file: Path,
     max_threads: int | None,
@@ -98,13 +102,11 @@ def collect_command(
     `threadbot generator prepare` or `generator finetune`. Uses the mention loop's credentials,
     THREADBOT_TWITTER_API_BASE and its retry and rate-limit handling.
     """
-    from agent.cli import settings  # agent.cli imports this module: import late
-
     try:
         since = check_since(since) if since is not None else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from None
-    config = settings()
+    config = app.settings
     try:
         corpus = CollectedCorpus(out_file)
         api = TwitterApi(make_client(config))
