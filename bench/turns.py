@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -27,17 +28,19 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-import generator
-import nlu
-from agent.db import make_sessionmaker
-from agent.messages import Incoming
-from agent.pipeline import Agent
-from agent.scratch_db import postgres_schema, sqlite_database
-from agent.script import DialogueScript, load_script
-from agent.settings import load_settings
-from nlu.types import IntentParser
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # tests.scratch_db, run as a script from anywhere
+
+import generator  # noqa: E402
+import nlu  # noqa: E402
+from agent.core.messages import Incoming  # noqa: E402
+from agent.core.pipeline import Agent  # noqa: E402
+from agent.core.script import DialogueScript, load_script  # noqa: E402
+from agent.settings import load_settings  # noqa: E402
+from agent.storage.db import make_sessionmaker  # noqa: E402
+from nlu.types import IntentParser  # noqa: E402
+from tests.scratch_db import postgres_schema, sqlite_database  # noqa: E402
+
 # Every message here fires a scripted transition from the state the previous one left.
 CYCLE = ["hello", "I'm interested in machine learning", "yes", "restart"]
 # Small talk the script has no answer for: every one of these turns runs the generator.

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from agent.messages import Incoming, Reply
-from agent.models import Conversation, Turn
-from agent.pipeline import Agent
+from agent.core.messages import Incoming, Reply
+from agent.core.pipeline import Agent
+from agent.storage.models import Conversation, Turn
 from generator.types import Generated, ReplyContext
 
 GENERATED = "Pizza is a fine thing to think about, but I mostly think about robots."

@@ -1,0 +1,133 @@
+"""Data functions for one turn; each takes the caller's session and never commits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from agent.storage.models import Conversation, Turn, User
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A user's conversation as one read saw it, detached from any session.
+
+    A turn decides against a snapshot with no transaction open; ``version`` then tells the
+    write whether another turn moved the conversation meanwhile.
+    """
+
+    user_id: int
+    handle: str | None
+    paused: bool
+    opted_out: bool
+    conversation_id: int
+    version: int
+    state: str
+    slots: dict[str, Any]
+    last_reply: str | None
+    last_activity: datetime | None
+
+
+_SNAPSHOT_COLUMNS = (
+    User.id,
+    User.handle,
+    User.paused,
+    User.opted_out,
+    Conversation.id,
+    Conversation.version,
+    Conversation.state,
+    Conversation.slots,
+    Conversation.last_reply,
+    Conversation.last_activity,
+)
+
+
+def read_conversation(
+    session: Session, channel: str, external_id: str, *, lock: bool = False
+) -> Snapshot | None:
+    """The user's conversation, or None for someone new; ``lock`` row-locks it on PostgreSQL
+    (``FOR UPDATE``), so the turns of one user write one after another."""
+    query = (
+        select(*_SNAPSHOT_COLUMNS)
+        .join(Conversation, Conversation.user_id == User.id)
+        .where(User.channel == channel, User.external_id == external_id)
+    )
+    if lock:
+        query = query.with_for_update(of=Conversation)
+    row = session.execute(query).one_or_none()
+    return None if row is None else Snapshot(*row)
+
+
+def create_conversation(
+    session: Session, channel: str, external_id: str, handle: str | None, initial: str
+) -> Snapshot:
+    """Insert a new user and their conversation in ``initial``.
+
+    If another turn inserts the same user first, the unique constraint fails the flush
+    (``IntegrityError``) and the agent reads theirs instead.
+    """
+    user = User(channel=channel, external_id=external_id, handle=handle)
+    conversation = Conversation(user=user, state=initial, slots={})
+    session.add_all([user, conversation])
+    session.flush()
+    return Snapshot(
+        user.id,
+        handle,
+        False,
+        False,
+        conversation.id,
+        conversation.version,
+        initial,
+        {},
+        None,
+        conversation.last_activity,
+    )
+
+
+def save_conversation(session: Session, read: Snapshot, **values: Any) -> bool:
+    """Write ``values`` to the conversation if it is still at ``read.version``, bumping it.
+
+    False: another turn wrote first (only another process can, while the agent holds the row).
+    """
+    written = session.execute(
+        update(Conversation)
+        .where(Conversation.id == read.conversation_id, Conversation.version == read.version)
+        .values(version=read.version + 1, **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return written == 1
+
+
+def update_user(session: Session, user_id: int, **values: Any) -> None:
+    """Change the user's handle or opt-out flag."""
+    session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def recent_turns(session: Session, conversation_id: int, limit: int) -> list[Turn]:
+    """The last ``limit`` turns of a conversation, oldest first."""
+    turns = session.scalars(
+        select(Turn)
+        .where(Turn.conversation_id == conversation_id)
+        .order_by(Turn.id.desc())
+        .limit(limit)
+    ).all()
+    return list(reversed(turns))
+
+
+def thread_history(earlier: Iterable[tuple[str, str | None]], message: str) -> list[str]:
+    """A conversation as the generator reads it, serving and retraining alike: each earlier
+    (message, reply) turn oldest first, its reply only where the bot said one, then ``message``."""
+    history: list[str] = []
+    for said, answer in earlier:
+        history += [said, answer] if answer else [said]
+    return [*history, message]
