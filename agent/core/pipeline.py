@@ -2,10 +2,11 @@
 
 A turn reads the user's conversation in a brief transaction, then parses, steps the machine and,
 where the script falls back, runs the generator, with no lock held and no transaction open.
-It writes in a short transaction that row-locks the conversation and checks its version: if
-another turn moved the conversation meanwhile, the turn decides again from the new state,
-keeping its parse and (when it still falls back) its generated reply. Only a new decision that
-needs a generation it has not got sends the turn back out of the transaction to generate.
+It writes in a short transaction, updating the conversation only if its version is still the
+one read: if another turn moved the conversation meanwhile, the turn row-locks it, decides again
+from the new state, keeping its parse and (when it still falls back) its generated reply, and
+writes that. Only a new decision that needs a generation it has not got sends the turn back out
+of the transaction to generate.
 
 The agent owns the transactions (rather than the caller, as STYLE.md suggests) because only it
 can redo a turn that lost a race; a channel that writes with the turn passes a ``Record``.
@@ -269,30 +270,33 @@ class Agent:
         started: float,
         record: Record | None,
     ) -> Turn | _Unsaved:
-        read = read_conversation(session, incoming.channel, incoming.user_id, lock=True)
-        if read is None:  # erased meanwhile (a forget request): start over as someone new
-            return _Unsaved.AGAIN
-        if read.version != plan.read.version:
-            # Another turn moved the conversation: decide again from where it is now.
+        while True:
+            outcome = plan.outcome
+            if outcome is None:
+                return _Unsaved.AGAIN
+            if (
+                window is not None
+                and outcome.text is not None
+                and not self._vary(session, models.generator, plan, outcome, window, kept)
+            ):
+                return _Unsaved.AGAIN
+            values: dict[str, Any] = {
+                "state": outcome.state_after,
+                "slots": plan.slots,
+                "last_activity": plan.now,
+            }
+            if outcome.text is not None:
+                values["last_reply"] = outcome.text
+            if save_conversation(session, plan.read, **values):
+                break
+            # Another turn moved the conversation: hold its row and decide again from there.
+            read = read_conversation(session, incoming.channel, incoming.user_id, lock=True)
+            if read is None:  # erased meanwhile (a forget request): start over as someone new
+                return _Unsaved.AGAIN
+            if read.version == plan.read.version:  # not moved: the write lost to another process
+                raise StaleDataError(f"conversation {read.conversation_id} is locked elsewhere")
             plan = self._plan(models, read, parse, incoming, kept)
-        outcome = plan.outcome
-        if outcome is None:
-            return _Unsaved.AGAIN
-        if (
-            window is not None
-            and outcome.text is not None
-            and not self._vary(session, models.generator, plan, outcome, window, kept)
-        ):
-            return _Unsaved.AGAIN
-        values: dict[str, Any] = {
-            "state": outcome.state_after,
-            "slots": plan.slots,
-            "last_activity": plan.now,
-        }
-        if outcome.text is not None:
-            values["last_reply"] = outcome.text
-        if not save_conversation(session, read, **values):
-            raise StaleDataError(f"conversation {read.conversation_id} changed underneath")
+        read = plan.read
         user: dict[str, Any] = {}
         if incoming.handle and read.handle != incoming.handle:
             user["handle"] = incoming.handle
