@@ -17,6 +17,7 @@ from agent.channels.twitter.loop import LoopConfig, MentionLoop
 from agent.channels.twitter.retry import CredentialsRejected, Retrier, RetryPolicy, Stopped
 from agent.channels.twitter.sandbox import SandboxServer, SandboxState
 from agent.channels.twitter.sandbox.state import DUPLICATE_RULES
+from agent.context import AppContext, pass_app
 from agent.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -82,22 +83,21 @@ def twitter() -> None:
     "--backfill", is_flag=True, help="On first start, also answer mentions older than start-up."
 )
 @click.option("--once", is_flag=True, help="Do one poll-answer-post pass, then exit.")
-def run_command(dry_run: bool, backfill: bool, once: bool) -> None:
+@pass_app
+def run_command(app: AppContext, dry_run: bool, backfill: bool, once: bool) -> None:
     """Poll mentions, answer each exactly once in its thread, until SIGTERM or Ctrl-C."""
-    from agent.cli import agent, settings  # agent.cli imports this module: import late
-
-    config = settings()
+    config = app.settings
     try:
         api = TwitterApi(make_client(config))
     except CredentialsMissing as exc:
         raise BadCredentials(str(exc)) from None
     stop = threading.Event()
-    bot = agent(watch_models=True)  # a promoted model is swapped in without a restart
+    bot = app.agent(watch_models=True)  # a promoted model is swapped in without a restart
     previous = stop_on_signals(stop)
     try:
         loop = MentionLoop(
             bot,
-            bot.sessions.kw["bind"],
+            app.engine,
             api,
             loop_config(config, _account_id(config, api, stop), dry_run=dry_run, backfill=backfill),
             stop,
@@ -180,7 +180,9 @@ def _fault(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
     show_default=True,
     help="How far back the duplicate rule looks.",
 )
+@pass_app
 def sandbox_command(
+    app: AppContext,
     host: str,
     port: int,
     bot_username: str,
@@ -189,9 +191,7 @@ def sandbox_command(
     duplicate_window_hours: float,
 ) -> None:
     """Serve a local X API v2 sandbox and its web page until Ctrl-C."""
-    from agent.cli import settings  # agent.cli imports this module: import late
-
-    state = sandbox_state(settings(), bot_username)
+    state = sandbox_state(app.settings, bot_username)
     state.duplicate_rule = duplicate_rule
     state.duplicate_window_seconds = duplicate_window_hours * 3600
     try:
