@@ -72,8 +72,21 @@ def _register_part_commands() -> None:
             f"threadbot: no {COMMANDS_GROUP} entry points: the package metadata is stale; "
             "reinstall with `make .venv/.installed`"
         )
+    # "group.command" names a command of another part's group: `generator.collect` reads X, so
+    # it lives with the Twitter channel and joins the generator group here, which keeps
+    # generator/ free of agent/ imports.
+    nested = []
     for entry in found:
-        cli.add_command(entry.load(), entry.name)
+        group, dot, name = entry.name.partition(".")
+        if dot:
+            nested.append((group, name, entry))
+        else:
+            cli.add_command(entry.load(), entry.name)
+    for group, name, entry in nested:
+        parent = cli.commands.get(group)
+        if not isinstance(parent, click.Group):
+            raise SystemExit(f"threadbot: entry point {entry.name!r} names no command group")
+        parent.add_command(entry.load(), name)
 
 
 _register_part_commands()

@@ -58,10 +58,23 @@ def _report(kind: str, published: Any) -> None:
 @click.option(
     "--from-scratch", is_flag=True, help="Train a new model instead of fine-tuning the active one."
 )
+@click.option(
+    "--corpus",
+    "extra_corpora",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Also train on this corpus, e.g. one `generator collect` wrote (repeatable); its "
+    "conversations take the bot's topic and a share of them joins the held-out set.",
+)
 @_quiet
 @pass_app
 def retrain_generator_cmd(
-    app: AppContext, force: bool, dry_run: bool, from_scratch: bool, quiet: bool
+    app: AppContext,
+    force: bool,
+    dry_run: bool,
+    from_scratch: bool,
+    extra_corpora: tuple[Path, ...],
+    quiet: bool,
 ) -> None:
     """Fine-tune the generator on the base corpus plus approved and corrected replies."""
     from agent.mlops.retrain.generator_job import retrain_generator
@@ -74,6 +87,7 @@ def retrain_generator_cmd(
                 settings,
                 sessions,
                 default_topic=topic,
+                extra_corpora=extra_corpora,
                 from_scratch=from_scratch,
                 force_promote=force,
                 dry_run=dry_run,
