@@ -55,6 +55,16 @@ print(base, rss())
 """
 
 
+# Shared with bench/clinc150_few.py, which reads the same files.
+data_dir_option = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DATA_DIR,
+    show_default=True,
+    help="Folder with the clinc150_<variant>_trainval.json files.",
+)
+
+
 def load_variant(variant: str, data_dir: Path) -> tuple[TrainingData, TrainingData]:
     """Return (train + oos_train, val + oos_val) of one CLINC150 variant.
 
@@ -169,13 +179,7 @@ def run_variant(variant: str, data_dir: Path, config: Path | None) -> dict[str, 
     show_default=True,
     help=f"Comma-separated variants to run, from: {', '.join(VARIANTS)}.",
 )
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=DATA_DIR,
-    show_default=True,
-    help="Folder with the clinc150_<variant>_trainval.json files.",
-)
+@data_dir_option
 @click.option(
     "--config",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
