@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from agent.scratch_db import TEST_POSTGRES_URL, postgres_schema, sqlite_database
+from tests.scratch_db import TEST_POSTGRES_URL, postgres_schema, sqlite_database
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -67,12 +67,12 @@ def run_cli(*args: str, input: str | None = None) -> tuple[int, str]:
 
 @pytest.fixture
 def fresh_settings() -> Iterator[None]:
-    """Settings and the CLI's agent are built from this test's environment, and again after it."""
-    from agent import cli as cli_module
+    """Settings are read from this test's environment, and again after it.
+
+    The CLI builds its context per invocation; the web app reads the process-wide settings.
+    """
     from agent.settings import get_settings
 
     get_settings.cache_clear()
-    cli_module.agent.cache_clear()
     yield
     get_settings.cache_clear()
-    cli_module.agent.cache_clear()

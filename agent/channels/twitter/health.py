@@ -1,0 +1,66 @@
+"""Loop health as the database sees it, from any process: the one query behind the admin
+dashboard's Twitter panel and the Prometheus metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Connection, func, inspect, select
+from sqlalchemy.orm import Session
+
+from agent.channels.twitter.models import (
+    FAILED,
+    FORBIDDEN,
+    PENDING,
+    InboxMention,
+    MentionCursor,
+    OutboxReply,
+)
+
+TABLES = {"twitter_inbox", "twitter_outbox", "twitter_cursors"}
+
+
+@dataclass(frozen=True)
+class LoopHealth:
+    """Mentions and replies by status, and each bot account's last poll."""
+
+    inbox: dict[str, int] = field(default_factory=dict)
+    outbox: dict[str, int] = field(default_factory=dict)
+    last_polls: dict[str, datetime] = field(default_factory=dict)
+
+    @property
+    def configured(self) -> bool:
+        """The loop has polled or been handed a mention here."""
+        return bool(self.last_polls) or any(self.inbox.values())
+
+    @property
+    def last_poll_at(self) -> datetime | None:
+        return max(self.last_polls.values(), default=None)
+
+    @property
+    def inbox_backlog(self) -> int:
+        return self.inbox.get(PENDING, 0)
+
+    @property
+    def outbox_backlog(self) -> int:
+        return self.outbox.get(PENDING, 0)
+
+    @property
+    def failed_replies(self) -> int:
+        return self.outbox.get(FAILED, 0) + self.outbox.get(FORBIDDEN, 0)
+
+
+def loop_health(db: Session | Connection) -> LoopHealth:
+    """Read the loop's state; an empty (not configured) one when the Twitter tables are absent."""
+    connection = db.connection() if isinstance(db, Session) else db
+    if not set(inspect(connection).get_table_names()) >= TABLES:
+        return LoopHealth()
+    inbox = db.execute(select(InboxMention.status, func.count()).group_by(InboxMention.status))
+    outbox = db.execute(select(OutboxReply.status, func.count()).group_by(OutboxReply.status))
+    polls = db.execute(select(MentionCursor.account_id, MentionCursor.last_poll_at))
+    return LoopHealth(
+        inbox={status: count for status, count in inbox},
+        outbox={status: count for status, count in outbox},
+        last_polls={account: at for account, at in polls if at is not None},
+    )
