@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from generator.model import Seq2Seq
-from generator.rerank import rank
+from generator.rerank import rerank
 from generator.tokenizer import BPETokenizer
 
 NEG_INF = float("-inf")
@@ -107,7 +107,6 @@ class Candidate:
     ids: list[int]
     logp: float  # the model's log-probability of the tokens chosen, <eos> included
     score: float  # beams: logp / GNMT length penalty; samples: logp per token
-    lm_logp: float = 0.0  # the same given the topic token only, when the search scored it
 
 
 class _Beams:
@@ -119,20 +118,15 @@ class _Beams:
         if k:  # all beams start identical; only the first may expand at step 0
             self.scores[:, 0] = 0.0
         self.hyps: list[list[int]] = [[] for _ in range(b * k)]
-        self.lm = torch.zeros(b * k, device=device)  # each beam's log p(tokens | topic only)
         self.finished: list[list[Candidate]] = [[] for _ in range(b)]
         self.done = [b == 0 or k == 0] * b
 
-    def _finish(self, bi: int, hyp: list[int], logp: float, lm: float) -> None:
+    def _finish(self, bi: int, hyp: list[int], logp: float) -> None:
         score = logp / length_penalty(len(hyp), self.alpha)
-        self.finished[bi].append(Candidate(hyp, logp, score, lm))
+        self.finished[bi].append(Candidate(hyp, logp, score))
 
-    def advance(self, logp: Tensor, lm_logp: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """Extend every beam by one token: (rows each new beam came from, its new token).
-
-        ``lm_logp`` (same shape as ``logp``), when given, is the topic-only model's
-        distribution for the same rows; its values at the chosen tokens are summed per beam.
-        """
+    def advance(self, logp: Tensor) -> tuple[Tensor, Tensor]:
+        """Extend every beam by one token: (rows each new beam came from, its new token)."""
         b, k, vocab, eos = self.b, self.k, logp.size(1), self.tok.eos_id
         device = logp.device
         cand = (self.scores.view(-1, 1) + logp).view(b, k * vocab)  # (B, K*V)
@@ -142,17 +136,13 @@ class _Beams:
             score = top_scores[bi, ci].item()
             if self.done[bi] or score == NEG_INF or ci >= k:
                 continue  # only an <eos> among the best K counts, as in standard beam search
-            row = bi * k + int(top_idx[bi, ci]) // vocab
-            lm = 0.0 if lm_logp is None else (self.lm[row] + lm_logp[row, eos]).item()
-            self._finish(bi, self.hyps[row], score, lm)
+            self._finish(bi, self.hyps[bi * k + int(top_idx[bi, ci]) // vocab], score)
             self.done[bi] = len(self.finished[bi]) >= k
         live = top_scores.masked_fill(is_eos, NEG_INF)
         self.scores, pick = live.topk(k, dim=1)  # (B, K)
         chosen = top_idx.gather(1, pick)  # (B, K)
         origin = (chosen // vocab + torch.arange(b, device=device).unsqueeze(1) * k).view(-1)
         last = (chosen % vocab).view(-1)
-        if lm_logp is not None:
-            self.lm = self.lm[origin] + lm_logp[origin, last]
         for bi in range(b):
             if self.done[bi]:
                 self.scores[bi] = NEG_INF
@@ -166,7 +156,7 @@ class _Beams:
         for row, score in enumerate(self.scores.view(-1).tolist()):
             bi = row // self.k
             if score != NEG_INF and len(self.finished[bi]) < self.k:
-                self._finish(bi, self.hyps[row], score, float(self.lm[row]))
+                self._finish(bi, self.hyps[row], score)
         return [sorted(f, key=lambda c: -c.score)[: self.k] for f in self.finished]
 
 
@@ -188,12 +178,10 @@ class _Samples:
         self.uniform = uniform.repeat(b, 1).to(device)  # (B*N, max_tokens)
         self.hyps: list[list[int]] = [[] for _ in range(b * n)]
         self.total = torch.zeros(b * n, device=device)
-        self.lm = torch.zeros(b * n, device=device)  # log p(tokens | topic only)
         self.alive = torch.ones(b * n, dtype=torch.bool, device=device)
 
-    def advance(self, logp: Tensor, step: int, eos: int, lm_logp: Tensor | None = None) -> Tensor:
-        """Draw each sample's next token by inverse-CDF over its nucleus (``lm_logp``: as
-        for :meth:`_Beams.advance`)."""
+    def advance(self, logp: Tensor, step: int, eos: int) -> Tensor:
+        """Draw each sample's next token by inverse-CDF over its nucleus."""
         # The nucleus is cut from the NUCLEUS_TOP most likely tokens: a full sort of the
         # vocabulary at every step would cost as much as the LSTM step itself.
         probs = (logp / self.opts.temperature).softmax(-1)
@@ -204,10 +192,8 @@ class _Samples:
         choice = torch.searchsorted(cdf, u).clamp(max=cdf.size(1) - 1)
         nxt = order.gather(1, choice).squeeze(1)
         self.total += torch.where(self.alive, logp.gather(1, nxt.unsqueeze(1)).squeeze(1), 0.0)
-        if lm_logp is not None:
-            self.lm += torch.where(self.alive, lm_logp.gather(1, nxt.unsqueeze(1)).squeeze(1), 0.0)
-        for row, (t, alive) in enumerate(zip(nxt.tolist(), self.alive.tolist(), strict=True)):
-            if alive and t != eos:
+        for row, t in enumerate(nxt.tolist()):
+            if self.alive[row] and t != eos:
                 self.hyps[row].append(t)
         self.alive &= nxt != eos
         return nxt
@@ -215,12 +201,10 @@ class _Samples:
     def results(self, keep_unfinished: bool) -> list[list[Candidate]]:
         """Samples that ended (all, with ``keep_unfinished``), best mean log-probability first."""
         out: list[list[Candidate]] = [[] for _ in range(self.b)]
-        rows = zip(
-            self.hyps, self.total.tolist(), self.lm.tolist(), self.alive.tolist(), strict=True
-        )
-        for row, (hyp, total, lm, unfinished) in enumerate(rows):
+        rows = zip(self.hyps, self.total.tolist(), self.alive.tolist(), strict=True)
+        for row, (hyp, total, unfinished) in enumerate(rows):
             if keep_unfinished or not unfinished:
-                out[row // self.n].append(Candidate(hyp, total, total / (len(hyp) + 1), lm))
+                out[row // self.n].append(Candidate(hyp, total, total / (len(hyp) + 1)))
         return [sorted(o, key=lambda c: -c.score) for o in out]
 
 
@@ -233,56 +217,38 @@ def search(
     opts: DecodeOptions,
     beams: int,
     samples: int,
-    lm: bool = False,
 ) -> tuple[list[list[Candidate]], list[list[Candidate]]]:
     """``beams`` beam-search replies and ``samples`` nucleus samples for each source row.
 
     Both run in one decoding loop: every step is a single batched LSTM call over the beams
     and the samples together, so the samples cost far less than a second search would.
-    With ``lm``, each candidate also carries ``lm_logp``, log p(reply | topic token only),
-    the anti-LM term of re-ranking: a shadow row per beam and sample, conditioned on the
-    source's first (topic) token alone, is fed the same tokens in the same LSTM call. That
-    replaces a separate teacher-forced pass (generator.rerank.reply_logprobs, which gives
-    the same values) at the cost of wider steps. A reply cut at ``max_tokens`` has no <eos>
-    in either term.
     """
     model.eval()
     device = src.device
     b = src.size(0)
     rows = torch.arange(b, device=device)
-    per_row = torch.cat([rows.repeat_interleave(beams), rows.repeat_interleave(samples)])
-    enc = model.encode(src, src_lens).select(per_row)
-    n = enc.mask.size(0)  # decoding rows: B*K beams then B*N samples
-    if lm:
-        topic_only = model.encode(src[:, :1], torch.ones(b, dtype=torch.long))
-        enc = enc.stacked(topic_only.select(per_row))
+    enc = model.encode(src, src_lens)
+    enc = enc.select(torch.cat([rows.repeat_interleave(beams), rows.repeat_interleave(samples)]))
     state = enc.state
     beam = _Beams(b, beams, tok, opts.length_alpha, device)
     draw = _Samples(b, samples, opts, device)
     nb = b * beams
-    last = torch.full((enc.mask.size(0),), tok.bos_id, dtype=torch.long, device=device)
+    last = torch.full((nb + b * samples,), tok.bos_id, dtype=torch.long, device=device)
     banned = _banned(tok, device)
-    sample_rows = torch.arange(nb, n, device=device)
+    sample_rows = torch.arange(nb, nb + b * samples, device=device)
     for step in range(opts.max_tokens):
-        logp_all, state = model.step(last, state, enc)  # (rows, V), shadow rows last
-        logp, lm_logp = logp_all[:n], (logp_all[n:] if lm else None)
+        logp, state = model.step(last, state, enc)  # (B*K + B*N, V)
         _mask(logp, beam.hyps + draw.hyps, step, tok, opts, banned)
         parts, origin = [], []
         if beams:
-            beam_origin, beam_last = beam.advance(
-                logp[:nb], None if lm_logp is None else lm_logp[:nb]
-            )
+            beam_origin, beam_last = beam.advance(logp[:nb])
             parts.append(beam_last)
             origin.append(beam_origin)
         if samples:
-            parts.append(
-                draw.advance(logp[nb:], step, tok.eos_id, None if lm_logp is None else lm_logp[nb:])
-            )
+            parts.append(draw.advance(logp[nb:], step, tok.eos_id))
             origin.append(sample_rows)
         last = torch.cat(parts)
         index = torch.cat(origin)
-        if lm:  # a shadow row follows its beam or sample
-            last, index = last.repeat(2), torch.cat([index, index + n])
         state = (state[0][:, index], state[1][:, index])
         if beams and all(beam.done):
             break  # samples still running are longer than every beam: dropped, not waited for
@@ -343,9 +309,8 @@ def generate(
         return beam_search(model, tok, src, lens, opts)
     if opts.seed is None:  # re-ranked replies are reproducible: the samples are seeded too
         opts = replace(opts, seed=0)
-    lm = opts.mmi_weight > 0
-    beams, samples = search(model, tok, src, lens, opts, opts.beam_size, opts.num_samples, lm)
-    found = [
-        [(c.ids, c.logp, c.lm_logp) for c in a + s] for a, s in zip(beams, samples, strict=True)
-    ]
-    return rank(found, opts.mmi_weight, opts.length_bonus, opts.max_drop)
+    beams, samples = search(model, tok, src, lens, opts, opts.beam_size, opts.num_samples)
+    found = [[(c.ids, c.logp) for c in a + s] for a, s in zip(beams, samples, strict=True)]
+    return rerank(
+        model, tok, sources, found, opts.mmi_weight, opts.length_bonus, device, opts.max_drop
+    )

@@ -29,26 +29,6 @@ class Encoded:
             self.memory[index], self.keys[index], self.mask[index], (h[:, index], c[:, index])
         )
 
-    def stacked(self, other: Encoded) -> Encoded:
-        """These rows followed by ``other``'s, the shorter source padded (and masked) to the
-        longer, so one decoder call serves rows conditioned on different inputs."""
-        s = max(self.mask.size(1), other.mask.size(1))
-        return Encoded(
-            torch.cat([_pad_source(self.memory, s, 0.0), _pad_source(other.memory, s, 0.0)]),
-            torch.cat([_pad_source(self.keys, s, 0.0), _pad_source(other.keys, s, 0.0)]),
-            torch.cat([_pad_source(self.mask, s, True), _pad_source(other.mask, s, True)]),
-            (
-                torch.cat([self.state[0], other.state[0]], 1),
-                torch.cat([self.state[1], other.state[1]], 1),
-            ),
-        )
-
-
-def _pad_source(t: Tensor, length: int, value: float | bool) -> Tensor:
-    """``t`` (B, S, ...) padded with ``value`` along its source axis to ``length``."""
-    extra = t.new_full((t.size(0), length - t.size(1), *t.shape[2:]), value)
-    return torch.cat([t, extra], 1)
-
 
 class Seq2Seq(nn.Module):
     """Encoder-decoder whose decoder runs a whole target in one LSTM call while training.

@@ -64,37 +64,6 @@ def mmi_scores(
     return logp - mmi_weight * logp_lm + length_bonus * lengths
 
 
-Scored = list[list[tuple[list[int], float, float]]]  # per context: (ids, logp, lm logp)
-
-
-def rank(
-    candidates: Scored, mmi_weight: float, length_bonus: float, max_drop: float = float("inf")
-) -> Candidates:
-    """Each context's candidates, deduplicated and sorted by :func:`mmi_scores`.
-
-    Each candidate carries log p(reply + <eos> | context) and log p(reply + <eos> | topic
-    only), from the search (``generator.decode.search(lm=True)``) or from :func:`rerank`.
-    A candidate whose mean log-probability per token is more than ``max_drop`` nats below the
-    context's most fluent candidate goes after all the others: the anti-LM term would favour
-    it for being unlikely anywhere, which is what a garbled sample is too.
-    """
-    out: Candidates = []
-    for cands in candidates:
-        unique = list({tuple(ids): (ids, lp, lm) for ids, lp, lm in cands if ids}.values())
-        if not unique:
-            out.append([])
-            continue
-        logp = torch.tensor([lp for _, lp, _ in unique])
-        lengths = torch.tensor([len(ids) + 1.0 for ids, _, _ in unique])
-        lm = torch.tensor([x for _, _, x in unique])
-        scores = mmi_scores(logp, lm, lengths, mmi_weight, length_bonus).tolist()
-        fluency = (logp / lengths).tolist()
-        floor = max(fluency) - max_drop
-        order = sorted(range(len(unique)), key=lambda i: (fluency[i] < floor, -scores[i]))
-        out.append([(unique[i][0], scores[i]) for i in order])
-    return out
-
-
 def rerank(
     model: Seq2Seq,
     tok: BPETokenizer,
@@ -105,24 +74,40 @@ def rerank(
     device: torch.device,
     max_drop: float = float("inf"),
 ) -> Candidates:
-    """:func:`rank` for candidates that carry only log p(reply + <eos> | context).
+    """Each context's candidates, deduplicated and sorted by :func:`mmi_scores`.
 
-    The reply-alone term is computed here, teacher-forced with the topic token as the whole
-    input (so the language model is conditioned on the same topic as the reply). Decoding
-    gets that term from the search instead; this is the straightforward way, for candidates
-    from elsewhere and as the reference the search's values are tested against.
+    A candidate whose mean log-probability per token is more than ``max_drop`` nats below the
+    context's most fluent candidate goes after all the others: the anti-LM term would favour
+    it for being unlikely anywhere, which is what a garbled sample is too.
+
+    ``candidates`` carry log p(reply + <eos> | context), which the search already summed;
+    only the reply-alone term is computed here, teacher-forced with the topic token as the
+    whole input (so the language model is conditioned on the same topic as the reply).
     """
     unique = [
         list({tuple(ids): (ids, lp) for ids, lp in cands if ids}.values()) for cands in candidates
     ]
     owner = [ci for ci, cands in enumerate(unique) for _ in cands]
+    out: Candidates = [[] for _ in candidates]
+    if not owner:
+        return out
     replies = [ids for cands in unique for ids, _ in cands]
-    lm = (
-        reply_logprobs(model, tok, [s[:1] for s in sources], owner, replies, device).tolist()
-        if mmi_weight and replies
-        else [0.0] * len(replies)
+    logp = torch.tensor([lp for cands in unique for _, lp in cands])
+    logp_lm = (
+        reply_logprobs(model, tok, [s[:1] for s in sources], owner, replies, device)
+        if mmi_weight
+        else torch.zeros_like(logp)
     )
-    scored: Scored = [[] for _ in candidates]
-    for o, (ids, lp), lm_lp in zip(owner, (c for cands in unique for c in cands), lm, strict=True):
-        scored[o].append((ids, lp, lm_lp))
-    return rank(scored, mmi_weight, length_bonus, max_drop)
+    lengths = torch.tensor([len(r) + 1.0 for r in replies])
+    scores = mmi_scores(logp, logp_lm, lengths, mmi_weight, length_bonus).tolist()
+    fluency = (logp / lengths).tolist()
+    best = [float("-inf")] * len(out)
+    for o, f in zip(owner, fluency, strict=True):
+        best[o] = max(best[o], f)
+    ranked: list[list[tuple[bool, float, list[int]]]] = [[] for _ in candidates]
+    for o, ids, score, f in zip(owner, replies, scores, fluency, strict=True):
+        ranked[o].append((f >= best[o] - max_drop, score, ids))
+    return [
+        [(ids, score) for _, score, ids in sorted(r, key=lambda x: (not x[0], -x[1]))]
+        for r in ranked
+    ]

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from generator import checkpoint
-from generator.decode import DecodeOptions, generate, pad_sources, search
+from generator.decode import DecodeOptions, generate
 from generator.rerank import mmi_scores, reply_logprobs, rerank
 from generator.train import train
 
@@ -113,24 +113,3 @@ def test_garbled_candidates_rank_after_fluent_ones(generic_model: Path) -> None:
     # ... the fluency floor keeps it behind the fluent one.
     out = rerank(model, tok, [src], scored, 1.0, 50.0, cpu, max_drop=1.0)
     assert [ids for ids, _ in out[0]] == [good, garbled]
-
-
-def test_search_scores_the_anti_lm_as_the_teacher_forced_pass_does(generic_model: Path) -> None:
-    """The optimised path (anti-LM rows inside the search) ranks as the straightforward one
-    (search, then a separate teacher-forced pass over every candidate)."""
-    model, tok = checkpoint.build(checkpoint.read(generic_model))
-    sources = [tok.encode_context([m], "general", 48) for m, _ in PAIRS]
-    opts = DecodeOptions(beam_size=3, rerank=True, num_samples=4, max_tokens=12, seed=5)
-    src, lens = pad_sources(sources, tok.pad_id, torch.device("cpu"))
-    beams, samples = search(model, tok, src, lens, opts, 3, 4)  # no shadow rows
-    plain = [[(c.ids, c.logp) for c in a + s] for a, s in zip(beams, samples, strict=True)]
-    assert all(len(c) >= 3 for c in plain)
-    reference = rerank(model, tok, sources, plain, opts.mmi_weight, opts.length_bonus, "cpu", 2.0)
-    optimised = generate(model, tok, sources, opts)
-    assert [[ids for ids, _ in c] for c in optimised] == [[ids for ids, _ in c] for c in reference]
-    for fast, slow in zip(optimised, reference, strict=True):
-        assert [s for _, s in fast] == pytest.approx([s for _, s in slow], abs=1e-4)
-    # The shadow rows carry the anti-LM term and leave the search itself unchanged.
-    with_lm, _ = search(model, tok, src, lens, opts, 3, 4, lm=True)
-    assert [[c.ids for c in b] for b in with_lm] == [[c.ids for c in b] for b in beams]
-    assert all(c.lm_logp < 0 for b in with_lm for c in b)
