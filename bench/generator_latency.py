@@ -4,6 +4,9 @@
 
 Messages are validation turns of the model's own corpus split when chitchat is installed, so
 the figures reflect real inputs. Prints JSON; ``--out`` also writes it.
+
+``--ab`` also times beam-only and re-ranked decoding interleaved on the same messages, so a
+busy machine slows both alike: wall and CPU time per reply, p50/p90/p99 each.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import platform
 import random
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -24,6 +28,8 @@ import torch
 from generator import ReplyContext, load
 from generator.clean import prepare, split_conversations
 from generator.data import iter_pairs, load_chitchat
+from generator.decode import generate
+from generator.service import LSTMReplyGenerator
 
 
 def rss_mb() -> float:
@@ -43,6 +49,40 @@ def contexts(n: int) -> list[ReplyContext]:
     return [ReplyContext(history=c, topic=t) for c, _, t in pairs[:n]]
 
 
+def percentiles(times: list[float]) -> dict[str, float]:
+    """p50/p90/p99 in milliseconds."""
+    times = sorted(times)
+    pick = lambda q: 1000 * times[min(len(times) - 1, int(len(times) * q))]  # noqa: E731
+    return {"p50_ms": pick(0.5), "p90_ms": pick(0.9), "p99_ms": pick(0.99)}
+
+
+def ab(gen: LSTMReplyGenerator, ctxs: list[ReplyContext]) -> dict[str, dict[str, float]]:
+    """Beam only and re-ranked, each timed on every context in alternating order."""
+    beam_only = replace(gen.options, rerank=False)
+    arms = {
+        "beam only": lambda s: generate(gen.model, gen.tok, [s], beam_only, gen.device),
+        "re-ranked": lambda s: generate(gen.model, gen.tok, [s], gen.options, gen.device),
+    }
+    names = list(arms)
+    wall: dict[str, list[float]] = {name: [] for name in names}
+    cpu: dict[str, list[float]] = {name: [] for name in names}
+    with torch.inference_mode():
+        for i, ctx in enumerate(ctxs):
+            source = gen.source(ctx)
+            for name in names[i % 2 :] + names[: i % 2]:
+                t0, c0 = time.perf_counter(), time.process_time()
+                arms[name](source)
+                wall[name].append(time.perf_counter() - t0)
+                cpu[name].append(time.process_time() - c0)
+    return {
+        name: {
+            **percentiles(wall[name]),
+            **{f"cpu_{k}": v for k, v in percentiles(cpu[name]).items()},
+        }
+        for name in names
+    }
+
+
 def main() -> None:
     """Measure and print."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -56,6 +96,7 @@ def main() -> None:
     ap.add_argument("--no-rerank", action="store_true", help="plain beam search, no MMI re-ranking")
     ap.add_argument("--num-samples", type=int, default=4, help="nucleus samples re-ranked")
     ap.add_argument("--skip-batched", action="store_true", help="only the batch-of-one latency")
+    ap.add_argument("--ab", action="store_true", help="also time the three decoders interleaved")
     ap.add_argument("--out", type=Path, help="write the JSON here")
     args = ap.parse_args()
     if args.threads:
@@ -105,6 +146,8 @@ def main() -> None:
         "memory_added_mb": loaded - before,
         "rejections": dict(gen.rejections),
     }
+    if args.ab:
+        result["ab"] = ab(gen, ctxs[: args.n])
     print(json.dumps(result, indent=2))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import functools
 import json
-import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from generator.errors import GeneratorError
+
+if TYPE_CHECKING:  # the commands import torch-backed modules only when they run
+    from generator.data import Conversation
+    from generator.service import LSTMReplyGenerator
 
 CONFIG_HELP = "TOML preset, e.g. configs/generator/default.toml (values there, then options here)."
 
@@ -352,19 +355,9 @@ def eval_cmd(
 ) -> None:
     """Per-word perplexity, distinct-1/2, length, generic-reply rate, salience, on-topic rate."""
     from generator import checkpoint
-    from generator.batches import make_pairs
-    from generator.clean import prepare, split_conversations
-    from generator.data import TOPIC_KEYWORDS, iter_pairs, load_corpus
-    from generator.evaluate import (
-        average_length,
-        corpus_nll,
-        distinct_n,
-        generic_rate,
-        on_topic_rate,
-        salience,
-    )
+    from generator.data import TOPIC_KEYWORDS, load_corpus
+    from generator.scoring import perplexity, split_for_eval
     from generator.service import load
-    from generator.types import ReplyContext
 
     if on_topic is not None and on_topic not in TOPIC_KEYWORDS:
         raise click.BadParameter(
@@ -373,19 +366,13 @@ def eval_cmd(
         )
     try:
         gen = load(model_dir, quantize=quantize, seed=0, **decoding)
-        ckpt_cfg = checkpoint.data_config(checkpoint.read(model_dir))
-        convs = load_corpus(data_path)
+        data_cfg = checkpoint.data_config(checkpoint.read(model_dir))
+        convs = split_for_eval(load_corpus(data_path), data_cfg, split, topics)
     except GeneratorError as exc:
         raise _fail(exc) from exc
-    convs = prepare(convs, max_turn_words=ckpt_cfg.max_turn_words, topics=topics)
-    if split != "all":
-        tr, va = split_conversations(convs, ckpt_cfg.val_fraction, ckpt_cfg.split_seed)
-        convs = va if split == "validation" else tr
     if not convs:
         raise click.UsageError(f"no conversations to evaluate in {data_path} ({split} split)")
-    ctx_turns = ckpt_cfg.context_turns
-    pairs = make_pairs(convs, gen.tok, ctx_turns, ckpt_cfg.max_source_tokens, 256)
-    nll = corpus_nll(gen.model, pairs, gen.tok, gen.device)
+    nll, pairs = perplexity(gen, convs, data_cfg.context_turns)
     metrics: dict[str, Any] = {
         "model": gen.version,
         "quantized": quantize,
@@ -393,68 +380,51 @@ def eval_cmd(
         "data": data_path,
         "split": split,
         "conversations": len(convs),
-        "pairs": len(pairs),
+        "pairs": pairs,
         "nll_total": nll.total,
         "words": nll.words,
         "tokens": nll.tokens,
         "word_perplexity": nll.word_perplexity,
         "token_loss": nll.token_loss,
     }
-    click.echo(f"{len(convs)} conversations, {len(pairs)} pairs")
+    click.echo(f"{len(convs)} conversations, {pairs} pairs")
     click.echo(
         f"per-word perplexity {nll.word_perplexity:.2f} = exp({nll.total:.1f} nats / "
         f"{nll.words} words); per-token loss {nll.token_loss:.3f} over {nll.tokens} tokens"
     )
     if max_replies:
-        all_pairs = list(iter_pairs(convs, ctx_turns))
-        random.Random(0).shuffle(all_pairs)
-        chosen = all_pairs[:max_replies]
-        contexts = [ReplyContext(history=c, topic=t) for c, _, t in chosen]
-        raw: list[str] = []
-        guarded = []
-        for i in range(0, len(contexts), 64):
-            part = contexts[i : i + 64]
-            cands = gen.candidates(part)
-            raw += [c[0] if c else "" for c in cands]
-            guarded += [gen._choose(ctx, c) for ctx, c in zip(part, cands, strict=True)]
-        messages = [c[-1] for c, _, _ in chosen]
+        keywords = TOPIC_KEYWORDS[on_topic] if on_topic else None
         metrics.update(
-            {
-                "replies": len(raw),
-                "distinct_1": distinct_n(raw, 1),
-                "distinct_2": distinct_n(raw, 2),
-                "average_length_words": average_length(raw),
-                "generic_rate_top10": generic_rate(raw),
-                "salience_tfidf": salience(messages, raw),
-                "reference_salience_tfidf": salience(messages, [r for _, r, _ in chosen]),
-                "guard_rejection_rate": sum(g.text is None for g in guarded) / max(1, len(guarded)),
-                "guard_rejections": dict(gen.rejections),
-            }
+            reply_metrics(gen, convs, data_cfg.context_turns, max_replies, keywords, samples)
         )
-        if on_topic:
-            metrics["on_topic_rate"] = on_topic_rate(raw, TOPIC_KEYWORDS[on_topic])
-            metrics["reference_on_topic_rate"] = on_topic_rate(
-                [r for _, r, _ in chosen], TOPIC_KEYWORDS[on_topic]
-            )
-        for key in (
-            "distinct_1",
-            "distinct_2",
-            "average_length_words",
-            "generic_rate_top10",
-            "salience_tfidf",
-            "reference_salience_tfidf",
-            "guard_rejection_rate",
-            "on_topic_rate",
-            "reference_on_topic_rate",
-        ):
-            if key in metrics:
-                click.echo(f"{key}: {metrics[key]:.3f}")
-        for (ctx, _, _), reply in list(zip(chosen, raw, strict=True))[:samples]:
-            click.echo(f"  > {ctx[-1]}\n  < {reply}")
     if out_file:
         out_file.parent.mkdir(parents=True, exist_ok=True)
         out_file.write_text(json.dumps(metrics, indent=2) + "\n")
         click.echo(f"wrote {out_file}")
+
+
+def reply_metrics(
+    gen: LSTMReplyGenerator,
+    convs: Sequence[Conversation],
+    context_turns: int,
+    max_replies: int,
+    keywords: Sequence[str] | None,
+    samples: int,
+) -> dict[str, Any]:
+    """Generate up to ``max_replies`` replies, print their figures and ``samples`` examples."""
+    from generator.scoring import generate_replies, guard_metrics, sample_exchanges, text_metrics
+    from generator.types import ReplyContext
+
+    exchanges = sample_exchanges(convs, context_turns, max_replies)
+    raw, sent = generate_replies(gen, [ReplyContext(e.context, topic=e.topic) for e in exchanges])
+    metrics = {"replies": len(raw), **text_metrics(exchanges, raw, keywords)}
+    metrics.update(guard_metrics(gen, sent))
+    for key, value in metrics.items():
+        if isinstance(value, float):
+            click.echo(f"{key}: {value:.3f}")
+    for exchange, reply in list(zip(exchanges, raw, strict=True))[:samples]:
+        click.echo(f"  > {exchange.message}\n  < {reply}")
+    return metrics
 
 
 @generator.command("chat")

@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from generator import checkpoint
-from generator.batches import make_pairs
 from generator.clean import prepare, split_conversations
 from generator.config import DataConfig, TrainConfig
-from generator.data import Conversation, iter_pairs, load_corpus, write_jsonl
-from generator.evaluate import corpus_nll, on_topic_rate, salience
+from generator.data import Conversation, load_corpus, write_jsonl
+from generator.scoring import Exchange, generate_replies, perplexity, sample_exchanges, text_metrics
 from generator.service import LSTMReplyGenerator, load
 from generator.train import TrainResult, train
 from generator.types import ReplyContext
@@ -140,27 +139,19 @@ def score_model(
     keywords: Sequence[str],
     max_replies: int,
     context_turns: int,
-) -> tuple[ModelScore, list[str], list[str], list[str]]:
-    """Perplexity on every pair; generated replies on up to ``max_replies`` of them."""
-    pairs = make_pairs(convs, gen.tok, context_turns, gen.max_source_tokens, 256)
-    nll = corpus_nll(gen.model, pairs, gen.tok, gen.device)
-    chosen = list(iter_pairs(list(convs), context_turns))
-    random.Random(0).shuffle(chosen)
-    chosen = chosen[:max_replies]
-    contexts = [ReplyContext(history=c, topic=topic) for c, _, _ in chosen]
-    replies = [
-        cands[0] if cands else ""
-        for i in range(0, len(contexts), 64)
-        for cands in gen.candidates(contexts[i : i + 64])
-    ]
-    messages = [c[-1] for c, _, _ in chosen]
+) -> tuple[ModelScore, list[Exchange], list[str]]:
+    """Perplexity on every pair; replies (conditioned on ``topic``) to up to ``max_replies``."""
+    nll, _ = perplexity(gen, convs, context_turns)
+    exchanges = sample_exchanges(convs, context_turns, max_replies)
+    replies, _ = generate_replies(gen, [ReplyContext(e.context, topic=topic) for e in exchanges])
+    figures = text_metrics(exchanges, replies, keywords)
     score = ModelScore(
         word_perplexity=nll.word_perplexity,
-        on_topic_rate=on_topic_rate(replies, keywords),
-        salience=salience(messages, replies),
-        samples=list(zip(messages, replies, strict=True))[:10],
+        on_topic_rate=figures["on_topic_rate"],
+        salience=figures["salience_tfidf"],
+        samples=[(e.message, r) for e, r in zip(exchanges, replies, strict=True)][:10],
     )
-    return score, messages, replies, [r for _, r, _ in chosen]
+    return score, exchanges, replies
 
 
 def topic_gate(
@@ -178,15 +169,16 @@ def topic_gate(
         gen = load(path, **{"rerank": True, "seed": 0, **decoding})
         ctx_turns = checkpoint.data_config(checkpoint.read(path)).context_turns
         scores.append(score_model(gen, validation, topic, keywords, max_replies, ctx_turns))
-    (general, messages, _, refs), (tuned, _, replies, _) = scores
+    (general, exchanges, _), (tuned, _, replies) = scores
+    references = text_metrics(exchanges, replies, keywords)
     return Gate(
         topic=topic,
         pairs=sum(len(c.turns) - 1 for c in validation),
         replies=len(replies),
         general=general,
         tuned=tuned,
-        reference_on_topic_rate=on_topic_rate(refs, keywords),
-        reference_salience=salience(messages, refs),
+        reference_on_topic_rate=references["reference_on_topic_rate"],
+        reference_salience=references["reference_salience_tfidf"],
     )
 
 

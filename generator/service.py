@@ -48,7 +48,8 @@ class LSTMReplyGenerator:
         self.candidate_rejections: Counter[str] = Counter()  # every refused beam candidate
         self._lock = threading.Lock()
 
-    def _source(self, context: ReplyContext) -> list[int]:
+    def source(self, context: ReplyContext) -> list[int]:
+        """The encoder input for ``context``: topic token, then its last turns, scrubbed."""
         turns = [scrub(t) for t in context.history[-self.context_turns :]]
         return self.tok.encode_context(
             turns, context.topic or self.default_topic, self.max_source_tokens
@@ -60,15 +61,13 @@ class LSTMReplyGenerator:
 
     def reply_batch(self, contexts: Sequence[ReplyContext]) -> list[Generated]:
         """Replies for many contexts in one batched search (throughput benchmarks, eval)."""
-        candidates = self.candidates(contexts)
-        with self._lock:
-            return [self._choose(c, texts) for c, texts in zip(contexts, candidates, strict=True)]
+        return self.choose(contexts, self.candidates(contexts))
 
     def candidates(self, contexts: Sequence[ReplyContext]) -> list[list[str]]:
         """Unguarded candidate replies for each context, best first."""
         if not contexts:
             return []
-        sources = [self._source(c) for c in contexts]
+        sources = [self.source(c) for c in contexts]
         with self._lock, torch.inference_mode():
             found = generate(self.model, self.tok, sources, self.options, self.device)
         return [[self.tok.decode(ids) for ids, _ in cands] for cands in found]
@@ -85,8 +84,15 @@ class LSTMReplyGenerator:
                 out.append(fitted)
         return out
 
-    def _choose(self, ctx: ReplyContext, texts: list[str]) -> Generated:
-        """Called under the lock: counters are plain ``Counter`` objects."""
+    def choose(
+        self, contexts: Sequence[ReplyContext], candidates: Sequence[list[str]]
+    ) -> list[Generated]:
+        """For each context, its first candidate that fits and passes the guard, else the
+        first candidate's reason; refusals are counted."""
+        with self._lock:  # the counters are plain ``Counter`` objects
+            return [self._first_passing(c, t) for c, t in zip(contexts, candidates, strict=True)]
+
+    def _first_passing(self, ctx: ReplyContext, texts: list[str]) -> Generated:
         first_reason: str | None = None
         for text in texts:
             fitted, reason = _checked(ctx, text)

@@ -46,6 +46,11 @@ def ada(sqlite_engine: Engine, make_agent: Callable[..., Agent]) -> Agent:
         ("why do chatbots make stuff up?", "ask_ai_limits", []),
         ("how do I get started learning machine learning?", "ask_learn_ai", ["Python"]),
         ("what do you think about robots?", "ask_bot_opinion", ["Robotics", "robotics"]),
+        # Phrasings the NLU used to classify right but not trust (docs/benchmarks.md):
+        ("could robots replace pilots?", "ask_ai_jobs", ["job", "work"]),
+        ("will AI replace journalists", "ask_ai_jobs", ["job", "work"]),
+        ("is it safe for teenagers to use ai chatbots?", "ask_ai_danger", []),
+        ("how would you explain AI to a kid?", "ask_definition", ["AI"]),
     ],
 )
 def test_common_ai_questions_get_their_scripted_answer(
@@ -64,6 +69,21 @@ def test_a_definition_does_not_reask_the_topic(ada: Agent) -> None:
     assert reply.tier == "scripted" and reply.state == "chatting"
     assert "neural network" in (reply.text or "").casefold()
     assert "which" not in (reply.text or "").casefold()
+
+
+def test_a_follow_up_definition_is_answered(ada: Agent) -> None:
+    say(ada, "what is machine learning?")
+    reply = say(ada, "and deep learning?")
+    assert (reply.intent, reply.tier) == ("ask_definition", "scripted"), reply
+    assert "layers" in (reply.text or "")
+
+
+@pytest.mark.parametrize("text", ["ok good to know", "got it", "makes sense"])
+def test_an_acknowledgement_is_not_a_goodbye(ada: Agent, text: str) -> None:
+    say(ada, "is AI dangerous?")
+    reply = say(ada, text)
+    assert reply.intent not in {"goodbye", "thanks"}, reply
+    assert reply.tier != "scripted", reply
 
 
 @pytest.mark.parametrize(

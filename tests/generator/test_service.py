@@ -42,8 +42,8 @@ def test_reply_and_counters(tiny_model: Path) -> None:
 def test_choose_falls_back_to_next_candidate_then_rejects(tiny_model: Path) -> None:
     gen = load(tiny_model)
     ctx = ReplyContext(history=("hi",), previous_bot_reply="i like tea")
-    assert gen._choose(ctx, ["I like tea!", "robots are fun"]).text == "robots are fun"
-    rejected = gen._choose(ctx, ["damn it", "see www.x.com/a"])
+    assert gen.choose([ctx], [["I like tea!", "robots are fun"]])[0].text == "robots are fun"
+    rejected = gen.choose([ctx], [["damn it", "see www.x.com/a"]])[0]
     assert rejected.text is None and rejected.rejected_reason == "profanity"
     assert gen.rejections == {"profanity": 1}
     assert gen.candidate_rejections == {"repeat": 1, "profanity": 1, "url": 1}
