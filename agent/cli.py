@@ -10,19 +10,19 @@ from pathlib import Path
 
 import click
 
-from agent import migrate
-from agent.db import make_engine
-from agent.machine import mermaid_graph
-from agent.messages import Incoming, MessageRejected, Reply
+from agent.channels.twitter.cli import sandbox_command, twitter
+from agent.core.machine import mermaid_graph
+from agent.core.messages import Incoming, MessageRejected, Reply
+from agent.core.pipeline import Agent
+from agent.core.runtime import build_agent, load_checked_script
+from agent.core.script import ScriptError, variant_warnings
+from agent.mlops.retrain.cli import GROUPS as retrain_groups
 from agent.ops import cli as ops_cli
 from agent.ops.logs import configure_logging
-from agent.pipeline import Agent
-from agent.retrain.cli import GROUPS as retrain_groups
-from agent.runtime import build_agent, load_checked_script
-from agent.script import ScriptError, variant_warnings
+from agent.ops.supervisor import plan, supervise
 from agent.settings import Settings, SettingsError, get_settings
-from agent.supervisor import plan, supervise
-from agent.twitter.cli import sandbox_command, twitter
+from agent.storage import migrate
+from agent.storage.db import make_engine
 from generator.cli import generator as generator_group
 from nlu import DataError, NLUError
 from nlu.cli import nlu as nlu_group

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -21,14 +22,16 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-import nlu
-from agent.db import make_sessionmaker
-from agent.messages import Incoming
-from agent.pipeline import Agent
-from agent.scratch_db import postgres_schema, sqlite_database
-from agent.script import load_script
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # tests.scratch_db, run as a script from anywhere
+
+import nlu  # noqa: E402
+from agent.core.messages import Incoming  # noqa: E402
+from agent.core.pipeline import Agent  # noqa: E402
+from agent.core.script import load_script  # noqa: E402
+from agent.storage.db import make_sessionmaker  # noqa: E402
+from tests.scratch_db import postgres_schema, sqlite_database  # noqa: E402
+
 # Every message here fires a scripted transition from the state the previous one left.
 CYCLE = ["hello", "I'm interested in machine learning", "yes", "restart"]
 

@@ -38,11 +38,11 @@ from sqlalchemy import Engine, insert, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agent.models import Conversation, Turn, User  # noqa: E402
-from agent.review import accounts  # noqa: E402
-from agent.review.models import Annotation  # noqa: E402
-from agent.scratch_db import postgres_schema, sqlite_database  # noqa: E402
 from agent.settings import load_settings  # noqa: E402
+from agent.storage.models import Conversation, Turn, User  # noqa: E402
+from agent.storage.review_models import Annotation  # noqa: E402
+from tests.scratch_db import postgres_schema, sqlite_database  # noqa: E402
+from web.review import accounts  # noqa: E402
 
 # Every message fires a scripted transition from the state the previous one left.
 CYCLE = ["hello", "I'm interested in machine learning", "yes", "restart"]

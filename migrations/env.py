@@ -7,9 +7,9 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import Connection
 
-from agent.db import make_engine
 from agent.schema import Base
 from agent.settings import get_settings
+from agent.storage.db import make_engine
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):

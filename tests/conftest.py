@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from agent.scratch_db import TEST_POSTGRES_URL, postgres_schema, sqlite_database
+from tests.scratch_db import TEST_POSTGRES_URL, postgres_schema, sqlite_database
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, render_template, request
 
-from agent.review import queries
 from web.auth import guard
 from web.db import get_session, runtime
 from web.filtering import page_number, parse_filter
+from web.review import queries
 
 bp = guard(Blueprint("admin", __name__, url_prefix="/admin"))
 

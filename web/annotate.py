@@ -11,11 +11,11 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, g, redirect, request, url_for
 
-from agent.review import annotations, queries
-from agent.review.queries import TurnRow
 from web.auth import guard
 from web.db import get_session, runtime
 from web.filtering import parse_filter, whole_number
+from web.review import annotations, queries
+from web.review.queries import TurnRow
 
 bp = guard(Blueprint("annotate", __name__, url_prefix="/admin"))
 

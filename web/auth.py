@@ -21,10 +21,10 @@ from flask import (
     url_for,
 )
 
-from agent.review import accounts
-from agent.review.models import AdminUser
 from agent.settings import Settings
+from agent.storage.review_models import AdminUser
 from web.db import get_session
+from web.review import accounts
 
 bp = Blueprint("auth", __name__, url_prefix="/admin")
 

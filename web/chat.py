@@ -19,8 +19,8 @@ from flask import (
 )
 from sqlalchemy import select
 
-from agent.messages import Incoming, MessageRejected, Reply, lone_surrogate
-from agent.models import Conversation, Turn, User
+from agent.core.messages import Incoming, MessageRejected, Reply, lone_surrogate
+from agent.storage.models import Conversation, Turn, User
 from web.db import get_session, runtime
 from web.errors import api_error
 

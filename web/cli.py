@@ -7,10 +7,10 @@ from typing import Any
 import click
 from flask import Flask
 
-from agent.db import make_engine, make_sessionmaker
-from agent.migrate import SchemaOutOfDate, ensure_current
-from agent.review import accounts
 from agent.settings import SettingsError, get_settings
+from agent.storage.db import make_engine, make_sessionmaker
+from agent.storage.migrate import SchemaOutOfDate, ensure_current
+from web.review import accounts
 
 
 def _sessions() -> Any:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, url_for
 
-from agent.review import control
 from web.auth import guard
 from web.db import get_session, runtime
+from web.review import control
 
 bp = guard(Blueprint("control", __name__, url_prefix="/admin"))
 

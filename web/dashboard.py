@@ -6,11 +6,11 @@ import time
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
-from agent.review import stats
 from web.auth import guard
 from web.db import get_session, runtime
 from web.filtering import whole_number
 from web.graph import diagram
+from web.review import stats
 
 bp = guard(Blueprint("dashboard", __name__, url_prefix="/admin"))
 

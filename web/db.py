@@ -11,11 +11,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import nlu
-from agent.db import make_engine, make_sessionmaker
-from agent.migrate import ensure_current
-from agent.pipeline import Agent
-from agent.runtime import build_agent
+from agent.core.pipeline import Agent
+from agent.core.runtime import build_agent
 from agent.settings import Settings
+from agent.storage.db import make_engine, make_sessionmaker
+from agent.storage.migrate import ensure_current
 
 
 class Runtime:
@@ -29,7 +29,7 @@ class Runtime:
         self._lock = threading.Lock()
         # Small per-process cache for expensive aggregates (the dashboard), keyed by the caller.
         self.cache: dict[object, tuple[float, object]] = {}
-        # The dashboard's counts for days that can no longer change (see agent.review.stats).
+        # The dashboard's counts for days that can no longer change (see web.review.stats).
         self.settled_days: dict[Any, Any] = {}
 
     @property

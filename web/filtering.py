@@ -6,7 +6,7 @@ from datetime import date
 
 from werkzeug.datastructures import MultiDict
 
-from agent.review.filters import BANDS, TIERS, TurnFilter
+from web.review.filters import BANDS, TIERS, TurnFilter
 
 MAX_TEXT = 200
 

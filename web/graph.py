@@ -6,8 +6,8 @@ import math
 import re
 from dataclasses import dataclass
 
-from agent.machine import mermaid_graph
-from agent.script import DialogueScript
+from agent.core.machine import mermaid_graph
+from agent.core.script import DialogueScript
 
 # "  idle --> asked_topic: greet | share_interest [!has_topic]"
 _EDGE = re.compile(r"^\s*(\S+)\s+-->\s+(\S+)\s*:\s*(.*)$")

@@ -7,8 +7,8 @@ import logging
 from flask import Blueprint, Response, jsonify
 from sqlalchemy import text
 
-from agent.migrate import SchemaOutOfDate, ensure_current
 from agent.ops import metrics
+from agent.storage.migrate import SchemaOutOfDate, ensure_current
 from web.db import runtime
 
 bp = Blueprint("health", __name__)

@@ -14,10 +14,16 @@ from flask import (
     url_for,
 )
 
-from agent.registry.models import KINDS
-from agent.registry.versions import RegistryError, get_version, list_versions, promote, rollback
-from agent.retrain.background import read_status, retrain_job, start_job
-from agent.retrain.lock import RetrainBusy
+from agent.mlops.registry.models import KINDS
+from agent.mlops.registry.versions import (
+    RegistryError,
+    get_version,
+    list_versions,
+    promote,
+    rollback,
+)
+from agent.mlops.retrain.background import read_status, retrain_job, start_job
+from agent.mlops.retrain.lock import RetrainBusy
 from web.auth import guard
 from web.db import get_session, runtime
 

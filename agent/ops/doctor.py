@@ -9,9 +9,9 @@ from typing import Literal
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
-from agent import migrate
-from agent.db import make_engine
 from agent.settings import Settings
+from agent.storage import migrate
+from agent.storage.db import make_engine
 
 Status = Literal["ok", "warn", "fail", "skip"]
 # Long enough for RDS across a VPC, short enough that doctor never looks hung.
@@ -143,8 +143,8 @@ def _known_revisions() -> set[str]:
 
 def check_bot_files(settings: Settings) -> Iterator[Finding]:
     """The dialogue script and intents file exist and agree with each other."""
-    from agent.runtime import load_checked_script
-    from agent.script import ScriptError
+    from agent.core.runtime import load_checked_script
+    from agent.core.script import ScriptError
     from nlu import DataError
 
     try:

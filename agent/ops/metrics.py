@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, case, func, inspect, select, text
 
-from agent.models import Conversation, Turn
+from agent.storage.models import Conversation, Turn
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Turn latencies in milliseconds: scripted turns land in the first buckets, generated ones later.

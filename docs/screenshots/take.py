@@ -16,12 +16,12 @@ sys.path.insert(0, str(ROOT))
 from playwright.sync_api import sync_playwright  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
-from agent import migrate  # noqa: E402
-from agent.db import make_engine  # noqa: E402
-from agent.review import accounts  # noqa: E402
 from agent.settings import load_settings  # noqa: E402
+from agent.storage import migrate  # noqa: E402
+from agent.storage.db import make_engine  # noqa: E402
 from bench.web import seed  # noqa: E402
 from web import create_app  # noqa: E402
+from web.review import accounts  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
 PASSWORD = "screenshot-password-1"

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from agent.twitter.window import text_key
+from agent.channels.twitter.window import text_key
 
 revision: str = "0006"
 down_revision: str | Sequence[str] | None = "0005"

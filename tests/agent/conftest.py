@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import Engine
 
 import nlu
-from agent.db import make_sessionmaker
-from agent.pipeline import Agent
-from agent.script import DialogueScript, load_script
+from agent.core.pipeline import Agent
+from agent.core.script import DialogueScript, load_script
+from agent.storage.db import make_sessionmaker
 from tests.conftest import ROOT
 
 DIALOGUE = ROOT / "data" / "bot" / "dialogue.yml"

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import Engine
 
 import nlu
-from agent.db import make_sessionmaker
-from agent.messages import Incoming, Reply
-from agent.pipeline import Agent
-from agent.replies import fill
-from agent.script import DialogueScript
+from agent.core.messages import Incoming, Reply
+from agent.core.pipeline import Agent
+from agent.core.replies import fill
+from agent.core.script import DialogueScript
+from agent.storage.db import make_sessionmaker
 from tests.agent.conftest import INTENTS
 
 TWEET = 280

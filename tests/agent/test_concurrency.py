@@ -9,9 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from agent.messages import Incoming
-from agent.models import Conversation, Turn
-from agent.pipeline import Agent
+from agent.core.messages import Incoming
+from agent.core.pipeline import Agent
+from agent.storage.models import Conversation, Turn
 
 THREADS = 8
 TURNS_PER_THREAD = 15
@@ -45,7 +45,7 @@ def test_two_agents_on_one_sqlite_file_retry_instead_of_losing_turns(
     sqlite_engine: Engine, make_agent: Callable[..., Agent]
 ) -> None:
     """Two agents with their own engines stand in for two processes sharing the file."""
-    from agent.db import make_engine
+    from agent.storage.db import make_engine
 
     other_engine = make_engine(sqlite_engine.url.render_as_string(hide_password=False))
     agents = [make_agent(sqlite_engine), make_agent(other_engine)]

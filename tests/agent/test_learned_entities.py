@@ -9,11 +9,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 import nlu
-from agent.db import make_sessionmaker
-from agent.messages import Incoming
-from agent.models import Turn
-from agent.pipeline import Agent
-from agent.script import load_script
+from agent.core.messages import Incoming
+from agent.core.pipeline import Agent
+from agent.core.script import load_script
+from agent.storage.db import make_sessionmaker
+from agent.storage.models import Turn
 from nlu.train import TrainOptions, save, train
 
 INTENTS = """\

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.machine import DialogueMachine, mermaid_graph
-from agent.script import DialogueScript
+from agent.core.machine import DialogueMachine, mermaid_graph
+from agent.core.script import DialogueScript
 
 
 @pytest.fixture(scope="module")

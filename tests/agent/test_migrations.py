@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, inspect
 
-from agent import migrate
-from agent.db import make_engine
+from agent.storage import migrate
+from agent.storage.db import make_engine
 from tests.conftest import ROOT
 
 TABLES = {"users", "conversations", "turns", "alembic_version"}

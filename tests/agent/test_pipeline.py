@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from agent.messages import Incoming, MessageRejected, Reply
-from agent.models import Conversation, Turn, User
-from agent.pipeline import Agent, Thresholds
-from agent.script import DialogueScript
+from agent.core.messages import Incoming, MessageRejected, Reply
+from agent.core.pipeline import Agent, Thresholds
+from agent.core.script import DialogueScript
+from agent.storage.models import Conversation, Turn, User
 from generator.types import Generated, ReplyContext
 from nlu.types import IntentScore, Parse
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.script import DialogueScript, ScriptError, load_script, variant_warnings
+from agent.core.script import DialogueScript, ScriptError, load_script, variant_warnings
 
 INTENTS = {"greet", "affirm", "help", "stop", "start", "out_of_scope"}
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from agent.ops.supervisor import plan
 from agent.settings import load_settings
-from agent.supervisor import plan
 from tests.conftest import ROOT
 
 

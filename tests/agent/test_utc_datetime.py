@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from agent.models import Conversation, User
+from agent.storage.models import Conversation, User
 
 
 def test_moments_are_stored_as_utc_and_read_back_aware(engine: Engine) -> None:

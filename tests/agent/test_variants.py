@@ -9,9 +9,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 import generator
-from agent.twitter.models import PENDING, OutboxReply
-from agent.twitter.window import PostedTextWindow, text_key
-from agent.variants import (
+from agent.channels.twitter.models import PENDING, OutboxReply
+from agent.channels.twitter.window import PostedTextWindow, text_key
+from agent.core.variants import (
     NAME_MAX_CHARS,
     Option,
     choose,

@@ -15,10 +15,10 @@ import tweepy
 from click.testing import CliRunner
 
 from agent import cli as cli_module
-from agent import migrate
-from agent.db import make_engine
 from agent.ops import doctor as doctor_module
 from agent.settings import load_settings
+from agent.storage import migrate
+from agent.storage.db import make_engine
 from tests.conftest import ROOT
 from tests.conftest import run_cli as run
 

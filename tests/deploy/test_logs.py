@@ -13,7 +13,7 @@ from agent.ops.logs import JsonFormatter, configure_logging, make_formatter
 
 def _record(**extra: object) -> logging.LogRecord:
     record = logging.makeLogRecord(
-        {"name": "agent.twitter", "levelname": "INFO", "levelno": 20, "msg": "posted %s",
+        {"name": "agent.channels.twitter", "levelname": "INFO", "levelno": 20, "msg": "posted %s",
          "args": ("123",)}
     )  # fmt: skip
     record.__dict__.update(extra)
@@ -24,7 +24,7 @@ def test_json_line_has_fields_and_extras() -> None:
     line = JsonFormatter().format(_record(tweet_id="123", latency_ms=12.5))
     entry = json.loads(line)
     assert entry["message"] == "posted 123"
-    assert entry["level"] == "INFO" and entry["logger"] == "agent.twitter"
+    assert entry["level"] == "INFO" and entry["logger"] == "agent.channels.twitter"
     assert entry["tweet_id"] == "123" and entry["latency_ms"] == 12.5
     assert entry["time"].endswith("+00:00")
 

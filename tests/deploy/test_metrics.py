@@ -9,11 +9,11 @@ from functools import cache
 from sqlalchemy import Engine, create_engine, text
 
 import nlu
-from agent.db import make_sessionmaker
-from agent.messages import Incoming
+from agent.core.messages import Incoming
+from agent.core.pipeline import Agent
+from agent.core.script import DialogueScript, load_script
 from agent.ops.metrics import render
-from agent.pipeline import Agent
-from agent.script import DialogueScript, load_script
+from agent.storage.db import make_sessionmaker
 from tests.conftest import ROOT
 
 

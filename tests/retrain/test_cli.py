@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from agent.db import make_engine, make_sessionmaker
-from agent.messages import Incoming
-from agent.models import Turn, User
-from agent.pipeline import Agent
-from agent.retrain.lock import retrain_lock
+from agent.core.messages import Incoming
+from agent.core.pipeline import Agent
+from agent.mlops.retrain.lock import retrain_lock
+from agent.storage.db import make_engine, make_sessionmaker
+from agent.storage.models import Turn, User
 from tests.conftest import ROOT
 from tests.conftest import run_cli as run
 from tests.retrain.conftest import TOPIC

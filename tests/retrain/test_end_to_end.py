@@ -12,24 +12,24 @@ import pytest
 from sqlalchemy import Engine, select
 
 import generator
-from agent.db import make_sessionmaker
-from agent.messages import Incoming
-from agent.models import Turn, User
-from agent.pipeline import Agent
-from agent.registry.versions import (
+from agent.core.messages import Incoming
+from agent.core.pipeline import Agent
+from agent.mlops.registry.versions import (
     active_version,
     list_versions,
     promote,
     require_version,
     rollback,
 )
-from agent.registry.watcher import start_model_watcher
-from agent.retrain.forget import find_users, forget
-from agent.retrain.generator_job import retrain_generator
-from agent.retrain.scoring import generator_nll
-from agent.review.annotations import annotate
+from agent.mlops.registry.watcher import start_model_watcher
+from agent.mlops.retrain.forget import find_users, forget
+from agent.mlops.retrain.generator_job import retrain_generator
+from agent.mlops.retrain.scoring import generator_nll
+from agent.storage.db import make_sessionmaker
+from agent.storage.models import Turn, User
 from generator.data import Conversation
 from tests.retrain.conftest import TOPIC, make_settings, tiny_config
+from web.review.annotations import annotate
 
 pytestmark = pytest.mark.torch  # .ci/run reruns these on torch's portable CPU kernels
 

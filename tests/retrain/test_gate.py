@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from agent.db import make_sessionmaker
-from agent.registry.versions import active_version, list_versions
-from agent.retrain.gate import higher_is_better, lower_is_better
-from agent.retrain.generator_job import retrain_generator
-from agent.retrain.publish import Candidate, publish
+from agent.mlops.registry.versions import active_version, list_versions
+from agent.mlops.retrain.gate import higher_is_better, lower_is_better
+from agent.mlops.retrain.generator_job import retrain_generator
+from agent.mlops.retrain.publish import Candidate, publish
+from agent.storage.db import make_sessionmaker
 from generator.train import load_splits
 from tests.retrain.conftest import TOPIC, make_settings, tiny_config
 

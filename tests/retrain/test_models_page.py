@@ -11,10 +11,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
-from agent.pipeline import Agent
-from agent.registry.versions import active_version, promote, register
-from agent.retrain.background import read_status
-from agent.retrain.lock import retrain_lock
+from agent.core.pipeline import Agent
+from agent.mlops.registry.versions import active_version, promote, register
+from agent.mlops.retrain.background import read_status
+from agent.mlops.retrain.lock import retrain_lock
 from tests.retrain.conftest import TOPIC
 from tests.retrain.test_cli import TINY_TOML
 from tests.web.conftest import AdminActions, make_app

@@ -10,14 +10,14 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 import nlu
-from agent.db import make_sessionmaker
-from agent.messages import Incoming
-from agent.pipeline import Agent
-from agent.registry.versions import active_version
-from agent.registry.watcher import ModelWatcher, serve_active_versions
-from agent.retrain.nlu_job import retrain_nlu
-from agent.review.annotations import annotate
+from agent.core.messages import Incoming
+from agent.core.pipeline import Agent
+from agent.mlops.registry.versions import active_version
+from agent.mlops.registry.watcher import ModelWatcher, serve_active_versions
+from agent.mlops.retrain.nlu_job import retrain_nlu
+from agent.storage.db import make_sessionmaker
 from tests.retrain.conftest import make_settings
+from web.review.annotations import annotate
 
 INTENTS = {
     "greet": ["hi", "hello", "hey there", "good morning", "hiya", "howdy", "hello bot", "hey"],

@@ -12,10 +12,9 @@ from sqlalchemy import Engine, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from agent.db import make_sessionmaker
-from agent.pipeline import Agent
-from agent.registry.models import ModelVersion
-from agent.registry.versions import (
+from agent.core.pipeline import Agent
+from agent.mlops.registry.models import ModelVersion
+from agent.mlops.registry.versions import (
     RegistryError,
     active_version,
     active_versions,
@@ -25,7 +24,8 @@ from agent.registry.versions import (
     require_version,
     rollback,
 )
-from agent.registry.watcher import ModelWatcher
+from agent.mlops.registry.watcher import ModelWatcher
+from agent.storage.db import make_sessionmaker
 from tests.conftest import ROOT
 
 

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from agent.pipeline import Agent
-from agent.twitter.api import TwitterApi
-from agent.twitter.client import make_client
-from agent.twitter.loop import MentionLoop
-from agent.twitter.sandbox import SandboxServer, SandboxState
+from agent.channels.twitter.api import TwitterApi
+from agent.channels.twitter.client import make_client
+from agent.channels.twitter.loop import MentionLoop
+from agent.channels.twitter.sandbox import SandboxServer, SandboxState
+from agent.core.pipeline import Agent
 from tests.agent.conftest import make_agent, parser, script  # noqa: F401  (shared fixtures)
 from tests.twitter.helpers import UNLIMITED, fast_config, settings_for
 

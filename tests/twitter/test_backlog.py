@@ -14,12 +14,12 @@ from pathlib import Path
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
-from agent.db import make_engine
-from agent.models import Conversation, Turn, User
-from agent.twitter.loop import MentionLoop
-from agent.twitter.models import HANDLED, POSTED, InboxMention, MentionCursor, OutboxReply
-from agent.twitter.sandbox import SandboxServer, SandboxState
-from agent.twitter.window import normalise
+from agent.channels.twitter.loop import MentionLoop
+from agent.channels.twitter.models import HANDLED, POSTED, InboxMention, MentionCursor, OutboxReply
+from agent.channels.twitter.sandbox import SandboxServer, SandboxState
+from agent.channels.twitter.window import normalise
+from agent.storage.db import make_engine
+from agent.storage.models import Conversation, Turn, User
 from tests.conftest import POSTGRES_URL, ROOT
 from tests.twitter.helpers import count, replies_by_mention
 

@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from agent import cli as cli_module
+from agent.channels.twitter.cli import stop_on_signals
+from agent.channels.twitter.sandbox import SandboxServer
 from agent.cli import cli
 from agent.settings import get_settings
-from agent.twitter.cli import stop_on_signals
-from agent.twitter.sandbox import SandboxServer
 from tests.conftest import ROOT
 from tests.twitter.helpers import replies_by_mention
 

@@ -13,17 +13,17 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 import nlu
-from agent.db import make_sessionmaker
-from agent.models import Turn
-from agent.pipeline import Agent
-from agent.script import load_script
-from agent.twitter.api import TwitterApi
-from agent.twitter.client import make_client
-from agent.twitter.loop import MentionLoop
-from agent.twitter.models import POSTED, OutboxReply
-from agent.twitter.sandbox import SandboxServer, SandboxState
-from agent.twitter.sandbox.state import DUPLICATE, ApiError
-from agent.twitter.window import normalise
+from agent.channels.twitter.api import TwitterApi
+from agent.channels.twitter.client import make_client
+from agent.channels.twitter.loop import MentionLoop
+from agent.channels.twitter.models import POSTED, OutboxReply
+from agent.channels.twitter.sandbox import SandboxServer, SandboxState
+from agent.channels.twitter.sandbox.state import DUPLICATE, ApiError
+from agent.channels.twitter.window import normalise
+from agent.core.pipeline import Agent
+from agent.core.script import load_script
+from agent.storage.db import make_sessionmaker
+from agent.storage.models import Turn
 from tests.agent.conftest import INTENTS
 from tests.agent.test_script import VALID
 from tests.twitter.helpers import answer_polled, fast_config, replies_by_mention, settings_for

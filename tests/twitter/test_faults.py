@@ -10,11 +10,10 @@ import pytest
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
-from agent.models import Turn
-from agent.twitter import inbox
-from agent.twitter.api import TwitterApi
-from agent.twitter.loop import MentionLoop
-from agent.twitter.models import (
+from agent.channels.twitter import inbox
+from agent.channels.twitter.api import TwitterApi
+from agent.channels.twitter.loop import MentionLoop
+from agent.channels.twitter.models import (
     DUPLICATE,
     FORBIDDEN,
     HANDLED,
@@ -23,11 +22,12 @@ from agent.twitter.models import (
     InboxMention,
     OutboxReply,
 )
-from agent.twitter.outbox import MAX_DUPLICATE_SWITCHES
-from agent.twitter.retry import CredentialsRejected, Retrier, RetryPolicy
-from agent.twitter.sandbox import SandboxServer
-from agent.twitter.sandbox.state import DUPLICATE as DUPLICATE_DETAIL
-from agent.twitter.sandbox.state import NOT_MENTIONED
+from agent.channels.twitter.outbox import MAX_DUPLICATE_SWITCHES
+from agent.channels.twitter.retry import CredentialsRejected, Retrier, RetryPolicy
+from agent.channels.twitter.sandbox import SandboxServer
+from agent.channels.twitter.sandbox.state import DUPLICATE as DUPLICATE_DETAIL
+from agent.channels.twitter.sandbox.state import NOT_MENTIONED
+from agent.storage.models import Turn
 from tests.twitter.helpers import answer_polled, count, replies_by_mention
 
 LoopFactory = Callable[..., MentionLoop]

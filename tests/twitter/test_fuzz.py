@@ -8,10 +8,10 @@ from hypothesis import given
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from agent.messages import storable_text
-from agent.models import Turn
-from agent.twitter.models import HANDLED, SKIPPED, InboxMention
-from agent.twitter.sandbox import SandboxServer
+from agent.channels.twitter.models import HANDLED, SKIPPED, InboxMention
+from agent.channels.twitter.sandbox import SandboxServer
+from agent.core.messages import storable_text
+from agent.storage.models import Turn
 from tests.hostile import FUZZ, HOSTILE
 from tests.twitter.helpers import replies_by_mention
 from tests.twitter.test_loop import LoopFactory

@@ -7,9 +7,8 @@ from collections.abc import Callable
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from agent.models import Turn, User
-from agent.twitter.loop import MentionLoop
-from agent.twitter.models import (
+from agent.channels.twitter.loop import MentionLoop
+from agent.channels.twitter.models import (
     CAPPED,
     DRY_RUN,
     HANDLED,
@@ -19,7 +18,8 @@ from agent.twitter.models import (
     MentionCursor,
     OutboxReply,
 )
-from agent.twitter.sandbox import SandboxServer
+from agent.channels.twitter.sandbox import SandboxServer
+from agent.storage.models import Turn, User
 from tests.twitter.helpers import count, replies_by_mention
 
 LoopFactory = Callable[..., MentionLoop]

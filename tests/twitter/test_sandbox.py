@@ -7,10 +7,10 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from agent.twitter.health import loop_health
-from agent.twitter.loop import MentionLoop
-from agent.twitter.sandbox import SandboxState, create_app
-from agent.twitter.sandbox.server import SandboxServer
+from agent.channels.twitter.health import loop_health
+from agent.channels.twitter.loop import MentionLoop
+from agent.channels.twitter.sandbox import SandboxState, create_app
+from agent.channels.twitter.sandbox.server import SandboxServer
 
 
 def test_page_and_person_tweets() -> None:

@@ -8,9 +8,9 @@ import time
 import pytest
 import requests
 
-from agent.twitter.client import ApiSession
-from agent.twitter.limits import TokenBucket
-from agent.twitter.lock import lock_key
+from agent.channels.twitter.client import ApiSession
+from agent.channels.twitter.limits import TokenBucket
+from agent.channels.twitter.lock import lock_key
 
 
 def test_token_bucket_allows_a_burst_then_refills_at_its_rate() -> None:

@@ -13,13 +13,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from agent.db import make_sessionmaker
-from agent.models import Conversation, Turn, User
-from agent.pipeline import Agent
-from agent.review import accounts
+from agent.core.pipeline import Agent
 from agent.settings import Settings, load_settings
+from agent.storage.db import make_sessionmaker
+from agent.storage.models import Conversation, Turn, User
 from tests.agent.conftest import parser, script  # noqa: F401  (shared session fixtures)
 from web import create_app
+from web.review import accounts
 
 PASSWORD = "correct horse battery staple"
 CSRF = "test-csrf-token"

@@ -7,9 +7,9 @@ import json
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from agent.review.annotations import training_pairs
-from agent.review.models import Annotation
+from agent.storage.review_models import Annotation
 from tests.web.conftest import AdminActions, add_turn
+from web.review.annotations import training_pairs
 
 
 def test_annotate_one_turn(admin: AdminActions, db: Session) -> None:

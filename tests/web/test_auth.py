@@ -8,11 +8,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from agent.models import utcnow
-from agent.pipeline import Agent
-from agent.review import accounts
-from agent.review.models import AdminUser, LoginFailure
+from agent.core.pipeline import Agent
+from agent.storage.models import utcnow
+from agent.storage.review_models import AdminUser, LoginFailure
 from tests.web.conftest import PASSWORD, AdminActions, make_app
+from web.review import accounts
 
 # Routes anyone may reach; every other route under /admin must refuse anonymous visitors.
 PUBLIC_ADMIN_ENDPOINTS = {"auth.login"}

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
-from agent.review.models import Annotation
+from agent.storage.review_models import Annotation
 from tests.web.conftest import PASSWORD, AdminActions, add_turn
 
 CHROMIUM = os.environ.get("THREADBOT_CHROMIUM", "/usr/bin/chromium")

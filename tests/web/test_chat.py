@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from agent.models import Turn, User
+from agent.storage.models import Turn, User
 
 
 def chat(client: FlaskClient, text: str, user: str = "ana") -> Any:

@@ -7,9 +7,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, select
 
-from agent.db import make_sessionmaker
-from agent.review.models import AdminUser
 from agent.settings import get_settings
+from agent.storage.db import make_sessionmaker
+from agent.storage.review_models import AdminUser
 from web import cli as web_cli
 
 

@@ -4,7 +4,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from agent.models import Conversation, User
+from agent.storage.models import Conversation, User
 from tests.web.conftest import AdminActions
 
 

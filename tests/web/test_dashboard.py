@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from agent.review import stats
-from agent.review.stats import percentile
 from tests.web.conftest import AdminActions, add_turn
+from web.review import stats
+from web.review.stats import percentile
 
 
 def test_numbers(any_admin: AdminActions) -> None:
@@ -61,7 +61,7 @@ def test_dashboard_page_draws_real_charts(admin: AdminActions, db: Session) -> N
 
 
 def test_twitter_health_reads_the_loop_tables(admin: AdminActions, db: Session) -> None:
-    tw = __import__("agent.twitter.models", fromlist=["x"])  # the Twitter helper's tables
+    tw = __import__("agent.channels.twitter.models", fromlist=["x"])  # the Twitter helper's tables
     db.add(tw.MentionCursor(account_id="1", since_id=5, last_poll_at=datetime.now(UTC)))
     db.add(tw.InboxMention(tweet_id=7, account_id="1", author_id="2", text="@ada hi"))
     db.commit()

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy.orm import Session
 
-from agent.review.models import Annotation
+from agent.storage.review_models import Annotation
 from tests.web.conftest import AdminActions, add_turn, days_ago
 
 

@@ -6,10 +6,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import Engine
 
-from agent.db import make_engine
-from agent.migrate import SchemaOutOfDate
-from agent.pipeline import Agent
+from agent.core.pipeline import Agent
 from agent.settings import get_settings, load_settings
+from agent.storage.db import make_engine
+from agent.storage.migrate import SchemaOutOfDate
 from web import create_app
 from web.db import runtime
 

@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from agent.messages import storable_text
-from agent.models import Turn
-from agent.review.models import Annotation
+from agent.core.messages import storable_text
+from agent.storage.models import Turn
+from agent.storage.review_models import Annotation
 from tests.hostile import FUZZ, HOSTILE
 from tests.web.conftest import AdminActions, add_turn
 from web.reveal import reveal

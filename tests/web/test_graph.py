@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from agent.script import DialogueScript
+from agent.core.script import DialogueScript
 from web.graph import WIDTH, diagram, parse_edges
 
 

@@ -1,0 +1,1 @@
+"""Channels that carry conversations to and from the agent (the web chat lives in web/)."""

@@ -1,0 +1,167 @@
+"""Inbox data functions: store mentions once, claim them in order, advance the cursor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, aliased
+
+from agent.channels.twitter.api import Mention
+from agent.channels.twitter.models import PENDING, SKIPPED, InboxMention, MentionCursor, OutboxReply
+from agent.core.messages import storable_text
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A mention a worker holds the lease on, detached from any session."""
+
+    tweet_id: int
+    author_id: str
+    author_handle: str | None
+    author_name: str | None
+    conversation_id: str | None
+    in_reply_to_id: str | None
+    text: str
+    created_at: datetime | None
+
+
+def _skip_reason(mention: Mention, account_id: str) -> str | None:
+    if mention.author_id == account_id:
+        return "own tweet"
+    if mention.is_retweet:
+        return "retweet"
+    return None
+
+
+def store_mentions(session: Session, account_id: str, mentions: list[Mention]) -> int:
+    """Insert mentions not seen before (the tweet id is unique); how many rows were new."""
+    seen = set(
+        session.scalars(
+            select(InboxMention.tweet_id).where(
+                InboxMention.tweet_id.in_([m.tweet_id for m in mentions])
+            )
+        )
+    )
+    fresh = {m.tweet_id: m for m in mentions if m.tweet_id not in seen}.values()
+    if not fresh:
+        return 0
+    rows = []
+    for m in fresh:
+        reason = _skip_reason(m, account_id)
+        rows.append(
+            {
+                "tweet_id": m.tweet_id,
+                "account_id": account_id,
+                "author_id": m.author_id,
+                # Replaced, not refused: one unstorable character must not fail the whole walk.
+                "author_handle": m.author_handle and storable_text(m.author_handle),
+                "author_name": m.author_name and storable_text(m.author_name),
+                "conversation_id": m.conversation_id,
+                "in_reply_to_id": m.in_reply_to_id,
+                "text": storable_text(m.text),
+                "created_at": m.created_at,
+                "status": SKIPPED if reason else PENDING,
+                "reason": reason,
+            }
+        )
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(InboxMention).on_conflict_do_nothing(index_elements=["tweet_id"])
+    # DO NOTHING still guards a race with a second poller (only possible on SQLite, by misuse).
+    session.connection().execute(statement, rows)
+    return len(rows)
+
+
+def get_cursor(session: Session, account_id: str) -> MentionCursor | None:
+    return session.get(MentionCursor, account_id)
+
+
+def save_cursor(session: Session, account_id: str, since_id: int | None, now: datetime) -> None:
+    """Move the cursor forward only: a late page never rewinds it."""
+    cursor = session.get(MentionCursor, account_id, with_for_update=True)
+    if cursor is None:
+        session.add(MentionCursor(account_id=account_id, since_id=since_id, last_poll_at=now))
+        return
+    if since_id is not None and (cursor.since_id is None or since_id > cursor.since_id):
+        cursor.since_id = since_id
+    cursor.last_poll_at = now
+
+
+def claim_mentions(
+    session: Session, account_id: str, now: datetime, lease: timedelta, limit: int
+) -> list[Claimed]:
+    """Lease the oldest pending mentions, at most one per user so each user's turns stay in order.
+
+    A user whose last reply is still in the outbox waits until it is posted: replies to one
+    person then go out in the order of their mentions, whichever worker or thread posts them.
+    On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets any number of workers claim side by side; a
+    lapsed lease (a worker that died) makes a mention claimable again.
+    """
+    older = aliased(InboxMention)
+    earlier_pending = (
+        select(older.tweet_id)
+        .where(
+            older.author_id == InboxMention.author_id,
+            older.status == PENDING,
+            older.tweet_id < InboxMention.tweet_id,
+        )
+        .exists()
+    )
+    reply_posting = (
+        select(OutboxReply.id)
+        .where(OutboxReply.author_id == InboxMention.author_id, OutboxReply.status == PENDING)
+        .exists()
+    )
+    rows = session.scalars(
+        select(InboxMention)
+        .where(
+            InboxMention.account_id == account_id,
+            InboxMention.status == PENDING,
+            or_(InboxMention.claimed_until.is_(None), InboxMention.claimed_until < now),
+            ~earlier_pending,
+            ~reply_posting,
+        )
+        .order_by(InboxMention.tweet_id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if rows:
+        session.execute(
+            update(InboxMention)
+            .where(InboxMention.tweet_id.in_([r.tweet_id for r in rows]))
+            .values(claimed_until=now + lease)
+        )
+    return [
+        Claimed(
+            r.tweet_id,
+            r.author_id,
+            r.author_handle,
+            r.author_name,
+            r.conversation_id,
+            r.in_reply_to_id,
+            r.text,
+            r.created_at,
+        )
+        for r in rows
+    ]
+
+
+def finish_mention(session: Session, tweet_id: int, status: str, reason: str | None) -> None:
+    """Close a mention that gets no turn (capped, rejected text)."""
+    session.execute(
+        update(InboxMention)
+        .where(InboxMention.tweet_id == tweet_id, InboxMention.status == PENDING)
+        .values(status=status, reason=reason[:200] if reason else None, claimed_until=None)
+    )
+
+
+def release_claims(session: Session, account_id: str, tweet_ids: list[int] | None = None) -> None:
+    """Drop leases: the given mentions' (a graceful stop) or all of them (a lone SQLite worker)."""
+    statement = update(InboxMention).where(
+        InboxMention.account_id == account_id, InboxMention.status == PENDING
+    )
+    if tweet_ids is not None:
+        statement = statement.where(InboxMention.tweet_id.in_(tweet_ids))
+    session.execute(statement.values(claimed_until=None))

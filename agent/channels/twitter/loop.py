@@ -1,0 +1,257 @@
+"""The mention loop: poll into the inbox, answer each mention, post from the outbox, repeat."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+
+from agent.channels.twitter import inbox
+from agent.channels.twitter.api import Mention, TwitterApi
+from agent.channels.twitter.limits import TokenBucket
+from agent.channels.twitter.lock import PollerLock
+from agent.channels.twitter.outbox import Poster, pending_ids, release_all
+from agent.channels.twitter.retry import Retrier, RetryPolicy, Stopped
+from agent.channels.twitter.window import PostedTextWindow
+from agent.channels.twitter.worker import handle_mention
+from agent.core.pipeline import Agent
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    """How the loop behaves; ``from_settings`` in cli.py fills it from THREADBOT_TWITTER_*."""
+
+    account_id: str
+    poll_interval: float = 60.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    user_replies_per_hour: int = 10
+    posts_per_hour: float = 100.0
+    post_burst: int = 10
+    reconcile_grace: float = 20.0
+    # No reply text repeats within this many hours (X's duplicate-content rule).
+    duplicate_window_hours: float = 24.0
+    dry_run: bool = False
+    backfill: bool = False
+    # A worker that dies holding a claim delays that mention by this much, no more.
+    lease: timedelta = timedelta(minutes=5)
+    claim_batch: int = 50
+    # Posting is network-bound: a few threads overlap it with answering the next mention.
+    post_workers: int = 4
+
+
+@dataclass
+class LoopStats:
+    """Counters for logs, tests and the admin page."""
+
+    polls: int = 0
+    stored: int = 0
+    handled: int = 0
+    posted: int = 0
+    last_poll_at: datetime | None = None
+
+    def __str__(self) -> str:
+        return (
+            f"{self.polls} polls, {self.stored} mentions stored, {self.handled} handled, "
+            f"{self.posted} replies posted"
+        )
+
+
+class MentionLoop:
+    """Runs until ``stop`` is set; the current mention is always finished first."""
+
+    def __init__(
+        self,
+        agent: Agent,
+        engine: Engine,
+        api: TwitterApi,
+        config: LoopConfig,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.agent, self.api, self.config = agent, api, config
+        self.sessions = agent.sessions
+        self.stop = stop or threading.Event()
+        self.retrier = Retrier(config.retry, self.stop)
+        self.bucket = TokenBucket(config.posts_per_hour / 3600, config.post_burst)
+        self.window = PostedTextWindow(config.account_id, config.duplicate_window_hours)
+        self.poster = Poster(
+            self.sessions,
+            api,
+            config.account_id,
+            self.retrier,
+            self.bucket,
+            self.window,
+            lease=config.lease,
+            reconcile_grace=config.reconcile_grace,
+        )
+        self.lock = PollerLock(engine, config.account_id)
+        self.stats = LoopStats()
+
+    def run(self) -> None:
+        """Poll, answer and post until stopped; ``CredentialsRejected`` ends it at once."""
+        self.recover()
+        outages = 0
+        try:
+            while not self.stop.is_set():
+                started = time.monotonic()
+                try:
+                    self.run_once()
+                    outages = 0
+                except Stopped:
+                    break
+                except DBAPIError as exc:
+                    # The database restarting or failing over: every claim and outbox row is
+                    # safe in it, so wait and resume rather than exit.
+                    outages += 1
+                    delay = self.retrier.backoff(outages)
+                    log.error(
+                        "database error (%s); resuming in %.1f s", type(exc.orig).__name__, delay
+                    )
+                    self.lock.release()  # its connection may be dead; re-acquired next pass
+                    if self.stop.wait(delay):
+                        break
+                    continue
+                self.stop.wait(max(0.0, self.config.poll_interval - (time.monotonic() - started)))
+        finally:
+            self.lock.release()
+        log.info("mention loop stopped: %s", self.stats)
+
+    def close(self) -> None:
+        """Give up the poller role (``run`` does this itself when it ends)."""
+        self.lock.release()
+
+    def recover(self) -> None:
+        """On SQLite, free the claims a killed run left (one loop process is all it supports)."""
+        if not self.lock.postgres:
+            with self.sessions.begin() as session:
+                inbox.release_claims(session, self.config.account_id)
+                release_all(session, self.config.account_id)
+
+    def run_once(self) -> int:
+        """One pass: poll (if this process is the poller), answer the inbox, drain the outbox."""
+        self.poster.hand_back()
+        if self.lock.try_acquire():
+            self.poll()
+        self.drain_outbox()  # a crash's leftovers first: those users' next mentions wait on them
+        handled = self.work_inbox()
+        self.drain_outbox()
+        return handled
+
+    def poll(self) -> int:
+        """Fetch every mention newer than the cursor into the inbox; the number newly stored."""
+        account = self.config.account_id
+        with self.sessions.begin() as session:
+            cursor = inbox.get_cursor(session, account)
+            since = cursor.since_id if cursor else None
+            first = cursor is None
+        now = datetime.now(UTC)
+        if first and not self.config.backfill:
+            newest = self.retrier.call("mentions", lambda: self.api.newest_mention_id(account))
+            with self.sessions.begin() as session:
+                inbox.save_cursor(session, account, newest, now)
+            log.info(
+                "first start: answering mentions newer than %s (--backfill answers older ones)",
+                newest or "now (none yet)",
+            )
+            return 0
+        walked: list[Mention] = []
+        token = None
+        while True:
+            page, token = self.retrier.call(
+                "mentions", lambda t=token: self.api.mentions_page(account, since, t)
+            )
+            walked += page
+            if token is None:
+                break
+            if self.stop.is_set():
+                return 0  # a partial walk is dropped; the next poll redoes it from the cursor
+        # One transaction for the whole walk: pages arrive newest first, and storing a user's
+        # newer mention before their older one could let another worker answer out of order.
+        newest = max([m.tweet_id for m in walked] + [since or 0]) or None
+        with self.sessions.begin() as session:
+            stored = inbox.store_mentions(session, account, walked)
+            inbox.save_cursor(session, account, newest, now)
+        self.stats.polls += 1
+        self.stats.stored += stored
+        self.stats.last_poll_at = now
+        if stored:
+            log.info("stored %d new mention(s)", stored)
+        return stored
+
+    def work_inbox(self) -> int:
+        """Answer pending mentions in tweet order; replies post on a small thread pool meanwhile,
+        one at a time per user (``claim_mentions`` holds back a user with a reply posting)."""
+        done = 0
+        with ThreadPoolExecutor(self.config.post_workers, "post") as pool:
+            in_flight: set[Future[str | None]] = set()
+            while not self.stop.is_set():
+                with self.sessions.begin() as session:
+                    batch = inbox.claim_mentions(
+                        session,
+                        self.config.account_id,
+                        datetime.now(UTC),
+                        self.config.lease,
+                        self.config.claim_batch,
+                    )
+                if not batch:
+                    if not in_flight:
+                        break
+                    # A user whose reply is still posting waits (their replies go out in
+                    # order); once a post finishes, their next mention can be claimed.
+                    finished, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                    self._collect(finished)
+                    continue
+                for index, mention in enumerate(batch):
+                    if self.stop.is_set():
+                        with self.sessions.begin() as session:  # hand the rest back at once
+                            rest = [m.tweet_id for m in batch[index:]]
+                            inbox.release_claims(session, self.config.account_id, rest)
+                        break
+                    try:
+                        _, job = handle_mention(
+                            self.agent,
+                            self.config.account_id,
+                            mention,
+                            user_cap=self.config.user_replies_per_hour,
+                            dry_run=self.config.dry_run,
+                            lease=self.config.lease,
+                            window=self.window,
+                        )
+                    except Exception:
+                        # One bad mention must not stop the rest; its lease lapses and it is
+                        # tried again later (the user's newer mentions wait behind it).
+                        log.exception("mention %s failed; will retry", mention.tweet_id)
+                        continue
+                    done += 1
+                    self.stats.handled += 1
+                    if job is not None:
+                        in_flight.add(pool.submit(self.poster.post, job.id, job))
+                    # Bounded, so a stalled X does not pile up thousands of waiting posts.
+                    while len(in_flight) >= 2 * self.config.post_workers:
+                        finished, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                        self._collect(finished)
+            self._collect(wait(in_flight).done)
+        return done
+
+    def _collect(self, finished: set[Future[str | None]]) -> None:
+        """Count posted replies; re-raise a worker's CredentialsRejected or Stopped here."""
+        for future in finished:
+            if future.result() is not None:
+                self.stats.posted += 1
+
+    def drain_outbox(self) -> None:
+        """Post replies left over from a crash or an earlier failure."""
+        with self.sessions.begin() as session:
+            ids = pending_ids(session, self.config.account_id, datetime.now(UTC))
+        for outbox_id in ids:
+            if self.stop.is_set():
+                return
+            if self.poster.post(outbox_id) is not None:
+                self.stats.posted += 1

@@ -1,0 +1,269 @@
+"""Posting replies from the outbox exactly once: claim, reconcile if unsure, post, record."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+import tweepy
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent.channels.twitter.api import TwitterApi
+from agent.channels.twitter.limits import TokenBucket
+from agent.channels.twitter.models import (
+    DUPLICATE,
+    FAILED,
+    FORBIDDEN,
+    PENDING,
+    POSTED,
+    OutboxReply,
+)
+from agent.channels.twitter.retry import TRANSIENT, Retrier
+from agent.channels.twitter.window import PostedTextWindow, text_key
+from agent.core.variants import Option, choose
+from agent.storage.models import Turn
+
+log = logging.getLogger(__name__)
+# X's duplicate rule is not documented exactly; past this many refusals of one reply, give up.
+MAX_DUPLICATE_SWITCHES = 10
+
+
+@dataclass(frozen=True)
+class Job:
+    """A claimed outbox row; ``unsure`` means an earlier attempt may already be on X."""
+
+    id: int
+    mention_id: int
+    conversation_id: str | None
+    text: str
+    unsure: bool
+    last_attempt_at: datetime | None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def pending_ids(session: Session, account_id: str, now: datetime, limit: int = 500) -> list[int]:
+    """Unclaimed pending replies, oldest first."""
+    return list(
+        session.scalars(
+            select(OutboxReply.id)
+            .where(
+                OutboxReply.account_id == account_id,
+                OutboxReply.status == PENDING,
+                or_(OutboxReply.claimed_until.is_(None), OutboxReply.claimed_until < now),
+            )
+            .order_by(OutboxReply.id)
+            .limit(limit)
+        )
+    )
+
+
+def release_all(session: Session, account_id: str) -> None:
+    """Drop every pending reply's lease (only safe where this process is the only worker)."""
+    session.execute(
+        update(OutboxReply)
+        .where(OutboxReply.account_id == account_id, OutboxReply.status == PENDING)
+        .values(claimed_until=None)
+    )
+
+
+def claim(session: Session, outbox_id: int, now: datetime, lease: timedelta) -> Job | None:
+    """Count one attempt and take the lease in one UPDATE, so two workers never both post."""
+    row = session.get(OutboxReply, outbox_id)
+    if row is None or row.status != PENDING:
+        return None
+    taken = session.execute(
+        update(OutboxReply)
+        .where(
+            OutboxReply.id == outbox_id,
+            OutboxReply.status == PENDING,
+            OutboxReply.attempts == row.attempts,
+            or_(OutboxReply.claimed_until.is_(None), OutboxReply.claimed_until < now),
+        )
+        .values(attempts=row.attempts + 1, last_attempt_at=now, claimed_until=now + lease)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if taken != 1:
+        return None
+    return Job(
+        row.id, row.mention_id, row.conversation_id, row.text, row.attempts > 0, row.last_attempt_at
+    )
+
+
+def record(
+    session: Session, outbox_id: int, status: str, tweet_id: str | None, error: str | None
+) -> None:
+    """Close an outbox row: posted with its tweet id, or refused for good.
+
+    A posted row keeps its note of earlier duplicate refusals, if any.
+    """
+    values = {
+        "status": status,
+        "posted_tweet_id": tweet_id,
+        "posted_at": _now() if status == POSTED else None,
+        "claimed_until": None,
+    }
+    if status != POSTED:
+        values["error"] = error[:300] if error else None
+    session.execute(
+        update(OutboxReply)
+        .where(OutboxReply.id == outbox_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _refusal(exc: tweepy.HTTPException) -> tuple[str, str]:
+    detail = "; ".join(exc.api_messages) or str(exc)
+    if isinstance(exc, tweepy.Forbidden):
+        return (DUPLICATE if "duplicate" in detail.lower() else FORBIDDEN), detail
+    return FAILED, detail
+
+
+class Poster:
+    """Posts claimed replies, retrying transient failures and reconciling before any repost."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        api: TwitterApi,
+        account_id: str,
+        retrier: Retrier,
+        bucket: TokenBucket,
+        window: PostedTextWindow,
+        *,
+        lease: timedelta = timedelta(minutes=5),
+        reconcile_grace: float = 20.0,
+    ) -> None:
+        self.sessions, self.api, self.account_id = sessions, api, account_id
+        self.retrier, self.bucket, self.window = retrier, bucket, window
+        self.lease, self.reconcile_grace = lease, reconcile_grace
+        self.abandoned: set[int] = set()
+
+    def post(self, outbox_id: int, fresh: Job | None = None) -> str | None:
+        """Post one outbox row if this worker can claim it; the status it ended in.
+
+        ``fresh`` is a row this worker wrote already claimed, in the turn's transaction.
+        """
+        try:
+            return self._post(outbox_id, fresh)
+        except DBAPIError:
+            # Our lease would hold the row, and its author's next replies, until it lapses.
+            self.abandoned.add(outbox_id)
+            raise
+
+    def hand_back(self) -> None:
+        """Drop the leases of rows a database outage made this worker abandon."""
+        if self.abandoned:
+            with self.sessions.begin() as session:
+                session.execute(
+                    update(OutboxReply)
+                    .where(OutboxReply.id.in_(self.abandoned), OutboxReply.status == PENDING)
+                    .values(claimed_until=None)
+                )
+            self.abandoned.clear()
+
+    def _post(self, outbox_id: int, fresh: Job | None) -> str | None:
+        job = fresh
+        if job is None:
+            with self.sessions.begin() as session:
+                job = claim(session, outbox_id, _now(), self.lease)
+        if job is None:
+            return None
+        attempt = switches = 0
+        while True:
+            if job.unsure and (found := self._reconcile(job)) is not None:
+                log.info("reply to %s was already on X as %s; recorded", job.mention_id, found)
+                return self._record(job.id, POSTED, found, None)
+            self._take_token()
+            try:
+                tweet_id = self.api.post_reply(job.text, job.mention_id)
+            except (tweepy.HTTPException, *TRANSIENT) as exc:
+                delay = self.retrier.delay_for(exc, attempt)  # raises on 401
+                if delay is None:
+                    status, detail = _refusal(exc)  # type: ignore[arg-type]
+                    if status == DUPLICATE and switches < MAX_DUPLICATE_SWITCHES:
+                        # After a lost answer the "duplicate" may be our own reply, landed but
+                        # not yet searchable: search again, a full grace after this refusal.
+                        recent = replace(job, last_attempt_at=_now())
+                        if job.unsure and (found := self._reconcile(recent)) is not None:
+                            log.info("reply to %s was on X as %s", job.mention_id, found)
+                            return self._record(job.id, POSTED, found, None)
+                        switches += 1
+                        job = self._switch(job, detail)
+                        continue
+                    log.warning("reply to %s refused: %s", job.mention_id, detail)
+                    return self._record(job.id, status, None, detail)
+                # A 429 means nothing was created; a 5xx or a lost answer may have posted anyway.
+                unsure = job.unsure or not isinstance(exc, tweepy.TooManyRequests)
+                reason = type(exc).__name__
+            else:
+                return self._record(job.id, POSTED, tweet_id, None)
+            attempt += 1
+            log.warning("reply to %s: %s; retry in %.2f s", job.mention_id, reason, delay)
+            self.retrier.sleep(delay)
+            now = _now()
+            with self.sessions.begin() as session:
+                session.execute(
+                    update(OutboxReply)
+                    .where(OutboxReply.id == job.id)
+                    .values(
+                        attempts=OutboxReply.attempts + 1,
+                        last_attempt_at=now,
+                        claimed_until=now + self.lease,
+                    )
+                )
+            job = Job(job.id, job.mention_id, job.conversation_id, job.text, unsure, now)
+
+    def _switch(self, job: Job, detail: str) -> Job:
+        """Move the row to its turn's next option the window lets through: a new attempt, with
+        the refusal noted on the row and the turn."""
+        now = _now()
+        with self.sessions.begin() as session:
+            row = session.get(OutboxReply, job.id, with_for_update=True)
+            assert row is not None
+            turn = session.get(Turn, row.turn_id) if row.turn_id is not None else None
+            options = [Option(**o) for o in turn.reply_options] if turn is not None else []
+            texts = [o.text for o in options]
+            if row.text not in texts:
+                options, texts = [*options, Option(row.text, "sent")], [*texts, row.text]
+            index, options = choose(self.window, session, options, texts.index(row.text) + 1)
+            chosen = options[index]
+            note = f"X refused {row.text[:60]!r} as duplicate; switched to option {index + 1}"
+            row.text, row.text_key = chosen.text, text_key(chosen.text)
+            row.attempts += 1
+            row.last_attempt_at, row.claimed_until = now, now + self.lease
+            row.error = f"{note}: {detail}"[:300]
+            if turn is not None:
+                turn.reply_text = chosen.text
+                turn.reply_options = [o.as_json() for o in options]
+                turn.variation = f"{turn.variation}; {note}"[-300:] if turn.variation else note
+        log.warning("reply to %s: %s (%s)", job.mention_id, note, chosen.source)
+        return Job(job.id, job.mention_id, job.conversation_id, chosen.text, False, now)
+
+    def _reconcile(self, job: Job) -> str | None:
+        if job.conversation_id is None:
+            return None
+        if job.last_attempt_at is not None:
+            # Search lags behind posting; a too-early "not found" would lead to a double reply.
+            age = (_now() - job.last_attempt_at).total_seconds()
+            if age < self.reconcile_grace:
+                self.retrier.sleep(self.reconcile_grace - age)
+        return self.retrier.call(
+            "reconcile search",
+            lambda: self.api.find_reply(self.account_id, job.conversation_id or "", job.mention_id),
+        )
+
+    def _take_token(self) -> None:
+        while not self.bucket.try_take():
+            self.retrier.sleep(self.bucket.delay())
+
+    def _record(self, outbox_id: int, status: str, tweet_id: str | None, error: str | None) -> str:
+        with self.sessions.begin() as session:
+            record(session, outbox_id, status, tweet_id, error)
+        return status

@@ -1,0 +1,463 @@
+"""The dialogue script (``dialogue.yml``): load it into typed specs and report every problem.
+
+Format: docs/dialogue.md. Each problem carries file, line and a plain message, so a user can fix
+the whole file in one pass instead of one error per run.
+"""
+
+from __future__ import annotations
+
+import string
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent.core.yamllines import LineDict, LineList, YamlSyntaxError, load_yaml_with_lines
+from nlu.errors import Problem
+
+TOP_LEVEL_KEYS = {
+    "name", "topic", "initial", "session_timeout_minutes", "slots", "states", "transitions",
+    "global_intents", "fallback",
+}  # fmt: skip
+TRANSITION_KEYS = {"trigger", "source", "dest", "conditions", "unless", "replies"}
+GLOBAL_KEYS = {"replies", "dest", "reset", "opt_out", "opt_in"}
+# The out-of-scope class means "none of the above": it can never be a scripted trigger.
+OUT_OF_SCOPE = "out_of_scope"
+# A built-in slot: the person's display name or handle, filled by the channel (docs/dialogue.md).
+NAME_SLOT = "name"
+
+
+class ScriptError(ValueError):
+    """The script cannot be used; ``problems`` lists every reason found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass(frozen=True)
+class SlotSpec:
+    """Where a slot's value comes from: an entity label, a mapping of intents to values, or a
+    lookup: the text ``values`` gives for another slot's current value (an FAQ answer per topic).
+    """
+
+    name: str
+    entity: str | None = None
+    intents: dict[str, str] = field(default_factory=dict)
+    lookup: str | None = None
+    values: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TransitionSpec:
+    """A scripted move: ``trigger`` (an intent) from ``sources`` to ``dest`` under guards."""
+
+    key: str
+    trigger: str
+    sources: tuple[str, ...]
+    dest: str | None
+    replies: tuple[str, ...]
+    conditions: tuple[str, ...] = ()
+    unless: tuple[str, ...] = ()
+    reset: bool = False
+    opt_out: bool = False
+    opt_in: bool = False
+    # Where each field sits in the file, so a problem points at the exact line.
+    lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
+
+    def line_of(self, name: str) -> int:
+        return self.lines.get(name, self.lines.get("trigger", 1))
+
+
+@dataclass(frozen=True)
+class DialogueScript:
+    """A validated script, ready to build the machine from."""
+
+    path: Path
+    name: str
+    topic: str | None
+    initial: str
+    session_timeout_minutes: float
+    slots: dict[str, SlotSpec]
+    state_replies: dict[str, tuple[str, ...]]
+    transitions: tuple[TransitionSpec, ...]
+    fallback_replies: tuple[str, ...]
+
+    @property
+    def states(self) -> list[str]:
+        return list(self.state_replies)
+
+    @property
+    def triggers(self) -> set[str]:
+        return {t.trigger for t in self.transitions}
+
+    def transition(self, key: str) -> TransitionSpec:
+        return next(t for t in self.transitions if t.key == key)
+
+    def with_lookups(self, slots: dict[str, Any]) -> dict[str, Any]:
+        """``slots`` plus every lookup slot's text for its source's value (not stored: derived)."""
+        view = dict(slots)
+        for slot in self.slots.values():
+            if slot.lookup is not None:
+                view[slot.name] = slot.values.get(str(slots.get(slot.lookup)), "")
+        return view
+
+    def mentioned(self, labels: set[str]) -> frozenset[str]:
+        """The entity slots a message with entities of ``labels`` fills: ``mentions_<slot>``."""
+        return frozenset(s.name for s in self.slots.values() if s.entity in labels)
+
+
+def template_fields(template: str) -> set[str]:
+    """The ``{slot}`` names a reply template uses; raises ValueError on broken braces."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+class _Reader:
+    """Walks the YAML tree, collecting problems instead of stopping at the first."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.problems: list[Problem] = []
+
+    def problem(self, line: int, message: str) -> None:
+        self.problems.append(Problem(str(self.path), line, message))
+
+    def strings(self, value: Any, line: int, what: str) -> tuple[str, ...]:
+        """A string or a list of strings; anything else is a problem."""
+        if isinstance(value, str):
+            return (value,)
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        self.problem(line, f"{what} must be a string or a list of strings")
+        return ()
+
+    def unknown_keys(self, mapping: LineDict, allowed: set[str], where: str) -> None:
+        for key in mapping:
+            if key not in allowed:
+                self.problem(
+                    mapping.line_of(key),
+                    f"unknown key '{key}' in {where} (allowed: {', '.join(sorted(allowed))})",
+                )
+
+
+def _read_slots(reader: _Reader, raw: Any) -> dict[str, SlotSpec]:
+    slots: dict[str, SlotSpec] = {}
+    if raw is None:
+        return slots
+    if not isinstance(raw, LineDict):
+        reader.problem(1, "'slots' must be a mapping of slot name to its source")
+        return slots
+    for name, spec in raw.items():
+        line = raw.line_of(name)
+        if name == NAME_SLOT:
+            reader.problem(line, f"'{NAME_SLOT}' is built in (the person's name); pick another")
+            continue
+        if not isinstance(spec, LineDict) or not ({"entity", "intents", "lookup"} & spec.keys()):
+            reader.problem(
+                line,
+                f"slot '{name}' needs 'entity: <label>', 'intents: {{...}}' or 'lookup: <slot>'",
+            )
+            continue
+        reader.unknown_keys(spec, {"entity", "intents", "lookup", "values"}, f"slot '{name}'")
+        intents = _string_map(reader, spec, "intents", f"slot '{name}': 'intents' must map")
+        values = _string_map(reader, spec, "values", f"slot '{name}': 'values' must map")
+        if spec.get("lookup") is not None and not values:
+            reader.problem(line, f"slot '{name}': a lookup needs 'values: {{value: text}}'")
+        lookup = spec.get("lookup")
+        slots[name] = SlotSpec(
+            name, spec.get("entity"), intents, None if lookup is None else str(lookup), values
+        )
+    for slot in slots.values():
+        if slot.lookup is not None and slots.get(slot.lookup, slot).lookup is not None:
+            reader.problem(
+                raw.line_of(slot.name),
+                f"slot '{slot.name}': lookup '{slot.lookup}' must be an entity or intent slot",
+            )
+    return slots
+
+
+def _string_map(reader: _Reader, spec: LineDict, key: str, message: str) -> dict[str, str]:
+    """``spec[key]`` as a mapping of strings (None when absent); a list or text is a problem."""
+    raw = spec.get(key) or {}
+    if not isinstance(raw, dict):
+        reader.problem(spec.line_of(key), f"{message} a name to a text")
+        return {}
+    return {str(k): str(v) for k, v in raw.items()}
+
+
+def _read_states(reader: _Reader, raw: Any) -> dict[str, tuple[str, ...]]:
+    if not isinstance(raw, LineDict) or not raw:
+        reader.problem(
+            getattr(raw, "line", 1), "'states' must be a non-empty mapping of state names"
+        )
+        return {}
+    states: dict[str, tuple[str, ...]] = {}
+    for name, spec in raw.items():
+        line = raw.line_of(name)
+        if spec is None:
+            states[name] = ()
+        elif isinstance(spec, LineDict):
+            reader.unknown_keys(spec, {"replies"}, f"state '{name}'")
+            states[name] = reader.strings(
+                spec.get("replies", []), spec.line_of("replies"), "replies"
+            )
+        else:
+            reader.problem(
+                line, f"state '{name}' must be a mapping (e.g. 'replies: [...]') or empty"
+            )
+            states[name] = ()
+    return states
+
+
+def _read_transitions(reader: _Reader, raw: Any) -> list[TransitionSpec]:
+    if not isinstance(raw, LineList):
+        reader.problem(getattr(raw, "line", 1), "'transitions' must be a list")
+        return []
+    specs = []
+    for index, (item, line) in enumerate(zip(raw, raw.item_lines, strict=True)):
+        if not isinstance(item, LineDict):
+            reader.problem(line, "each transition must be a mapping with trigger, source, dest")
+            continue
+        reader.unknown_keys(item, TRANSITION_KEYS, "a transition")
+        missing = [k for k in ("trigger", "source", "dest") if k not in item]
+        if missing:
+            reader.problem(line, f"transition is missing {', '.join(missing)}")
+            continue
+        specs.append(
+            TransitionSpec(
+                key=f"t{index}",
+                trigger=str(item["trigger"]),
+                sources=reader.strings(item["source"], item.line_of("source"), "source"),
+                dest=item["dest"],
+                replies=reader.strings(item.get("replies", []), item.line_of("replies"), "replies"),
+                conditions=reader.strings(
+                    item.get("conditions", []), item.line_of("conditions"), "conditions"
+                ),
+                unless=reader.strings(item.get("unless", []), item.line_of("unless"), "unless"),
+                lines={key: item.line_of(key) for key in item} | {"trigger": line},
+            )
+        )
+    return specs
+
+
+def _read_globals(reader: _Reader, raw: Any, initial: str) -> list[TransitionSpec]:
+    if not isinstance(raw, LineDict):
+        reader.problem(getattr(raw, "line", 1), "'global_intents' must map intent names to replies")
+        return []
+    specs = []
+    for intent, item in raw.items():
+        line = raw.line_of(intent)
+        if not isinstance(item, LineDict):
+            reader.problem(line, f"global intent '{intent}' must be a mapping with 'replies'")
+            continue
+        reader.unknown_keys(item, GLOBAL_KEYS, f"global intent '{intent}'")
+        reset = bool(item.get("reset", False))
+        specs.append(
+            TransitionSpec(
+                key=f"global:{intent}",
+                trigger=intent,
+                sources=("*",),
+                # A reset goes back to the start; otherwise the user stays where they were.
+                dest=initial if reset else item.get("dest"),
+                replies=reader.strings(item.get("replies", []), item.line_of("replies"), "replies"),
+                reset=reset,
+                opt_out=bool(item.get("opt_out", False)),
+                opt_in=bool(item.get("opt_in", False)),
+                lines={"trigger": line},
+            )
+        )
+    return specs
+
+
+def _check(
+    reader: _Reader, raw: LineDict, script: DialogueScript, intents: set[str] | None
+) -> None:
+    states = set(script.state_replies)
+    if script.initial not in states:
+        reader.problem(
+            raw.line_of("initial"), f"initial state '{script.initial}' is not in 'states'"
+        )
+    for t in script.transitions:
+        line = t.line_of("trigger")
+        for source in t.sources:
+            if source != "*" and source not in states:
+                reader.problem(
+                    t.line_of("source"),
+                    f"transition '{t.trigger}': unknown source state '{source}'",
+                )
+        if t.dest is not None and t.dest not in states:
+            reader.problem(
+                t.line_of("dest"), f"transition '{t.trigger}': unknown destination state '{t.dest}'"
+            )
+        if intents is not None and t.trigger not in intents:
+            reader.problem(line, f"trigger '{t.trigger}' is not an intent in the intents file")
+        if t.trigger == OUT_OF_SCOPE:
+            reader.problem(
+                line, f"'{OUT_OF_SCOPE}' cannot be a trigger: it means no intent matched"
+            )
+        for guard in (*t.conditions, *t.unless):
+            if not _known_guard(guard, script):
+                where = t.line_of("conditions" if guard in t.conditions else "unless")
+                reader.problem(
+                    where,
+                    f"condition '{guard}' must be has_<slot> for a declared slot, or "
+                    "mentions_<slot> for an entity slot",
+                )
+        if not t.replies and not (t.dest and script.state_replies.get(t.dest)):
+            reader.problem(
+                line, f"transition '{t.trigger}' has no replies and its destination none"
+            )
+        _check_templates(reader, t.line_of("replies"), t.replies, script)
+    for state, replies in script.state_replies.items():
+        _check_templates(reader, raw["states"].line_of(state), replies, script)
+    if len({r for r in script.fallback_replies if _slot_free(r)}) < 2:
+        # Otherwise a second fallback in a row would have to repeat the first.
+        reader.problem(
+            raw.line_of("fallback"),
+            "'fallback.replies' needs at least two different lines without slots, "
+            "so a canned reply never repeats the one before",
+        )
+    _check_templates(reader, raw.line_of("fallback"), script.fallback_replies, script)
+    for flag in ("opt_out", "opt_in"):
+        if sum(getattr(t, flag) for t in script.transitions) != 1:
+            reader.problem(
+                raw.line_of("global_intents"), f"exactly one global intent needs '{flag}: true'"
+            )
+    for slot in script.slots.values():
+        for intent in slot.intents:
+            if intents is not None and intent not in intents:
+                reader.problem(
+                    raw["slots"].line_of(slot.name),
+                    f"slot '{slot.name}': unknown intent '{intent}'",
+                )
+    _check_reachable(reader, raw, script)
+    _check_duplicates(reader, script)
+
+
+def _slot_free(template: str) -> bool:
+    try:
+        return not template_fields(template)
+    except ValueError:
+        return False  # reported by _check_templates
+
+
+def _known_guard(guard: str, script: DialogueScript) -> bool:
+    """``has_<slot>``: the slot holds a value; ``mentions_<slot>``: this message filled it."""
+    kind, _, name = guard.partition("_")
+    slot = script.slots.get(name)
+    if kind == "has":
+        return slot is not None
+    return kind == "mentions" and slot is not None and slot.entity is not None
+
+
+def _check_templates(
+    reader: _Reader, line: int, templates: tuple[str, ...], script: DialogueScript
+) -> None:
+    for template in templates:
+        try:
+            unknown = template_fields(template) - set(script.slots) - {NAME_SLOT}
+        except ValueError as exc:
+            reader.problem(line, f"reply template {template!r} is malformed: {exc}")
+            continue
+        for name in sorted(unknown):
+            reader.problem(line, f"reply template {template!r} names unknown slot '{{{name}}}'")
+
+
+def _check_reachable(reader: _Reader, raw: LineDict, script: DialogueScript) -> None:
+    seen, queue = {script.initial}, deque([script.initial])
+    while queue:
+        state = queue.popleft()
+        for t in script.transitions:
+            if t.dest and t.dest not in seen and ("*" in t.sources or state in t.sources):
+                seen.add(t.dest)
+                queue.append(t.dest)
+    for state in script.state_replies:
+        if state not in seen:
+            reader.problem(
+                raw["states"].line_of(state),
+                f"state '{state}' cannot be reached from '{script.initial}'",
+            )
+
+
+def _check_duplicates(reader: _Reader, script: DialogueScript) -> None:
+    globals_ = {t.trigger for t in script.transitions if "*" in t.sources}
+    for t in script.transitions:
+        if "*" not in t.sources and t.trigger in globals_:
+            reader.problem(
+                t.line_of("trigger"),
+                f"'{t.trigger}' is a global intent; it cannot also be a transition",
+            )
+
+
+def variant_warnings(script: DialogueScript, minimum: int) -> list[Problem]:
+    """Busy transitions (from the initial state, or from any state) with fewer than
+    ``minimum`` reply variants: on X, where the account may not repeat a text within a day,
+    every person greeted needs a fresh line (docs/twitter.md)."""
+    warnings = []
+    for t in script.transitions:
+        if script.initial not in t.sources and "*" not in t.sources:
+            continue
+        replies = t.replies or script.state_replies.get(t.dest or "", ())
+        if len(replies) < minimum:
+            warnings.append(
+                Problem(
+                    str(script.path),
+                    t.line_of("replies"),
+                    f"transition '{t.trigger}' has {len(replies)} reply variant(s); busy "
+                    f"transitions need at least {minimum} so replies on X do not repeat "
+                    "(add phrasings, or a {name} slot; THREADBOT_MIN_REPLY_VARIANTS)",
+                    "warning",
+                )
+            )
+    return warnings
+
+
+def load_script(path: Path, intents: set[str] | None = None) -> DialogueScript:
+    """Read and check ``path``; pass the NLU's intent names to check triggers against them."""
+    reader = _Reader(path)
+    try:
+        raw = load_yaml_with_lines(path)
+    except FileNotFoundError:
+        raise ScriptError([Problem(str(path), None, "file not found")]) from None
+    except YamlSyntaxError as exc:
+        raise ScriptError([Problem(str(path), exc.line, str(exc))]) from None
+    if not isinstance(raw, LineDict):
+        raise ScriptError([Problem(str(path), 1, "the script must be a YAML mapping")])
+    reader.unknown_keys(raw, TOP_LEVEL_KEYS, "the script")
+    for key in ("initial", "states", "transitions", "global_intents", "fallback"):
+        if key not in raw:
+            reader.problem(1, f"missing required key '{key}'")
+    if reader.problems:
+        raise ScriptError(reader.problems)
+    initial = str(raw["initial"])
+    timeout = raw.get("session_timeout_minutes", 30)
+    if not isinstance(timeout, int | float) or timeout <= 0:
+        reader.problem(
+            raw.line_of("session_timeout_minutes"),
+            "session_timeout_minutes must be a positive number",
+        )
+        timeout = 30
+    fallback = raw["fallback"]
+    fallback_replies = (
+        reader.strings(fallback.get("replies", []), fallback.line_of("replies"), "replies")
+        if isinstance(fallback, LineDict)
+        else ()
+    )
+    script = DialogueScript(
+        path=path,
+        name=str(raw.get("name", path.parent.name)),
+        topic=raw.get("topic"),
+        initial=initial,
+        session_timeout_minutes=float(timeout),
+        slots=_read_slots(reader, raw.get("slots")),
+        state_replies=_read_states(reader, raw["states"]),
+        transitions=(
+            *_read_transitions(reader, raw["transitions"]),
+            *_read_globals(reader, raw["global_intents"], initial),
+        ),
+        fallback_replies=fallback_replies,
+    )
+    _check(reader, raw, script, intents)
+    if reader.problems:
+        raise ScriptError(reader.problems)
+    return script

@@ -1,0 +1,1 @@
+"""Persistence: engine and sessions, the conversation and review tables, migrations."""
