@@ -9,7 +9,7 @@ ratios hold on a loaded machine even when absolute figures do not:
 - ``ours_before``: generator.model.Seq2Seq with the loss over the whole padded target grid, on
   batches sorted by source length (the training loop before the CPU speed work);
 - ``ours``: the training loop now: logits and loss only at real target positions, on
-  generator.batches.batches (grouped by target length; the encoder packs sources anyway);
+  generator.batches.batches;
 - ``ours_threads<N>`` (``--also-threads N``), ``ours_bf16`` (``--bf16``: bf16 autocast, which
   pays only on CPUs with native bf16, flags avx512_bf16 or amx_bf16), and ``ours_batch<N>``
   (``--big-batch N``, what a GPU run uses).
@@ -95,7 +95,7 @@ def source_sorted(pairs: list[Pair], tok: BPETokenizer, size: int) -> list[Batch
     return [collate([pairs[i] for i in g], tok) for g in groups]
 
 
-def target_sorted(pairs: list[Pair], tok: BPETokenizer, size: int) -> list[Batch]:
+def current(pairs: list[Pair], tok: BPETokenizer, size: int) -> list[Batch]:
     """Batches as the training loop cuts them now (generator.batches.batches)."""
     return list(batches(pairs, tok, size, shuffle_seed=0))
 
@@ -231,20 +231,20 @@ def main() -> None:
             bs,
         ),
         "ours_before": (ours(kept=False, amp=amp), source_sorted, threads, bs),
-        "ours": (ours(kept=True, amp=amp), target_sorted, threads, bs),
+        "ours": (ours(kept=True, amp=amp), current, threads, bs),
     }
     if args.also_threads:
         variants[f"ours_threads{args.also_threads}"] = (
             ours(kept=True, amp=amp),
-            target_sorted,
+            current,
             args.also_threads,
             bs,
         )
     if args.bf16:
-        variants["ours_bf16"] = (ours(kept=True, amp=device.type), target_sorted, threads, bs)
+        variants["ours_bf16"] = (ours(kept=True, amp=device.type), current, threads, bs)
     if args.big_batch:
         big = args.big_batch
-        variants[f"ours_batch{big}"] = (ours(kept=True, amp=amp), target_sorted, threads, big)
+        variants[f"ours_batch{big}"] = (ours(kept=True, amp=amp), current, threads, big)
 
     per_round = args.steps * bs
     if len(pairs) < per_round * args.rounds:

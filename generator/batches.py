@@ -115,14 +115,10 @@ def batches(
     shuffle_seed: int | None = None,
     skip: int = 0,
 ) -> Iterator[Batch]:
-    """Batches of similar length (less padding); shuffled by ``shuffle_seed`` if given.
+    """Batches of similar source length (less padding); shuffled by ``shuffle_seed`` if given.
 
-    Pairs are grouped by target length first: the encoder packs its sources, so source padding
-    costs nothing, while the decoder and the 8k-way output layer run over padded targets (on
-    chitchat, grouping by source left half of the target positions padding). With
-    ``max_tokens`` > 0 a batch holds as many pairs as fit that many padded target+source
-    tokens, which keeps a GPU busy on short pairs without overflowing on long ones; those are
-    grouped by source length first, since the budget counts padded sources.
+    With ``max_tokens`` > 0 a batch holds as many pairs as fit that many padded target+source
+    tokens, which keeps a GPU busy on short pairs without overflowing on long ones.
     ``skip`` drops that many leading batches unbuilt (resuming inside an epoch).
     """
     order = list(range(len(pairs)))
@@ -133,18 +129,14 @@ def batches(
     window = batch_size * 50
     groups: list[list[int]] = []
     for start in range(0, len(order), window):
-        chunk = sorted(order[start : start + window], key=_length_key(pairs, max_tokens))
+        chunk = sorted(
+            order[start : start + window], key=lambda i: (len(pairs[i].src), len(pairs[i].tgt))
+        )
         groups.extend(_cut(chunk, pairs, batch_size, max_tokens))
     if shuffle_seed is not None:
         rng.shuffle(groups)
     for group in groups[skip:]:
         yield collate([pairs[i] for i in group], tok)
-
-
-def _length_key(pairs: Sequence[Pair], max_tokens: int) -> Callable[[int], tuple[int, int]]:
-    if max_tokens > 0:
-        return lambda i: (len(pairs[i].src), len(pairs[i].tgt))
-    return lambda i: (len(pairs[i].tgt), len(pairs[i].src))
 
 
 def _cut(

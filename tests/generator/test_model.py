@@ -113,13 +113,9 @@ def test_kept_positions_get_the_same_logits_as_the_full_grid(tok: BPETokenizer) 
     assert torch.allclose(kept, full[keep], atol=1e-5)
 
 
-def test_batches_group_target_lengths_and_skip_resumes_the_order(tok: BPETokenizer) -> None:
-    rng = torch.Generator().manual_seed(0)
-    lens = torch.randint(1, 30, (640, 2), generator=rng).tolist()
-    pairs = [Pair([5] * s, [6] * t, 2) for s, t in lens]
+def test_batches_skip_resumes_the_same_order(tok: BPETokenizer) -> None:
+    pairs = [Pair([5] * (1 + i % 7), [6] * (1 + i % 5), 2) for i in range(200)]
     made = list(batches(pairs, tok, 16, shuffle_seed=1))
-    filled = sum(b.tokens for b in made) / sum(b.tgt_out.numel() for b in made)
-    assert filled > 0.9  # sorted by source length first this is about 0.5
     tail = list(batches(pairs, tok, 16, shuffle_seed=1, skip=7))
     assert [b.tgt_out.tolist() for b in tail] == [b.tgt_out.tolist() for b in made[7:]]
 
