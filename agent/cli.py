@@ -1,86 +1,102 @@
-"""The ``threadbot`` command line: validate, graph, db, chat, say; nlu and generator attach here."""
+"""The ``threadbot`` command line: the composition root every command hangs from.
+
+It builds one :class:`~agent.context.AppContext` per invocation and hands it to each command as
+click's ``ctx.obj``. The commands of each part (web, Twitter channel, retraining, operations, nlu,
+generator) are found through the ``threadbot.commands`` entry points in pyproject.toml, the way
+Flask's CLI finds ``flask.commands``, so no part imports this module and this module imports no
+part's commands. Its own commands here: validate, graph, db, say, chat, run.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 from dataclasses import asdict
-from functools import cache
+from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
 import click
 
-from agent.channels.twitter.cli import sandbox_command, twitter
+from agent.context import AppContext, pass_app
 from agent.core.machine import mermaid_graph
 from agent.core.messages import Incoming, MessageRejected, Reply
-from agent.core.pipeline import Agent
-from agent.core.runtime import build_agent, load_checked_script
+from agent.core.runtime import load_checked_script
 from agent.core.script import ScriptError, variant_warnings
-from agent.mlops.retrain.cli import GROUPS as retrain_groups
-from agent.ops import cli as ops_cli
+from agent.mlops.registry.watcher import serve_models
 from agent.ops.logs import configure_logging
 from agent.ops.supervisor import plan, supervise
-from agent.settings import Settings, SettingsError, get_settings
+from agent.settings import SettingsError
 from agent.storage import migrate
-from agent.storage.db import make_engine
-from generator.cli import generator as generator_group
 from nlu import DataError, NLUError
-from nlu.cli import nlu as nlu_group
-from web.cli import admin_group, serve_command
+
+COMMANDS_GROUP = "threadbot.commands"
 
 
-def settings() -> Settings:
-    """Settings, with a bad environment turned into a one-line CLI error."""
-    try:
-        return get_settings()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
+class RootGroup(click.Group):
+    """Turns the known start-up failures of any command into a one-line error, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (ScriptError, DataError) as exc:
+            raise click.ClickException(f"the bot's files have problems:\n{exc}") from None
+        except (SettingsError, migrate.SchemaOutOfDate, NLUError) as exc:
+            raise click.ClickException(str(exc)) from None
 
 
-@cache
-def agent(watch_models: bool = False) -> Agent:
-    """The agent, built once per command; known start-up failures become readable errors.
-
-    Long-running commands pass ``watch_models`` to pick up newly promoted models as they come.
-    """
-    try:
-        return build_agent(settings(), watch_models=watch_models)
-    except (ScriptError, DataError) as exc:
-        raise click.ClickException(f"the bot's files have problems:\n{exc}") from None
-    except (migrate.SchemaOutOfDate, NLUError) as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-@click.group()
+@click.group(cls=RootGroup)
 @click.version_option(package_name="threadbot")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """threadbot: a state-machine chatbot for Twitter threads.
 
     Settings come from THREADBOT_* environment variables or a .env file (see README).
     """
-    configure_logging(settings().log_level, settings().log_format)
+    if ctx.obj is None:
+        ctx.obj = AppContext(serve_models=serve_models)
+    try:
+        settings = ctx.obj.settings
+    except SettingsError:
+        return  # each command that reads settings reports them (doctor lists every problem)
+    configure_logging(settings.log_level, settings.log_format)
     # transitions logs every callback and alembic every connection at INFO: noise for a person.
     for chatty in ("transitions", "alembic"):
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.root.level))
 
 
-cli.add_command(nlu_group)
-cli.add_command(generator_group)
-cli.add_command(serve_command)
-cli.add_command(admin_group)
-cli.add_command(twitter)
-cli.add_command(sandbox_command)
-cli.add_command(ops_cli.doctor)
-cli.add_command(ops_cli.store_group)
-cli.add_command(ops_cli.ops_group)
-for group in retrain_groups:  # retrain, models, users (docs/retraining.md)
-    cli.add_command(group)
+def _register_part_commands() -> None:
+    found = entry_points(group=COMMANDS_GROUP)
+    if not found:
+        raise SystemExit(
+            f"threadbot: no {COMMANDS_GROUP} entry points: the package metadata is stale; "
+            "reinstall with `make .venv/.installed`"
+        )
+    # "group.command" names a command of another part's group: `generator.collect` reads X, so
+    # it lives with the Twitter channel and joins the generator group here, which keeps
+    # generator/ free of agent/ imports.
+    nested = []
+    for entry in found:
+        group, dot, name = entry.name.partition(".")
+        if dot:
+            nested.append((group, name, entry))
+        else:
+            cli.add_command(entry.load(), entry.name)
+    for group, name, entry in nested:
+        parent = cli.commands.get(group)
+        if not isinstance(parent, click.Group):
+            raise SystemExit(f"threadbot: entry point {entry.name!r} names no command group")
+        parent.add_command(entry.load(), name)
+
+
+_register_part_commands()
 
 
 @cli.command("validate")
-def validate_command() -> None:
+@pass_app
+def validate_command(app: AppContext) -> None:
     """Check the dialogue script against the intents file and report every problem."""
-    config = settings()
+    config = app.settings
     try:
         script = load_checked_script(config)
     except (ScriptError, DataError) as exc:
@@ -104,12 +120,10 @@ def validate_command() -> None:
     default=None,
     help="Write the Mermaid diagram here instead of printing it.",
 )
-def graph_command(out: Path | None) -> None:
+@pass_app
+def graph_command(app: AppContext, out: Path | None) -> None:
     """Export the dialogue script as a Mermaid state diagram."""
-    try:
-        text = mermaid_graph(load_checked_script(settings()))
-    except (ScriptError, DataError) as exc:
-        raise click.ClickException(f"the bot's files have problems:\n{exc}") from None
+    text = mermaid_graph(load_checked_script(app.settings))
     if out is None:
         click.echo(text)
     else:
@@ -124,9 +138,10 @@ def db_group() -> None:
 
 @db_group.command("upgrade")
 @click.argument("revision", default="head")
-def db_upgrade(revision: str) -> None:
+@pass_app
+def db_upgrade(app: AppContext, revision: str) -> None:
     """Migrate the database up to REVISION (default: the newest)."""
-    engine = make_engine(settings().database_url)
+    engine = app.engine
     migrate.upgrade(engine, revision)
     click.echo(f"database at {', '.join(sorted(migrate.current_revisions(engine))) or 'base'}")
 
@@ -134,17 +149,19 @@ def db_upgrade(revision: str) -> None:
 @db_group.command("downgrade")
 @click.argument("revision")
 @click.confirmation_option(prompt="Downgrading can drop tables and their data. Continue?")
-def db_downgrade(revision: str) -> None:
+@pass_app
+def db_downgrade(app: AppContext, revision: str) -> None:
     """Migrate the database down to REVISION ('base' removes every table)."""
-    engine = make_engine(settings().database_url)
+    engine = app.engine
     migrate.downgrade(engine, revision)
     click.echo(f"database at {', '.join(sorted(migrate.current_revisions(engine))) or 'base'}")
 
 
 @db_group.command("current")
-def db_current() -> None:
+@pass_app
+def db_current(app: AppContext) -> None:
     """Show the database's revision and whether it is the newest."""
-    engine = make_engine(settings().database_url)
+    engine = app.engine
     current, heads = migrate.current_revisions(engine), migrate.head_revisions()
     state = "up to date" if current == heads else "behind: run `threadbot db upgrade`"
     click.echo(f"{', '.join(sorted(current)) or 'base'} ({state})")
@@ -158,9 +175,9 @@ def _debug_line(reply: Reply) -> str:
     )
 
 
-def _say(user: str, text: str, channel: str = "cli") -> Reply:
+def _say(app: AppContext, user: str, text: str, channel: str = "cli") -> Reply:
     try:
-        return agent().handle(Incoming(channel=channel, user_id=user, text=text))
+        return app.agent().handle(Incoming(channel=channel, user_id=user, text=text))
     except MessageRejected as exc:
         raise click.BadParameter(str(exc), param_hint="TEXT") from None
 
@@ -170,9 +187,10 @@ def _say(user: str, text: str, channel: str = "cli") -> Reply:
 @click.option("--debug", is_flag=True, help="Also show intent, confidence, state and tier.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole reply as JSON.")
 @click.argument("text")
-def say_command(user: str, debug: bool, as_json: bool, text: str) -> None:
+@pass_app
+def say_command(app: AppContext, user: str, debug: bool, as_json: bool, text: str) -> None:
     """Send one message as USER and print the bot's reply."""
-    reply = _say(user, text)
+    reply = _say(app, user, text)
     if as_json:
         click.echo(json.dumps(asdict(reply), ensure_ascii=False))
         return
@@ -184,9 +202,10 @@ def say_command(user: str, debug: bool, as_json: bool, text: str) -> None:
 @cli.command("chat")
 @click.option("--user", default="you", show_default=True, help="Whose conversation to continue.")
 @click.option("--debug", is_flag=True, help="Show intent, confidence, state and tier each turn.")
-def chat_command(user: str, debug: bool) -> None:
+@pass_app
+def chat_command(app: AppContext, user: str, debug: bool) -> None:
     """Talk to the bot in the terminal. Type /debug to toggle details, /quit or Ctrl-D to leave."""
-    bot = agent()
+    bot = app.agent()
     name = bot.script.name
     click.echo(f"Chatting with {name} as '{user}'. /debug toggles details, /quit leaves.")
     while True:
@@ -222,9 +241,10 @@ def chat_command(user: str, debug: bool) -> None:
     help="Port of the local X API sandbox, used when no X credentials are set.",
 )
 @click.option("--no-twitter", is_flag=True, help="Serve the web app only.")
-def run_command(host: str, port: int, sandbox_port: int, no_twitter: bool) -> None:
+@pass_app
+def run_command(app: AppContext, host: str, port: int, sandbox_port: int, no_twitter: bool) -> None:
     """Run the bot: web chat and admin, plus the Twitter loop (on a local sandbox without keys)."""
-    config = settings()
+    config = app.settings
     children = plan(config, host, port, sandbox_port, twitter=not no_twitter)
     click.echo(f"chat:  http://{host}:{port}/   admin: http://{host}:{port}/admin")
     if any(child.name == "sandbox" for child in children):

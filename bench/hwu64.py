@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
 from nlu.cli import nlu  # noqa: E402
-from nlu.data import load_data  # noqa: E402
+from nlu.datafiles import load_data  # noqa: E402
 from nlu.train import split  # noqa: E402
 from nlu.writer import write_intents  # noqa: E402
 

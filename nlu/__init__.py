@@ -5,7 +5,8 @@ Self-contained: this package never imports ``agent`` or ``web``.
 
 from typing import TYPE_CHECKING, Any
 
-from nlu.data import TrainingData, load_data, load_intents
+from nlu.data import TrainingData, load_intents
+from nlu.datafiles import load_data
 from nlu.errors import DataError, ModelNotFoundError, NLUError, Problem
 from nlu.types import Entity, IntentParser, IntentScore, Parse
 

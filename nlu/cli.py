@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from nlu.data import TrainingData, check, load_data
+from nlu.data import TrainingData, check
+from nlu.datafiles import load_data
 from nlu.entity_scores import confusion_lines
 from nlu.errors import DataError, ModelNotFoundError
 

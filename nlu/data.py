@@ -7,7 +7,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -171,29 +171,10 @@ def load_intents(path: str | Path) -> TrainingData:
     return data
 
 
-def load_data(path: str | Path) -> TrainingData:
-    """Read training data by file type: YAML intents, or [text, intent] JSON, JSONL or CSV."""
-    path = Path(path)
-    if path.is_dir():
-        return _load_folder(path)
-    suffix = path.suffix.lower()
-    if suffix not in DATA_SUFFIXES:
-        message = "unknown file type; use .yml, .json, .jsonl or .csv"
-        raise DataError([Problem(str(path), None, message)])
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        message = f"cannot read the file: {exc.strerror}"
-        raise DataError([Problem(str(path), None, message)]) from exc
-    from nlu.formats import reader_for  # imported here: the formats build on this module
-
-    foreign = reader_for(path, text)
-    if foreign is not None:
-        return foreign(path, text)
-    if suffix in {".yml", ".yaml"}:
-        return load_intents(path)
+def load_rows(path: Path, text: str) -> TrainingData:
+    """Read [text, intent] rows from the JSON, JSONL or CSV ``text`` of ``path``."""
     problems: list[Problem] = []
-    rows = {".json": json_rows, ".jsonl": jsonl_rows, ".csv": csv_rows}[suffix]
+    rows = {".json": json_rows, ".jsonl": jsonl_rows, ".csv": csv_rows}[path.suffix.lower()]
     data = TrainingData(str(path), [])
     for line, value in rows(text, str(path), problems):
         pair = as_pair(value)
@@ -218,34 +199,6 @@ def open_entities(examples: Iterable[Example]) -> dict[str, EntityDef]:
     """An open, table-less entity definition for each label the examples annotate."""
     labels = sorted({s.label for e in examples for s in e.spans})
     return {label: EntityDef(label, open=True) for label in labels}
-
-
-def _load_folder(folder: Path) -> TrainingData:
-    """Read every data file of a folder (such as HWU64's one CSV per intent) as one data set."""
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in DATA_SUFFIXES)
-    if not files:
-        raise DataError([Problem(str(folder), None, "no .yml, .json, .jsonl or .csv files")])
-    problems: list[Problem] = []
-    merged = TrainingData(str(folder), [])
-    for file in files:
-        try:
-            part = load_data(file)
-        except DataError as exc:
-            problems.extend(exc.problems)
-            continue
-        # Line numbers point into the part's own file, which the merged source does not name.
-        merged.examples.extend(replace(e, line=None) for e in part.examples)
-        merged.intent_lines.update(dict.fromkeys(part.intent_lines))
-        merged.warnings.extend(part.warnings)
-        for label, spec in part.entities.items():
-            into = merged.entities.setdefault(label, EntityDef(label))
-            into.open |= spec.open
-            into.synonyms.update(spec.synonyms)
-            into.lookup.extend(p for p in spec.lookup if p not in into.lookup)
-            into.patterns.extend(p for p in spec.patterns if p not in into.patterns)
-    if problems:
-        raise DataError(problems)
-    return merged
 
 
 def from_pairs(pairs: Iterable[tuple[str, str]], source: str = "<memory>") -> TrainingData:

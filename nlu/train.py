@@ -152,8 +152,39 @@ def train(
     random.seed(opts.seed)
     np.random.seed(opts.seed)
     bar = tqdm(total=5, desc="nlu train", unit="step", disable=not opts.progress)
-
     nlp = build_pipeline(config)
+    entity_model = setup_entities(nlp, data, opts, bar)
+    bar.update()
+    validation = fit_intents(nlp, data, val, opts, bar)
+    bar.update()
+    gate = calibrate(
+        nlp,
+        validation.examples,
+        validation.logits,
+        data.out_of_scope,
+        opts.oos_recall,
+        opts.wrong_cost,
+    )
+    bar.set_postfix_str("calibrated")
+    bar.update()
+    if opts.refit and val is None and len(data.examples) >= opts.cv_below:
+        bar.set_postfix_str(f"refitting on {len(data.examples)} examples")
+        refit(nlp, data.examples, opts.seed)
+    bar.update()
+    nlp.meta["name"] = MODEL_NAME
+    nlp.meta["threadbot"] = describe(
+        nlp, data, validation, gate, entity_model, opts.seed, time.perf_counter() - started
+    )
+    bar.set_postfix_str("done")
+    bar.update()
+    bar.close()
+    return nlp
+
+
+def setup_entities(
+    nlp: Language, data: TrainingData, opts: TrainOptions, bar: tqdm[Any]
+) -> dict[str, Any] | None:
+    """Load the data's entity tables and patterns; train the entity model of open labels."""
     patterns = entity_patterns(data)
     if patterns:
         nlp.get_pipe("entity_ruler").add_patterns(patterns)
@@ -176,62 +207,70 @@ def train(
             progress=opts.progress,
         )
     bar.set_postfix_str("entities")
-    bar.update()
+    return entity_model
 
-    classifier = nlp.get_pipe("intent_classifier").model
-    oos_name = data.out_of_scope
+
+@dataclass(frozen=True)
+class Validation:
+    """The examples calibration is chosen on, their out-of-fold logits if any, and their origin."""
+
+    examples: list[Example]
+    logits: np.ndarray | None
+    source: str
+
+
+def fit_intents(
+    nlp: Language, data: TrainingData, val: TrainingData | None, opts: TrainOptions, bar: tqdm[Any]
+) -> Validation:
+    """Fit the intent classifier, keeping apart the examples to calibrate on: ``val`` when
+    given, else out-of-fold predictions on small data, else a held-out share."""
     if val is not None:
         bar.set_postfix_str(f"fitting on {len(data.examples)} examples")
-        classifier.fit(
-            normalize_all(nlp, [e.text for e in data.examples]),
-            [e.intent for e in data.examples],
-            seed=opts.seed,
-        )
-        known, logits = list(val.examples), None
-        source = "given"
-    elif len(data.examples) < opts.cv_below:
+        fit_classifier(nlp, data.examples, opts.seed)
+        return Validation(list(val.examples), None, "given")
+    if len(data.examples) < opts.cv_below:
         bar.set_postfix_str(f"{opts.folds}-fold predictions")
         known, logits = out_of_fold(nlp, data, opts)
-        classifier.fit(
-            normalize_all(nlp, [e.text for e in data.examples]),
-            [e.intent for e in data.examples],
-            seed=opts.seed,
-        )
-        source = f"{opts.folds}-fold cross-validation on the training data"
-    else:
-        train_ex, known = split(data, opts.holdout, opts.seed)
-        bar.set_postfix_str(f"fitting on {len(train_ex)} examples")
-        classifier.fit(
-            normalize_all(nlp, [e.text for e in train_ex]),
-            [e.intent for e in train_ex],
-            seed=opts.seed,
-        )
-        logits = None
-        source = f"held out {opts.holdout:.0%} of the training data"
-    bar.update()
+        fit_classifier(nlp, data.examples, opts.seed)
+        return Validation(known, logits, f"{opts.folds}-fold cross-validation on the training data")
+    train_ex, known = split(data, opts.holdout, opts.seed)
+    bar.set_postfix_str(f"fitting on {len(train_ex)} examples")
+    fit_classifier(nlp, train_ex, opts.seed)
+    return Validation(known, None, f"held out {opts.holdout:.0%} of the training data")
 
-    gate = calibrate(nlp, known, logits, oos_name, opts.oos_recall, opts.wrong_cost)
-    bar.set_postfix_str("calibrated")
-    bar.update()
 
-    if opts.refit and val is None and len(data.examples) >= opts.cv_below:
-        bar.set_postfix_str(f"refitting on {len(data.examples)} examples")
-        temperature = classifier.temperature  # fit() resets it; the calibration still holds
-        classifier.fit(
-            normalize_all(nlp, [e.text for e in data.examples]),
-            [e.intent for e in data.examples],
-            seed=opts.seed,
-        )
-        classifier.temperature = temperature
-    bar.update()
+def fit_classifier(nlp: Language, examples: list[Example], seed: int) -> None:
+    """Fit the intent classifier on ``examples``."""
+    classifier = nlp.get_pipe("intent_classifier").model
+    classifier.fit(
+        normalize_all(nlp, [e.text for e in examples]), [e.intent for e in examples], seed=seed
+    )
 
-    nlp.meta["name"] = MODEL_NAME
-    nlp.meta["threadbot"] = {
+
+def refit(nlp: Language, examples: list[Example], seed: int) -> None:
+    """Fit again on ``examples``, keeping the calibrated temperature (a fit resets it)."""
+    temperature = nlp.get_pipe("intent_classifier").model.temperature
+    fit_classifier(nlp, examples, seed)
+    nlp.get_pipe("intent_classifier").model.temperature = temperature
+
+
+def describe(
+    nlp: Language,
+    data: TrainingData,
+    validation: Validation,
+    gate: GateScore | None,
+    entity_model: dict[str, Any] | None,
+    seed: int,
+    seconds: float,
+) -> dict[str, Any]:
+    """The training record saved in the model's meta.json (and metrics.json)."""
+    classifier = nlp.get_pipe("intent_classifier").model
+    return {
         "data_hash": data.digest(),
         "source": data.source,
         "examples": len(data.examples),
         "labels": classifier.labels,
-        "out_of_scope": oos_name,
+        "out_of_scope": data.out_of_scope,
         "entity_labels": sorted(data.entity_labels),
         **({"entity_model": entity_model} if entity_model else {}),
         "temperature": classifier.temperature,
@@ -240,18 +279,14 @@ def train(
             "margin": nlp.get_pipe("intent_gate").margin,
         },
         "validation": {
-            "examples": len([e for e in known if e.intent in classifier.labels]),
-            "source": source,
+            "examples": len([e for e in validation.examples if e.intent in classifier.labels]),
+            "source": validation.source,
             **(gate.as_dict() if gate else {}),
         },
-        "seed": opts.seed,
+        "seed": seed,
         "spacy_version": spacy.__version__,
-        "train_seconds": round(time.perf_counter() - started, 2),
+        "train_seconds": round(seconds, 2),
     }
-    bar.set_postfix_str("done")
-    bar.update()
-    bar.close()
-    return nlp
 
 
 def calibrate(

@@ -1,8 +1,13 @@
-"""Read YAML as nodes, which keep line numbers, and report shape errors at their line."""
+"""Read YAML as nodes, which keep line numbers, and report shape errors at their line.
+
+The one YAML reader of the project: the NLU's data files read nodes through :class:`YamlReader`;
+the dialogue script (agent.core.script) turns them into :class:`LineDict`/:class:`LineList`.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -78,3 +83,47 @@ class YamlReader:
 def is_null(node: yaml.Node) -> bool:
     """True for an empty YAML value such as ``label:`` with nothing after it."""
     return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
+
+
+class LineDict(dict[str, Any]):
+    """A mapping that knows its own line and the line of each key (1-based)."""
+
+    line: int
+    key_lines: dict[str, int]
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+class LineList(list[Any]):
+    """A sequence that knows its own line and the line of each item (1-based)."""
+
+    line: int
+    item_lines: list[int]
+
+
+def with_lines(node: yaml.Node) -> Any:
+    """Plain values from :func:`compose`'s nodes; mappings and lists remember their lines."""
+    constructor = yaml.SafeLoader("")
+    try:
+        return _convert(node, constructor)
+    finally:
+        constructor.dispose()
+
+
+def _convert(node: yaml.Node, constructor: yaml.SafeLoader) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        mapping = LineDict()
+        mapping.line = node.start_mark.line + 1
+        mapping.key_lines = {}
+        for key_node, value_node in node.value:
+            key = str(constructor.construct_object(key_node))
+            mapping[key] = _convert(value_node, constructor)
+            mapping.key_lines[key] = key_node.start_mark.line + 1
+        return mapping
+    if isinstance(node, yaml.SequenceNode):
+        items = LineList(_convert(item, constructor) for item in node.value)
+        items.line = node.start_mark.line + 1
+        items.item_lines = [item.start_mark.line + 1 for item in node.value]
+        return items
+    return constructor.construct_object(node)

@@ -67,12 +67,12 @@ def run_cli(*args: str, input: str | None = None) -> tuple[int, str]:
 
 @pytest.fixture
 def fresh_settings() -> Iterator[None]:
-    """Settings and the CLI's agent are built from this test's environment, and again after it."""
-    from agent import cli as cli_module
+    """Settings are read from this test's environment, and again after it.
+
+    The CLI builds its context per invocation; the web app reads the process-wide settings.
+    """
     from agent.settings import get_settings
 
     get_settings.cache_clear()
-    cli_module.agent.cache_clear()
     yield
     get_settings.cache_clear()
-    cli_module.agent.cache_clear()

@@ -32,6 +32,10 @@ bp = Blueprint("auth", __name__, url_prefix="/admin")
 ADDRESS_FAILURE_FACTOR = 4
 
 
+# Admin sessions stay hand-written rather than Flask-Login: what they need beyond "who is
+# logged in" (an absolute login lifetime, a fresh session on login, lockout per account and per
+# address) Flask-Login leaves to the app, and these lines are what it would replace:
+# session["admin_id"] here and in login(), plus the guard below.
 @bp.before_app_request
 def load_logged_in_admin() -> None:
     """Put the logged-in admin (or None) on ``g.admin``; expired logins are dropped."""

@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 from flask import Flask
 
-from agent.settings import SettingsError, get_settings
-from agent.storage.db import make_engine, make_sessionmaker
-from agent.storage.migrate import SchemaOutOfDate, ensure_current
+from agent.context import AppContext, pass_app
 from web.review import accounts
-
-
-def _sessions() -> Any:
-    try:
-        engine = make_engine(get_settings().database_url)
-        ensure_current(engine)
-    except (SettingsError, SchemaOutOfDate) as exc:
-        raise click.ClickException(str(exc)) from None
-    return make_sessionmaker(engine)
 
 
 @click.command("serve")
@@ -65,9 +52,10 @@ def admin_group() -> None:
 @admin_group.command("create-user")
 @click.argument("username")
 @click.password_option(help="The password (asked for when not given; at least 12 characters).")
-def create_user(username: str, password: str) -> None:
+@pass_app
+def create_user(app: AppContext, username: str, password: str) -> None:
     """Create an admin account USERNAME that can log in to /admin."""
-    with _sessions().begin() as session:
+    with app.sessions.begin() as session:
         try:
             accounts.create_admin(session, username, password)
         except accounts.AccountError as exc:
@@ -78,9 +66,10 @@ def create_user(username: str, password: str) -> None:
 @admin_group.command("set-password")
 @click.argument("username")
 @click.password_option(help="The new password (asked for when not given).")
-def set_password(username: str, password: str) -> None:
+@pass_app
+def set_password(app: AppContext, username: str, password: str) -> None:
     """Give the admin USERNAME a new password."""
-    with _sessions().begin() as session:
+    with app.sessions.begin() as session:
         try:
             accounts.set_password(session, username, password)
         except accounts.AccountError as exc:

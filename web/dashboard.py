@@ -6,6 +6,7 @@ import time
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
+from agent.channels.twitter.health import loop_health
 from web.auth import guard
 from web.db import get_session, runtime
 from web.filtering import whole_number
@@ -43,7 +44,7 @@ def index() -> str:
         "admin/dashboard.html",
         board=board,
         windows=WINDOWS,
-        twitter=stats.twitter_health(get_session()),
+        twitter=loop_health(get_session()),
         graph=diagram(runtime().agent().script),
     )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from functools import cached_property
 from typing import Any
 
@@ -11,22 +10,21 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import nlu
+from agent.context import AppContext
 from agent.core.pipeline import Agent
-from agent.core.runtime import build_agent
+from agent.mlops.registry.watcher import serve_models
 from agent.settings import Settings
-from agent.storage.db import make_engine, make_sessionmaker
-from agent.storage.migrate import ensure_current
 
 
 class Runtime:
-    """What the app shares between requests: the engine, the session factory and the agent."""
+    """What the app shares between requests: the process's :class:`AppContext` (settings,
+    engine, session factory, agent) and the console's small caches."""
 
-    def __init__(self, settings: Settings, engine: Engine, agent: Agent | None = None) -> None:
-        self.settings = settings
-        self.engine = engine
-        self.sessions: sessionmaker[Session] = make_sessionmaker(engine)
-        self._agent = agent
-        self._lock = threading.Lock()
+    def __init__(self, context: AppContext) -> None:
+        self.context = context
+        self.settings: Settings = context.settings
+        self.engine: Engine = context.engine
+        self.sessions: sessionmaker[Session] = context.sessions  # refuses an unmigrated schema
         # Small per-process cache for expensive aggregates (the dashboard), keyed by the caller.
         self.cache: dict[object, tuple[float, object]] = {}
         # The dashboard's counts for days that can no longer change (see web.review.stats).
@@ -34,15 +32,11 @@ class Runtime:
 
     @property
     def agent_loaded(self) -> bool:
-        return self._agent is not None
+        return self.context.agent_loaded
 
     def agent(self) -> Agent:
-        """The agent, built on first use (loading the models takes a moment)."""
-        if self._agent is None:
-            with self._lock:
-                if self._agent is None:
-                    self._agent = build_agent(self.settings, self.engine, watch_models=True)
-        return self._agent
+        """The agent, built on first use; it follows the registry's promotions."""
+        return self.context.agent(watch_models=True)
 
     @cached_property
     def intents(self) -> list[str]:
@@ -56,10 +50,13 @@ class Runtime:
 
 def init_app(app: Flask) -> None:
     """Create the shared runtime; refuse to start on an unmigrated database."""
-    settings: Settings = app.config["SETTINGS"]
-    engine = app.config.get("ENGINE") or make_engine(settings.database_url)
-    ensure_current(engine)
-    runtime = Runtime(settings, engine, app.config.get("AGENT"))
+    context = AppContext(
+        app.config["SETTINGS"],
+        app.config.get("ENGINE"),
+        app.config.get("AGENT"),
+        serve_models=serve_models,
+    )
+    runtime = Runtime(context)
     app.extensions["threadbot"] = runtime
     app.teardown_appcontext(close_session)
     if app.config.get("PRELOAD_AGENT", not app.testing):

@@ -1,12 +1,21 @@
-"""The turn pipeline: parse, step the machine or fall back, and save the turn in one transaction.
+"""The turn pipeline: parse, decide and generate holding nothing, then write what was decided.
 
-The agent owns the transaction (rather than the caller, as STYLE.md suggests) because a turn
-that loses a race must be replayed from the start: only the agent can retry it whole.
+A turn reads the user's conversation in a brief transaction, then parses, steps the machine and,
+where the script falls back, runs the generator, with no lock held and no transaction open.
+It writes in a short transaction, updating the conversation only if its version is still the
+one read: if another turn moved the conversation meanwhile, the turn row-locks it, decides again
+from the new state, keeping its parse and (when it still falls back) its generated reply, and
+writes that. Only a new decision that needs a generation it has not got sends the turn back out
+of the transaction to generate.
+
+The agent owns the transactions (rather than the caller, as STYLE.md suggests) because only it
+can redo a turn that lost a race; a channel that writes with the turn passes a ``Record``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import enum
 import logging
 import random
 import threading
@@ -24,9 +33,17 @@ from agent.core.machine import DialogueMachine
 from agent.core.messages import Incoming, Reply, check_message, storable_text
 from agent.core.script import DialogueScript, TransitionSpec
 from agent.core.variants import Option, TextWindow, choose, display_name, generator_options, ranked
-from agent.storage.models import Conversation, Turn, User
-from agent.storage.store import get_or_create_conversation, recent_turns, thread_history
-from generator.types import ReplyContext, ReplyGenerator
+from agent.storage.models import Turn
+from agent.storage.store import (
+    Snapshot,
+    create_conversation,
+    read_conversation,
+    recent_turns,
+    save_conversation,
+    thread_history,
+    update_user,
+)
+from generator.types import Generated, ReplyContext, ReplyGenerator
 from nlu.trust import is_trusted
 from nlu.types import IntentParser, Parse
 
@@ -35,6 +52,11 @@ log = logging.getLogger(__name__)
 # PostgreSQL's serialization failure and deadlock codes: both mean "run the turn again".
 _RETRY_SQLSTATES = {"40001", "40P01"}
 TWEET_LIMIT = 280
+
+Record = Callable[[Session, Turn], bool]
+"""A channel's rows for a turn (the Twitter inbox status and outbox reply), written in the
+turn's transaction; False refuses the turn (another worker answered the message first), and
+nothing of it is saved."""
 
 
 @dataclass(frozen=True)
@@ -63,9 +85,39 @@ class _Outcome:
     variation: str | None = None
 
 
-def _seed(conv: Conversation) -> str:
-    """Seeds the reply choice per conversation and turn: replays give the same replies."""
-    return f"{conv.id}:{conv.version}"
+@dataclass
+class _Plan:
+    """A turn decided against one snapshot of the conversation."""
+
+    read: Snapshot
+    now: datetime
+    expired: bool
+    state_before: str
+    trusted: bool
+    slots: dict[str, Any]
+    opted_out: bool
+    name: str | None
+    outcome: _Outcome | None = None  # None: the fallback needs a generation not made yet
+
+    @property
+    def seed(self) -> str:
+        """Seeds the reply choice per conversation and turn: replays give the same replies."""
+        return f"{self.read.conversation_id}:{self.read.version}"
+
+
+@dataclass
+class _Kept:
+    """What a turn keeps across attempts: generator output, paid for once, reused while the
+    decision that asked for it stands."""
+
+    generated: Generated | None = None
+    alternatives: list[Option] | None = None  # the generator's options for a channel's window
+    wants_alternatives: bool = False
+
+
+class _Unsaved(enum.Enum):
+    AGAIN = "start over from the read: the generator must run first, outside the lock"
+    REFUSED = "the channel's record refused the turn"
 
 
 def _retryable(exc: Exception) -> bool:
@@ -105,8 +157,9 @@ class Agent:
         self.history_turns = history_turns
         self.max_attempts = max_attempts
         # SQLite has one writer at a time and its busy handler sleeps in steps of up to 100 ms;
-        # queueing this process's turns on a lock is far fairer. Other processes still meet the
-        # busy timeout and the version check.
+        # queueing this process's writes on a lock is far fairer. It is held only while a turn
+        # writes, never while one parses or generates. Other processes still meet the busy
+        # timeout and the version check.
         bind = sessions.kw.get("bind")
         sqlite = bind is not None and bind.dialect.name == "sqlite"
         self._writer: contextlib.AbstractContextManager[Any] = (
@@ -127,13 +180,20 @@ class Agent:
         """Serve new models from the next turn on; turns in flight finish with the old pair."""
         self.models = Models(parser or self.parser, generator or self.generator)
 
-    def handle(
-        self,
-        incoming: Incoming,
-        on_saved: Callable[[Session, Turn], None] | None = None,
-        window: TextWindow | None = None,
-    ) -> Reply:
-        """Answer ``incoming`` and log the turn; ``on_saved`` runs inside the same transaction.
+    def handle(self, incoming: Incoming) -> Reply:
+        """Answer ``incoming`` and log the turn.
+
+        :raise MessageRejected: the text is empty or too long; nothing is saved.
+        """
+        reply = self.answer(incoming)
+        assert reply is not None  # only a channel's record can refuse a turn
+        return reply
+
+    def answer(
+        self, incoming: Incoming, record: Record | None = None, window: TextWindow | None = None
+    ) -> Reply | None:
+        """Answer ``incoming`` and log the turn, with the channel's ``record`` in the same
+        transaction; None when the record refused the turn (nothing was saved).
 
         With a ``window`` (X's duplicate rule), the reply is the best option whose text the
         channel has not used lately, and the turn keeps the ranked options for the poster.
@@ -143,141 +203,197 @@ class Agent:
         started = time.perf_counter()
         text = check_message(incoming.text, self.max_message_chars)
         models = self.models  # one snapshot per turn, even if a hot swap lands meanwhile
-        parse = models.parser.parse(text)  # pure: done once, outside the retried transaction
+        parse = models.parser.parse(text)  # pure: done once, whatever happens to the write
+        kept = _Kept()
         for attempt in range(1, self.max_attempts + 1):
             try:
-                with self._writer, self.sessions.begin() as session:
-                    turn = self._turn(session, models, incoming, parse, started, window)
-                    if on_saved is not None:
-                        on_saved(session, turn)
-                return self._reply(turn, parse)
+                plan = self._prepare(models, incoming, parse, kept)
+                with self._writer, self.sessions() as session:
+                    saved = self._write(
+                        session, models, incoming, parse, plan, kept, window, started, record
+                    )
+                    if isinstance(saved, Turn):
+                        session.commit()
+                if isinstance(saved, Turn):
+                    return self._reply(saved, parse)
+                if saved is _Unsaved.REFUSED:
+                    return None
+                log.debug("turn for %s needs the generator after all", incoming.user_id)
             except (StaleDataError, IntegrityError, OperationalError) as exc:
                 if not _retryable(exc) or attempt == self.max_attempts:
                     raise
                 log.debug("turn for %s lost a race (%s); retrying", incoming.user_id, exc)
                 # Jittered exponential backoff keeps hammering writers from colliding in step.
                 time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))
-        raise AssertionError("unreachable")
+        raise StaleDataError(f"turn for {incoming.user_id} found no quiet moment to write")
 
     def trusted(self, parse: Parse) -> bool:
         """Whether to act on the top intent: the model's decision unless settings override it."""
         return is_trusted(parse, self.thresholds.confidence, self.thresholds.margin)
 
-    def _turn(
+    def _prepare(self, models: Models, incoming: Incoming, parse: Parse, kept: _Kept) -> _Plan:
+        """Read the conversation and decide, generating where the decision needs it, with no
+        lock held and no transaction open."""
+        read = self._read(incoming)
+        plan = self._plan(models, read, parse, incoming, kept)
+        generator = models.generator
+        wants_alternatives = kept.wants_alternatives and kept.alternatives is None
+        if generator is None or (plan.outcome is not None and not wants_alternatives):
+            return plan
+        context = self._context(read, plan.slots, incoming.text)
+        if plan.outcome is None:
+            kept.generated = generator.reply(context)
+            plan.outcome = self._fallback(plan, generator, kept.generated)
+        if wants_alternatives:
+            kept.alternatives = generator_options(generator, context)
+        return plan
+
+    def _read(self, incoming: Incoming) -> Snapshot:
+        with self.sessions() as session:
+            # One statement: no transaction to begin and roll back (two round trips fewer).
+            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            read = read_conversation(session, incoming.channel, incoming.user_id)
+        if read is not None:
+            return read
+        with self._writer, self.sessions.begin() as session:
+            return create_conversation(
+                session, incoming.channel, incoming.user_id, incoming.handle, self.script.initial
+            )
+
+    def _write(
         self,
         session: Session,
         models: Models,
         incoming: Incoming,
         parse: Parse,
-        started: float,
+        plan: _Plan,
+        kept: _Kept,
         window: TextWindow | None,
-    ) -> Turn:
-        now = incoming.received_at or datetime.now(UTC)
-        user, conv = get_or_create_conversation(
-            session, incoming.channel, incoming.user_id, incoming.handle, self.script.initial
-        )
-        expired = self._expire_if_idle(conv, now)
-        state_before = conv.state
-        trusted = self.trusted(parse)
-        slots = self._fill_slots(dict(conv.slots), parse)
-        name = display_name(incoming.display_name, incoming.handle)
-        outcome = self._decide(
-            session, models, user, conv, parse, trusted, slots, incoming.text, name
-        )
-        if window is not None and outcome.text is not None:
-            self._vary(session, models, conv, slots, incoming.text, name, outcome, window)
+        started: float,
+        record: Record | None,
+    ) -> Turn | _Unsaved:
+        while True:
+            outcome = plan.outcome
+            if outcome is None:
+                return _Unsaved.AGAIN
+            if (
+                window is not None
+                and outcome.text is not None
+                and not self._vary(session, models.generator, plan, outcome, window, kept)
+            ):
+                return _Unsaved.AGAIN
+            values: dict[str, Any] = {
+                "state": outcome.state_after,
+                "slots": plan.slots,
+                "last_activity": plan.now,
+            }
+            if outcome.text is not None:
+                values["last_reply"] = outcome.text
+            if save_conversation(session, plan.read, **values):
+                break
+            # Another turn moved the conversation: hold its row and decide again from there.
+            read = read_conversation(session, incoming.channel, incoming.user_id, lock=True)
+            if read is None:  # erased meanwhile (a forget request): start over as someone new
+                return _Unsaved.AGAIN
+            if read.version == plan.read.version:  # not moved: the write lost to another process
+                raise StaleDataError(f"conversation {read.conversation_id} is locked elsewhere")
+            plan = self._plan(models, read, parse, incoming, kept)
+        read = plan.read
+        user: dict[str, Any] = {}
+        if incoming.handle and read.handle != incoming.handle:
+            user["handle"] = incoming.handle
+        if plan.opted_out != read.opted_out:
+            user["opted_out"] = plan.opted_out
+        if user:
+            update_user(session, read.user_id, **user)
         turn = Turn(
-            conversation=conv,
+            conversation_id=read.conversation_id,
             channel=incoming.channel,
-            created_at=now,
+            created_at=plan.now,
             user_text=storable_text(incoming.text),
             reply_text=outcome.text,
             intent=parse.intent,
             confidence=parse.confidence,
-            trusted=trusted,
+            trusted=plan.trusted,
             alternatives=[asdict(i) for i in parse.intents],
             entities=[asdict(e) for e in parse.entities],
-            slots=slots,
-            state_before=state_before,
+            slots=plan.slots,
+            state_before=plan.state_before,
             state_after=outcome.state_after,
             tier=outcome.tier,
             rejected_reason=outcome.rejected_reason,
             reply_options=[o.as_json() for o in outcome.options],
             variation=outcome.variation,
-            session_expired=expired,
+            session_expired=plan.expired,
             nlu_version=models.parser.version,
             generator_version=models.generator.version if models.generator else None,
-            latency_ms=0.0,
+            latency_ms=(time.perf_counter() - started) * 1000,
             thread_id=incoming.thread_id,
             message_id=incoming.message_id,
             in_reply_to_id=incoming.in_reply_to_id,
         )
-        conv.state = outcome.state_after
-        conv.slots = slots
-        conv.last_activity = now
-        if outcome.text is not None:
-            conv.last_reply = outcome.text
         session.add(turn)
-        turn.latency_ms = (time.perf_counter() - started) * 1000
         session.flush()
+        if record is not None and not record(session, turn):
+            return _Unsaved.REFUSED
         return turn
 
-    def _expire_if_idle(self, conv: Conversation, now: datetime) -> bool:
-        last = conv.last_activity
-        if last is None:
-            return False
-        if now - last <= self.session_timeout:
-            return False
-        conv.state, conv.slots = self.script.initial, {}
-        return True
+    def _plan(
+        self, models: Models, read: Snapshot, parse: Parse, incoming: Incoming, kept: _Kept
+    ) -> _Plan:
+        now = incoming.received_at or datetime.now(UTC)
+        expired = self._idle(read, now)
+        plan = _Plan(
+            read=read,
+            now=now,
+            expired=expired,
+            state_before=self.script.initial if expired else read.state,
+            trusted=self.trusted(parse),
+            # Entity slots fill before the step, so the script's guards can see them.
+            slots=self._fill_slots({} if expired else dict(read.slots), parse),
+            opted_out=read.opted_out,
+            name=display_name(incoming.display_name, incoming.handle),
+        )
+        plan.outcome = self._decide(plan, parse) or self._fallback(
+            plan, models.generator, kept.generated
+        )
+        return plan
+
+    def _idle(self, read: Snapshot, now: datetime) -> bool:
+        """Whether the conversation sat idle past the session timeout (it then starts over)."""
+        last = read.last_activity
+        return last is not None and now - last > self.session_timeout
 
     def _fill_slots(self, slots: dict[str, Any], parse: Parse) -> dict[str, Any]:
-        """Entity slots fill before the step, so the script's guards can see them."""
         for slot in self.script.slots.values():
             value = next((e.value for e in parse.entities if e.label == slot.entity), None)
             if slot.entity and value:
                 slots[slot.name] = value
         return slots
 
-    def _decide(
-        self,
-        session: Session,
-        models: Models,
-        user: User,
-        conv: Conversation,
-        parse: Parse,
-        trusted: bool,
-        slots: dict[str, Any],
-        raw_text: str,
-        name: str | None,
-    ) -> _Outcome:
-        state = conv.state
-        if user.paused:
+    def _decide(self, plan: _Plan, parse: Parse) -> _Outcome | None:
+        """The script's answer (or silence); None: the script has none and the fallback answers."""
+        state = plan.state_before
+        if plan.read.paused:
             return _Outcome(None, "silent", state)
         mentioned = self.script.mentioned({e.label for e in parse.entities})
-        view = self.script.with_lookups(slots)
-        step = self.machine.step(state, view, parse.intent, mentioned) if trusted else None
+        view = self.script.with_lookups(plan.slots)
+        step = self.machine.step(state, view, parse.intent, mentioned) if plan.trusted else None
         spec = self.script.transition(step.fired) if step and step.fired else None
-        if user.opted_out:
+        if plan.opted_out:
             if spec is None or not spec.opt_in:
                 return _Outcome(None, "silent", state)  # opted out: listen, never answer
-            user.opted_out = False
+            plan.opted_out = False
         if spec is not None and step is not None:
-            scripted = self._scripted(spec, step.state_after, slots, conv, name)
+            scripted = self._scripted(spec, step.state_after, plan)
             if scripted is not None:
                 if spec.opt_out:
-                    user.opted_out = True
+                    plan.opted_out = True
                 return scripted
-        return self._fallback(session, models.generator, conv, slots, raw_text, name)
+        return None
 
-    def _scripted(
-        self,
-        spec: TransitionSpec,
-        state_after: str,
-        slots: dict[str, Any],
-        conv: Conversation,
-        name: str | None,
-    ) -> _Outcome | None:
+    def _scripted(self, spec: TransitionSpec, state_after: str, plan: _Plan) -> _Outcome | None:
+        slots = plan.slots
         if spec.reset:
             slots.clear()
         # Intent slots ("yes" means optimistic) only count when they answer the script's question.
@@ -286,41 +402,53 @@ class Agent:
                 slots[slot.name] = slot.intents[spec.trigger]
         templates = spec.replies or self.script.state_replies.get(state_after, ())
         view = self.script.with_lookups(slots)
-        options = ranked(templates, view, conv.last_reply, _seed(conv), name)
+        options = ranked(templates, view, plan.read.last_reply, plan.seed, plan.name)
         # Empty: nothing but a repeat (or an empty slot) is left; the generator or a canned line
         # answers instead.
         if not options:
             return None
         return _Outcome(options[0].text, "scripted", state_after, options=options)
 
+    def _canned(self, plan: _Plan) -> list[Option]:
+        return ranked(
+            self.script.fallback_replies,
+            plan.slots,
+            plan.read.last_reply,
+            plan.seed,
+            plan.name,
+            "canned",
+        )
+
     def _vary(
         self,
         session: Session,
-        models: Models,
-        conv: Conversation,
-        slots: dict[str, Any],
-        raw_text: str,
-        name: str | None,
+        generator: ReplyGenerator | None,
+        plan: _Plan,
         outcome: _Outcome,
         window: TextWindow,
-    ) -> None:
+        kept: _Kept,
+    ) -> bool:
         """Swap the reply for the best option the window lets through (X's duplicate rule);
-        keep every option ranked on the outcome, canned lines last, for the poster."""
+        keep every option ranked on the outcome, canned lines last, for the poster.
+
+        False: every scripted option is taken and the generator's options, which come next,
+        are not made yet (the generator runs outside the transaction).
+        """
         first = outcome.text or ""
-        canned = ranked(
-            self.script.fallback_replies, slots, conv.last_reply, _seed(conv), name, "canned"
-        )
-        generator = models.generator
+        canned = self._canned(plan)
         if generator is None:  # one look-up covers every option
             index, options = choose(window, session, outcome.options + canned)
-        else:  # the generator runs only when every scripted option is taken
+        else:  # the generator's options are wanted only when every scripted option is taken
 
             def generated() -> list[Option]:
-                return generator_options(generator, self._context(session, conv, slots, raw_text))
+                kept.wants_alternatives = True
+                return kept.alternatives or []
 
             index, options = choose(
                 window, session, outcome.options, later=[generated, lambda: canned]
             )
+            if kept.wants_alternatives and kept.alternatives is None:
+                return False
         known = {o.text for o in options}
         outcome.options = options + [o for o in canned if o.text not in known]
         outcome.text = options[index].text
@@ -329,38 +457,33 @@ class Agent:
                 f"{first[:80]!r} was posted lately; sent option {index + 1} "
                 f"({options[index].source}) instead"
             )
+        return True
 
     def _fallback(
-        self,
-        session: Session,
-        generator: ReplyGenerator | None,
-        conv: Conversation,
-        slots: dict[str, Any],
-        raw_text: str,
-        name: str | None,
-    ) -> _Outcome:
+        self, plan: _Plan, generator: ReplyGenerator | None, generated: Generated | None
+    ) -> _Outcome | None:
+        """The generator's reply, else a canned line; None: the generator has not run yet."""
         rejected = None
         if generator is not None:
-            generated = generator.reply(self._context(session, conv, slots, raw_text))
+            if generated is None:
+                return None
             if generated.text:
                 options = [Option(generated.text, "generated")]
-                return _Outcome(generated.text, "generated", conv.state, options=options)
+                return _Outcome(generated.text, "generated", plan.state_before, options=options)
             rejected = generated.rejected_reason
-        options = ranked(
-            self.script.fallback_replies, slots, conv.last_reply, _seed(conv), name, "canned"
-        )
+        options = self._canned(plan)
         text = options[0].text if options else None
-        return _Outcome(text, "canned", conv.state, rejected, options)
+        return _Outcome(text, "canned", plan.state_before, rejected, options)
 
-    def _context(
-        self, session: Session, conv: Conversation, slots: dict[str, Any], raw_text: str
-    ) -> ReplyContext:
+    def _context(self, read: Snapshot, slots: dict[str, Any], raw_text: str) -> ReplyContext:
         """What the generator conditions on: the last few turns and the topic."""
-        past = recent_turns(session, conv.id, self.history_turns)
+        with self.sessions() as session:
+            past = recent_turns(session, read.conversation_id, self.history_turns)
+            earlier = [(t.user_text, t.reply_text) for t in past]
         return ReplyContext(
-            history=tuple(thread_history(((t.user_text, t.reply_text) for t in past), raw_text)),
+            history=tuple(thread_history(earlier, raw_text)),
             topic=slots.get("topic") or self.script.topic,
-            previous_bot_reply=conv.last_reply,
+            previous_bot_reply=read.last_reply,
             max_chars=TWEET_LIMIT,
         )
 

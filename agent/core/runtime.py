@@ -1,19 +1,16 @@
-"""Assemble a ready agent from settings: script, NLU, generator, database."""
+"""Assemble an agent from settings: the checked script, the NLU, the generator, a database."""
 
 from __future__ import annotations
 
 import logging
 
-from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 import generator
 import nlu
 from agent.core.pipeline import Agent, Thresholds
 from agent.core.script import DialogueScript, load_script
-from agent.mlops.registry.watcher import serve_active_versions, watch_from_settings
 from agent.settings import Settings
-from agent.storage.db import make_engine, make_sessionmaker
-from agent.storage.migrate import ensure_current
 
 log = logging.getLogger(__name__)
 
@@ -27,16 +24,12 @@ def load_checked_script(settings: Settings) -> DialogueScript:
     return load_script(settings.dialogue_path, intents.intent_names)
 
 
-def build_agent(
-    settings: Settings, engine: Engine | None = None, *, watch_models: bool = False
-) -> Agent:
-    """An agent on ``engine`` (or the settings' database), refusing an unmigrated schema.
+def build_agent(settings: Settings, sessions: sessionmaker[Session]) -> Agent:
+    """An agent on ``sessions`` with the models at the settings' paths.
 
-    It serves the registry's promoted models when there are any (else the settings' paths);
-    long-running processes pass ``watch_models`` to swap in newly promoted versions as they come.
+    :class:`agent.context.AppContext` builds it once per process and then lets the model
+    registry swap in its promoted versions.
     """
-    engine = engine or make_engine(settings.database_url)
-    ensure_current(engine)
     script = load_checked_script(settings)
     parser = nlu.load(settings.nlu_model)
     replier = None
@@ -47,17 +40,12 @@ def build_agent(
             "no generator model at %s: fallback turns use the script's canned lines",
             settings.generator_model,
         )
-    agent = Agent(
+    return Agent(
         script,
         parser,
         replier,
-        make_sessionmaker(engine),
+        sessions,
         thresholds=Thresholds(settings.nlu_threshold, settings.nlu_margin),
         session_timeout_minutes=settings.session_timeout_minutes,
         max_message_chars=settings.max_message_chars,
     )
-    if watch_models:
-        watch_from_settings(agent, settings)  # its first poll serves the promoted versions
-    else:
-        serve_active_versions(agent, settings)
-    return agent

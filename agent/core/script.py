@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.core.yamllines import LineDict, LineList, YamlSyntaxError, load_yaml_with_lines
 from nlu.errors import Problem
+from nlu.yamlnodes import LineDict, LineList, compose, with_lines
 
 TOP_LEVEL_KEYS = {
     "name", "topic", "initial", "session_timeout_minutes", "slots", "states", "transitions",
@@ -415,12 +415,10 @@ def variant_warnings(script: DialogueScript, minimum: int) -> list[Problem]:
 def load_script(path: Path, intents: set[str] | None = None) -> DialogueScript:
     """Read and check ``path``; pass the NLU's intent names to check triggers against them."""
     reader = _Reader(path)
-    try:
-        raw = load_yaml_with_lines(path)
-    except FileNotFoundError:
-        raise ScriptError([Problem(str(path), None, "file not found")]) from None
-    except YamlSyntaxError as exc:
-        raise ScriptError([Problem(str(path), exc.line, str(exc))]) from None
+    node = compose(path, reader.problems)
+    if reader.problems:
+        raise ScriptError(reader.problems)
+    raw = None if node is None else with_lines(node)
     if not isinstance(raw, LineDict):
         raise ScriptError([Problem(str(path), 1, "the script must be a YAML mapping")])
     reader.unknown_keys(raw, TOP_LEVEL_KEYS, "the script")

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import click
 
+from agent.context import AppContext, pass_app
 from agent.ops.doctor import run_checks
 from agent.ops.storage import ModelStore, StorageError, open_store
-from agent.settings import SettingsError, load_settings
+from agent.settings import SettingsError
 
 _MARK = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL", "skip": "skip"}
 
@@ -18,14 +19,14 @@ _MARK = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL", "skip": "skip"}
 @click.command("doctor")
 @click.option("--quick", is_flag=True, help="Check model folders exist without loading them.")
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as a JSON list.")
-def doctor(quick: bool, as_json: bool) -> None:
+@pass_app
+def doctor(app: AppContext, quick: bool, as_json: bool) -> None:
     """Check settings, database, migrations, bot files, models and X credentials.
 
     Prints one line per check and what to do about each problem; exits 1 if anything failed.
     """
     try:
-        # Read afresh rather than the cached copy, so a fixed environment is seen at once.
-        settings = load_settings()
+        settings = app.settings
     except SettingsError as exc:
         click.echo(f"FAIL settings: {exc}", err=True)
         raise SystemExit(1) from None
@@ -44,9 +45,9 @@ def doctor(quick: bool, as_json: bool) -> None:
         raise SystemExit(1)
 
 
-def _store(url: str | None) -> ModelStore:
+def _store(app: AppContext, url: str | None) -> ModelStore:
     if not url:
-        url = load_settings().model_store
+        url = app.settings.model_store
     if not url:
         raise click.UsageError("no store given: pass --store or set THREADBOT_MODEL_STORE")
     try:
@@ -73,9 +74,10 @@ def store_group() -> None:
 @click.argument("kind")
 @click.argument("version")
 @click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def store_push(url: str | None, kind: str, version: str, source: Path) -> None:
+@pass_app
+def store_push(app: AppContext, url: str | None, kind: str, version: str, source: Path) -> None:
     """Upload the model folder SOURCE as KIND (nlu, generator) version VERSION."""
-    store = _store(url)
+    store = _store(app, url)
     try:
         entries = store.push(kind, version, source)
     except StorageError as exc:
@@ -91,9 +93,10 @@ def store_push(url: str | None, kind: str, version: str, source: Path) -> None:
 @click.argument("kind")
 @click.argument("version")
 @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
-def store_pull(url: str | None, kind: str, version: str, dest: Path) -> None:
+@pass_app
+def store_pull(app: AppContext, url: str | None, kind: str, version: str, dest: Path) -> None:
     """Download KIND version VERSION into the new folder DEST, checking every file's sha256."""
-    store = _store(url)
+    store = _store(app, url)
     try:
         store.pull(kind, version, dest)
     except StorageError as exc:
@@ -104,9 +107,10 @@ def store_pull(url: str | None, kind: str, version: str, dest: Path) -> None:
 @store_group.command("list")
 @_STORE_OPTION
 @click.argument("kind")
-def store_list(url: str | None, kind: str) -> None:
+@pass_app
+def store_list(app: AppContext, url: str | None, kind: str) -> None:
     """List the complete versions of KIND in the store."""
-    store = _store(url)
+    store = _store(app, url)
     try:
         versions = store.versions(kind)
     except StorageError as exc:

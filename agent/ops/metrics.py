@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, case, func, inspect, select, text
+from sqlalchemy import Connection, Engine, case, func, select
 
+from agent.channels.twitter.health import loop_health
 from agent.storage.models import Conversation, Turn
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -94,37 +95,23 @@ def _turns(out: _Exposition, connection: Connection) -> None:
 
 def _twitter(out: _Exposition, connection: Connection, now: datetime) -> None:
     """Loop health from the Twitter channel's tables, when this database has them."""
-    tables = set(inspect(connection).get_table_names())
-    for table, name, help_text in (
-        ("twitter_inbox", "threadbot_twitter_inbox", "Mentions in the inbox, by status."),
-        ("twitter_outbox", "threadbot_twitter_outbox", "Replies in the outbox, by status."),
+    health = loop_health(connection)
+    if not health.configured:
+        return
+    for name, counts, help_text in (
+        ("threadbot_twitter_inbox", health.inbox, "Mentions in the inbox, by status."),
+        ("threadbot_twitter_outbox", health.outbox, "Replies in the outbox, by status."),
     ):
-        if table in tables:
-            rows = connection.execute(
-                text(
-                    f"SELECT status, COUNT(*) FROM {table} GROUP BY status"
-                )  # names from the tuple above
-            ).all()
-            out.family(name, "gauge", help_text, (({"status": s}, n) for s, n in rows))
-    if "twitter_cursors" in tables:
-        rows = connection.execute(
-            text("SELECT account_id, last_poll_at FROM twitter_cursors")
-        ).all()
-        samples = []
-        for account, last_poll in rows:
-            if last_poll is None:
-                continue
-            if isinstance(last_poll, str):  # SQLite returns the stored text
-                last_poll = datetime.fromisoformat(last_poll)
-            if last_poll.tzinfo is None:
-                last_poll = last_poll.replace(tzinfo=UTC)
-            samples.append(({"account": account}, round((now - last_poll).total_seconds(), 3)))
-        out.family(
-            "threadbot_twitter_seconds_since_poll",
-            "gauge",
-            "Seconds since the mention loop last polled X; alert when it grows past a few polls.",
-            samples,
-        )
+        out.family(name, "gauge", help_text, (({"status": s}, n) for s, n in counts.items()))
+    out.family(
+        "threadbot_twitter_seconds_since_poll",
+        "gauge",
+        "Seconds since the mention loop last polled X; alert when it grows past a few polls.",
+        (
+            ({"account": account}, round((now - at).total_seconds(), 3))
+            for account, at in health.last_polls.items()
+        ),
+    )
 
 
 def render(engine: Engine, now: datetime | None = None) -> str:

@@ -3,37 +3,114 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from agent.storage.models import Conversation, Turn, User
 
 
-def get_or_create_conversation(
-    session: Session, channel: str, external_id: str, handle: str | None, initial: str
-) -> tuple[User, Conversation]:
-    """The user's conversation, row-locked on PostgreSQL so concurrent turns queue up.
+@dataclass(frozen=True)
+class Snapshot:
+    """A user's conversation as one read saw it, detached from any session.
 
-    A brand-new user is inserted here; if another turn inserts the same user first, the
-    unique constraint fails the flush and the agent retries the whole turn.
+    A turn decides against a snapshot with no transaction open; ``version`` then tells the
+    write whether another turn moved the conversation meanwhile.
     """
-    row = session.execute(
-        select(User, Conversation)
+
+    user_id: int
+    handle: str | None
+    paused: bool
+    opted_out: bool
+    conversation_id: int
+    version: int
+    state: str
+    slots: dict[str, Any]
+    last_reply: str | None
+    last_activity: datetime | None
+
+
+_SNAPSHOT_COLUMNS = (
+    User.id,
+    User.handle,
+    User.paused,
+    User.opted_out,
+    Conversation.id,
+    Conversation.version,
+    Conversation.state,
+    Conversation.slots,
+    Conversation.last_reply,
+    Conversation.last_activity,
+)
+
+
+def read_conversation(
+    session: Session, channel: str, external_id: str, *, lock: bool = False
+) -> Snapshot | None:
+    """The user's conversation, or None for someone new; ``lock`` row-locks it on PostgreSQL
+    (``FOR UPDATE``), so the turns of one user write one after another."""
+    query = (
+        select(*_SNAPSHOT_COLUMNS)
         .join(Conversation, Conversation.user_id == User.id)
         .where(User.channel == channel, User.external_id == external_id)
-        .with_for_update(of=Conversation)
-    ).one_or_none()
-    if row is None:
-        user = User(channel=channel, external_id=external_id, handle=handle)
-        conversation = Conversation(user=user, state=initial, slots={})
-        session.add_all([user, conversation])
-        session.flush()
-        return user, conversation
-    user, conversation = row
-    if handle and user.handle != handle:
-        user.handle = handle
-    return user, conversation
+    )
+    if lock:
+        query = query.with_for_update(of=Conversation)
+    row = session.execute(query).one_or_none()
+    return None if row is None else Snapshot(*row)
+
+
+def create_conversation(
+    session: Session, channel: str, external_id: str, handle: str | None, initial: str
+) -> Snapshot:
+    """Insert a new user and their conversation in ``initial``.
+
+    If another turn inserts the same user first, the unique constraint fails the flush
+    (``IntegrityError``) and the agent reads theirs instead.
+    """
+    user = User(channel=channel, external_id=external_id, handle=handle)
+    conversation = Conversation(user=user, state=initial, slots={})
+    session.add_all([user, conversation])
+    session.flush()
+    return Snapshot(
+        user.id,
+        handle,
+        False,
+        False,
+        conversation.id,
+        conversation.version,
+        initial,
+        {},
+        None,
+        conversation.last_activity,
+    )
+
+
+def save_conversation(session: Session, read: Snapshot, **values: Any) -> bool:
+    """Write ``values`` to the conversation if it is still at ``read.version``, bumping it.
+
+    False: another turn wrote first (only another process can, while the agent holds the row).
+    """
+    written = session.execute(
+        update(Conversation)
+        .where(Conversation.id == read.conversation_id, Conversation.version == read.version)
+        .values(version=read.version + 1, **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return written == 1
+
+
+def update_user(session: Session, user_id: int, **values: Any) -> None:
+    """Change the user's handle or opt-out flag."""
+    session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def recent_turns(session: Session, conversation_id: int, limit: int) -> list[Turn]:

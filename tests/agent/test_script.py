@@ -91,11 +91,11 @@ def test_yaml_syntax_error_has_line(tmp_path: Path) -> None:
     with pytest.raises(ScriptError) as error:
         load_script(path)
     assert error.value.problems[0].line == 3
-    assert "not valid YAML" in str(error.value)
+    assert "invalid YAML" in str(error.value)
 
 
 def test_missing_file_and_keys(tmp_path: Path) -> None:
-    with pytest.raises(ScriptError, match="file not found"):
+    with pytest.raises(ScriptError, match="cannot read the file"):
         load_script(tmp_path / "absent.yml")
     with pytest.raises(ScriptError, match="missing required key 'transitions'"):
         load_script(write(tmp_path, "initial: idle\nstates: {idle: }\n"))

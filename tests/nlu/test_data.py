@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from nlu.data import Span, check, load_data, load_intents, parse_annotated
+from nlu.data import Span, check, load_intents, parse_annotated
+from nlu.datafiles import load_data
 from nlu.errors import DataError, NLUError
 from tests.conftest import ROOT
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from nlu.data import Span, load_data
+from nlu.data import Span
+from nlu.datafiles import load_data
 from nlu.errors import DataError
 from nlu.writer import write_intents
 from tests.conftest import run_cli

@@ -75,7 +75,7 @@ def answer_polled(loop: MentionLoop) -> dict[int, Job]:
             window=loop.window,
         )
         assert job is not None
-        jobs[mention.tweet_id] = job
+        jobs[inbox.tweet_id(mention)] = job
     return jobs
 
 

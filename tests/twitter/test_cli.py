@@ -5,17 +5,14 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from agent import cli as cli_module
 from agent.channels.twitter.cli import stop_on_signals
 from agent.channels.twitter.sandbox import SandboxServer
 from agent.cli import cli
-from agent.settings import get_settings
 from tests.conftest import ROOT
 from tests.twitter.helpers import replies_by_mention
 
@@ -23,25 +20,19 @@ SECRET = "s3cret-value-never-shown"
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
-    """Settings for a temporary database and the shipped bot; the CLI's caches cleared."""
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """Settings for a temporary database and the shipped bot."""
     monkeypatch.setenv("THREADBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'bot.db'}")
     monkeypatch.setenv("THREADBOT_DATA_DIR", str(ROOT / "data" / "bot"))
     monkeypatch.setenv("THREADBOT_NLU_MODEL", str(ROOT / "models" / "nlu"))
     monkeypatch.setenv("THREADBOT_GENERATOR_MODEL", str(tmp_path / "no-generator"))
     monkeypatch.setenv("THREADBOT_TWITTER_RECONCILE_GRACE_SECONDS", "0")
-    get_settings.cache_clear()
-    cli_module.agent.cache_clear()
     assert CliRunner().invoke(cli, ["db", "upgrade"]).exit_code == 0
-    yield monkeypatch
-    get_settings.cache_clear()
-    cli_module.agent.cache_clear()
+    return monkeypatch
 
 
 def run(*args: str) -> tuple[int, str]:
-    """Invoke the CLI as a fresh process would: settings re-read, agent rebuilt."""
-    get_settings.cache_clear()
-    cli_module.agent.cache_clear()
+    """Invoke the CLI; each call builds its own context (settings, agent) as a process would."""
     result = CliRunner().invoke(cli, list(args))
     return result.exit_code, result.output
 

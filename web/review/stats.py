@@ -1,4 +1,6 @@
-"""Numbers for the dashboard: traffic per day, tiers, fallbacks, intents, latency, Twitter loop."""
+"""Numbers for the dashboard: traffic per day, tiers, fallbacks, intents, latency.
+
+The Twitter panel reads agent.channels.twitter.health.loop_health, shared with /metrics."""
 
 from __future__ import annotations
 
@@ -7,10 +9,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from agent.channels.twitter import models as tw
 from agent.storage.models import Turn, User
 from agent.storage.review_models import Annotation
 from web.review.filters import FALLBACK_TIERS, TIERS, doubtful_turn
@@ -140,40 +141,3 @@ def dashboard(
     board.p95_ms = percentile(latencies, 0.95)
     board.users = session.scalar(select(func.count()).select_from(User)) or 0
     return board
-
-
-@dataclass(frozen=True)
-class TwitterHealth:
-    """The Twitter loop as the database sees it."""
-
-    configured: bool
-    last_poll_at: datetime | None = None
-    inbox_backlog: int = 0
-    outbox_backlog: int = 0
-    failed_replies: int = 0
-
-
-def twitter_health(session: Session) -> TwitterHealth:
-    """Last poll and backlogs, or ``configured=False`` when the Twitter tables are absent.
-
-    The seam to the Twitter channel: it reads ``agent.channels.twitter.models`` when its tables
-    exist, and nothing else.
-    """
-    names = set(inspect(session.connection()).get_table_names())
-    if not {"twitter_inbox", "twitter_outbox", "twitter_cursors"} <= names:
-        return TwitterHealth(configured=False)
-    last_poll = session.scalar(select(func.max(tw.MentionCursor.last_poll_at)))
-    if last_poll is None and not session.scalar(select(func.count()).select_from(tw.InboxMention)):
-        return TwitterHealth(configured=False)
-    inbox = session.scalar(select(func.count()).where(tw.InboxMention.status == tw.PENDING))
-    outbox = session.scalar(select(func.count()).where(tw.OutboxReply.status == tw.PENDING))
-    failed = session.scalar(
-        select(func.count()).where(tw.OutboxReply.status.in_((tw.FAILED, tw.FORBIDDEN)))
-    )
-    return TwitterHealth(
-        configured=True,
-        last_poll_at=last_poll,
-        inbox_backlog=inbox or 0,
-        outbox_backlog=outbox or 0,
-        failed_replies=failed or 0,
-    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -16,10 +17,22 @@ from agent.channels.twitter.client import CredentialsMissing, make_client
 from agent.channels.twitter.loop import LoopConfig, MentionLoop
 from agent.channels.twitter.retry import CredentialsRejected, Retrier, RetryPolicy, Stopped
 from agent.channels.twitter.sandbox import SandboxServer, SandboxState
+from agent.channels.twitter.sandbox.load import load_threads
 from agent.channels.twitter.sandbox.state import DUPLICATE_RULES
+from agent.context import AppContext, pass_app
 from agent.settings import Settings
+from generator.errors import GeneratorError
 
 log = logging.getLogger(__name__)
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    """Backoff and rate-limit waits from THREADBOT_TWITTER_* settings (the loop's and collect's)."""
+    return RetryPolicy(
+        backoff_base=settings.twitter_backoff_base_seconds,
+        backoff_max=settings.twitter_backoff_max_seconds,
+        rate_limit_wait=settings.twitter_rate_limit_wait_seconds,
+    )
 
 
 def loop_config(
@@ -29,11 +42,7 @@ def loop_config(
     return LoopConfig(
         account_id=account_id,
         poll_interval=settings.twitter_poll_interval_seconds,
-        retry=RetryPolicy(
-            backoff_base=settings.twitter_backoff_base_seconds,
-            backoff_max=settings.twitter_backoff_max_seconds,
-            rate_limit_wait=settings.twitter_rate_limit_wait_seconds,
-        ),
+        retry=retry_policy(settings),
         user_replies_per_hour=settings.twitter_user_replies_per_hour,
         posts_per_hour=settings.twitter_posts_per_hour,
         post_burst=settings.twitter_post_burst,
@@ -82,24 +91,25 @@ def twitter() -> None:
     "--backfill", is_flag=True, help="On first start, also answer mentions older than start-up."
 )
 @click.option("--once", is_flag=True, help="Do one poll-answer-post pass, then exit.")
-def run_command(dry_run: bool, backfill: bool, once: bool) -> None:
+@pass_app
+def run_command(app: AppContext, dry_run: bool, backfill: bool, once: bool) -> None:
     """Poll mentions, answer each exactly once in its thread, until SIGTERM or Ctrl-C."""
-    from agent.cli import agent, settings  # agent.cli imports this module: import late
-
-    config = settings()
+    config = app.settings
     try:
         api = TwitterApi(make_client(config))
     except CredentialsMissing as exc:
         raise BadCredentials(str(exc)) from None
     stop = threading.Event()
-    bot = agent(watch_models=True)  # a promoted model is swapped in without a restart
+    bot = app.agent(watch_models=True)  # a promoted model is swapped in without a restart
     previous = stop_on_signals(stop)
     try:
         loop = MentionLoop(
             bot,
-            bot.sessions.kw["bind"],
+            app.engine,
             api,
-            loop_config(config, _account_id(config, api, stop), dry_run=dry_run, backfill=backfill),
+            loop_config(
+                config, bot_account_id(config, api, stop), dry_run=dry_run, backfill=backfill
+            ),
             stop,
         )
         if once:
@@ -126,7 +136,7 @@ def run_command(dry_run: bool, backfill: bool, once: bool) -> None:
     click.echo(f"stopped: {loop.stats}")
 
 
-def _account_id(config: Settings, api: TwitterApi, stop: threading.Event) -> str:
+def bot_account_id(config: Settings, api: TwitterApi, stop: threading.Event) -> str:
     """The bot's user id from settings, or from GET /2/users/me (retried like any call)."""
     if config.twitter_bot_user_id:
         return config.twitter_bot_user_id
@@ -180,18 +190,36 @@ def _fault(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
     show_default=True,
     help="How far back the duplicate rule looks.",
 )
+@click.option(
+    "--load",
+    "load_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Post the threads of this file first: threaded .jsonl[.gz], .tsv pairs, the Twitter "
+    "corpus .txt or IBM customer-care .json (docs/twitter.md).",
+)
+@pass_app
 def sandbox_command(
+    app: AppContext,
     host: str,
     port: int,
     bot_username: str,
     faults: dict[str, str],
     duplicate_rule: str,
     duplicate_window_hours: float,
+    load_file: Path | None,
 ) -> None:
     """Serve a local X API v2 sandbox and its web page until Ctrl-C."""
-    from agent.cli import settings  # agent.cli imports this module: import late
-
-    state = sandbox_state(settings(), bot_username)
+    state = sandbox_state(app.settings, bot_username)
+    if load_file is not None:
+        try:
+            loaded = load_threads(state, load_file)
+        except GeneratorError as exc:
+            raise click.BadParameter(str(exc), param_hint="--load") from None
+        click.echo(
+            f"loaded {loaded.threads} threads ({loaded.tweets} tweets"
+            + (f", {loaded.cut} cut to 280 characters" if loaded.cut else "")
+            + f") from {load_file}"
+        )
     state.duplicate_rule = duplicate_rule
     state.duplicate_window_seconds = duplicate_window_hours * 3600
     try:

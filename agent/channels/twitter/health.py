@@ -1,59 +1,66 @@
-"""Loop health for the admin page: last poll, backlog, and replies posted in the last hour."""
+"""Loop health as the database sees it, from any process: the one query behind the admin
+dashboard's Twitter panel and the Prometheus metrics."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, inspect, select
 from sqlalchemy.orm import Session
 
-from agent.channels.twitter.models import PENDING, POSTED, InboxMention, MentionCursor, OutboxReply
+from agent.channels.twitter.models import (
+    FAILED,
+    FORBIDDEN,
+    PENDING,
+    InboxMention,
+    MentionCursor,
+    OutboxReply,
+)
+
+TABLES = {"twitter_inbox", "twitter_outbox", "twitter_cursors"}
 
 
 @dataclass(frozen=True)
 class LoopHealth:
-    """What the admin page shows about one bot account's mention loop."""
+    """Mentions and replies by status, and each bot account's last poll."""
 
-    account_id: str
-    last_poll_at: datetime | None
-    since_id: int | None
-    inbox_pending: int
-    outbox_pending: int
-    posted_last_hour: int
-    # Posts the global token bucket allows per hour (THREADBOT_TWITTER_POSTS_PER_HOUR) minus
-    # those made in the last hour: the bucket itself lives in the loop's process.
-    posts_left_this_hour: int
+    inbox: dict[str, int] = field(default_factory=dict)
+    outbox: dict[str, int] = field(default_factory=dict)
+    last_polls: dict[str, datetime] = field(default_factory=dict)
+
+    @property
+    def configured(self) -> bool:
+        """The loop has polled or been handed a mention here."""
+        return bool(self.last_polls) or any(self.inbox.values())
+
+    @property
+    def last_poll_at(self) -> datetime | None:
+        return max(self.last_polls.values(), default=None)
+
+    @property
+    def inbox_backlog(self) -> int:
+        return self.inbox.get(PENDING, 0)
+
+    @property
+    def outbox_backlog(self) -> int:
+        return self.outbox.get(PENDING, 0)
+
+    @property
+    def failed_replies(self) -> int:
+        return self.outbox.get(FAILED, 0) + self.outbox.get(FORBIDDEN, 0)
 
 
-def loop_health(session: Session, account_id: str, posts_per_hour: float) -> LoopHealth:
-    """Read the loop's state from the database; works from any process."""
-    cursor = session.get(MentionCursor, account_id)
-    hour_ago = datetime.now(UTC) - timedelta(hours=1)
-    inbox_pending = session.scalar(
-        select(func.count()).where(
-            InboxMention.account_id == account_id, InboxMention.status == PENDING
-        )
-    )
-    outbox_pending = session.scalar(
-        select(func.count()).where(
-            OutboxReply.account_id == account_id, OutboxReply.status == PENDING
-        )
-    )
-    posted = session.scalar(
-        select(func.count()).where(
-            OutboxReply.account_id == account_id,
-            OutboxReply.status == POSTED,
-            OutboxReply.posted_at > hour_ago,
-        )
-    )
-    last_poll = cursor.last_poll_at if cursor else None
+def loop_health(db: Session | Connection) -> LoopHealth:
+    """Read the loop's state; an empty (not configured) one when the Twitter tables are absent."""
+    connection = db.connection() if isinstance(db, Session) else db
+    if not set(inspect(connection).get_table_names()) >= TABLES:
+        return LoopHealth()
+    inbox = db.execute(select(InboxMention.status, func.count()).group_by(InboxMention.status))
+    outbox = db.execute(select(OutboxReply.status, func.count()).group_by(OutboxReply.status))
+    polls = db.execute(select(MentionCursor.account_id, MentionCursor.last_poll_at))
     return LoopHealth(
-        account_id=account_id,
-        last_poll_at=last_poll,
-        since_id=cursor.since_id if cursor else None,
-        inbox_pending=inbox_pending or 0,
-        outbox_pending=outbox_pending or 0,
-        posted_last_hour=posted or 0,
-        posts_left_this_hour=max(0, int(posts_per_hour) - (posted or 0)),
+        inbox={status: count for status, count in inbox},
+        outbox={status: count for status, count in outbox},
+        last_polls={account: at for account, at in polls if at is not None},
     )

@@ -1,8 +1,11 @@
-"""Inbox data functions: store mentions once, claim them in order, advance the cursor."""
+"""Inbox data functions: store mentions once, claim them in order, advance the cursor.
+
+A mention is a ``Mention`` as X sends it (api.py), an ``InboxMention`` row once stored, and,
+once a worker claims it, the agent's ``Incoming`` message (the tweet id is its ``message_id``).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
@@ -10,22 +13,20 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from agent.channels.twitter.api import Mention
-from agent.channels.twitter.models import PENDING, SKIPPED, InboxMention, MentionCursor, OutboxReply
-from agent.core.messages import storable_text
+from agent.channels.twitter.limits import replies_in_last_hour
+from agent.channels.twitter.models import (
+    CAPPED,
+    HANDLED,
+    PENDING,
+    SKIPPED,
+    InboxMention,
+    MentionCursor,
+    OutboxReply,
+)
+from agent.core.messages import Incoming, storable_text
 
-
-@dataclass(frozen=True)
-class Claimed:
-    """A mention a worker holds the lease on, detached from any session."""
-
-    tweet_id: int
-    author_id: str
-    author_handle: str | None
-    author_name: str | None
-    conversation_id: str | None
-    in_reply_to_id: str | None
-    text: str
-    created_at: datetime | None
+# The channel name on the agent's messages, users and turns from X.
+CHANNEL = "twitter"
 
 
 def _skip_reason(mention: Mention, account_id: str) -> str | None:
@@ -91,7 +92,7 @@ def save_cursor(session: Session, account_id: str, since_id: int | None, now: da
 
 def claim_mentions(
     session: Session, account_id: str, now: datetime, lease: timedelta, limit: int
-) -> list[Claimed]:
+) -> list[Incoming]:
     """Lease the oldest pending mentions, at most one per user so each user's turns stay in order.
 
     A user whose last reply is still in the outbox waits until it is posted: replies to one
@@ -133,19 +134,60 @@ def claim_mentions(
             .where(InboxMention.tweet_id.in_([r.tweet_id for r in rows]))
             .values(claimed_until=now + lease)
         )
-    return [
-        Claimed(
-            r.tweet_id,
-            r.author_id,
-            r.author_handle,
-            r.author_name,
-            r.conversation_id,
-            r.in_reply_to_id,
-            r.text,
-            r.created_at,
+    return [_incoming(r) for r in rows]
+
+
+def _incoming(row: InboxMention) -> Incoming:
+    return Incoming(
+        channel=CHANNEL,
+        user_id=row.author_id,
+        text=row.text,
+        handle=row.author_handle,
+        display_name=row.author_name,
+        thread_id=row.conversation_id,
+        message_id=str(row.tweet_id),
+        in_reply_to_id=row.in_reply_to_id,
+        received_at=row.created_at,
+    )
+
+
+def tweet_id(mention: Incoming) -> int:
+    """The id of the tweet a claimed mention came in."""
+    return int(mention.message_id or "")
+
+
+def verdict(session: Session, mention: Incoming, user_cap: int, now: datetime) -> str:
+    """PENDING: answer the mention; HANDLED: another worker already has; CAPPED: its author
+    had ``user_cap`` replies in the last hour (the mention is closed as capped).
+
+    Checked before the agent parses or generates anything for the mention.
+    """
+    status = session.scalar(
+        select(InboxMention.status).where(InboxMention.tweet_id == tweet_id(mention))
+    )
+    if status != PENDING:
+        return HANDLED
+    if replies_in_last_hour(session, mention.user_id, now) >= user_cap:
+        finish_mention(session, tweet_id(mention), CAPPED, f"over {user_cap} replies/hour")
+        return CAPPED
+    return PENDING
+
+
+def mark_handled(session: Session, mention: Incoming, turn_id: int, silent: bool) -> bool:
+    """Close a mention with the turn that answered it, in that turn's transaction; False when
+    another worker's turn closed it first (this one is then not saved)."""
+    closed = session.execute(
+        update(InboxMention)
+        .where(InboxMention.tweet_id == tweet_id(mention), InboxMention.status == PENDING)
+        .values(
+            status=HANDLED,
+            turn_id=turn_id,
+            claimed_until=None,
+            reason="silent (opted out or paused)" if silent else None,
         )
-        for r in rows
-    ]
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return closed == 1
 
 
 def finish_mention(session: Session, tweet_id: int, status: str, reason: str | None) -> None:

@@ -12,8 +12,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.channels.twitter.api import TwitterApi
+from agent.channels.twitter.inbox import tweet_id
 from agent.channels.twitter.limits import TokenBucket
 from agent.channels.twitter.models import (
+    DRY_RUN,
     DUPLICATE,
     FAILED,
     FORBIDDEN,
@@ -23,6 +25,7 @@ from agent.channels.twitter.models import (
 )
 from agent.channels.twitter.retry import TRANSIENT, Retrier
 from agent.channels.twitter.window import PostedTextWindow, text_key
+from agent.core.messages import Incoming
 from agent.core.variants import Option, choose
 from agent.storage.models import Turn
 
@@ -33,7 +36,8 @@ MAX_DUPLICATE_SWITCHES = 10
 
 @dataclass(frozen=True)
 class Job:
-    """A claimed outbox row; ``unsure`` means an earlier attempt may already be on X."""
+    """An outbox row this worker holds the lease on, detached from any session: what the
+    poster needs. ``unsure`` means an earlier attempt may already be on X."""
 
     id: int
     mention_id: int
@@ -45,6 +49,41 @@ class Job:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def queue_reply(
+    session: Session,
+    account_id: str,
+    mention: Incoming,
+    turn: Turn,
+    *,
+    dry_run: bool,
+    now: datetime,
+    lease: timedelta,
+) -> Job | None:
+    """Add the turn's reply to the outbox in the turn's transaction; the job to post it now,
+    or None on a dry run (the row then records what would have been sent)."""
+    text = turn.reply_text or ""
+    # Born claimed with one attempt counted: if the process dies before the POST returns, the
+    # next run reconciles against X instead of posting blind.
+    reply = OutboxReply(
+        mention_id=tweet_id(mention),
+        account_id=account_id,
+        author_id=mention.user_id,
+        conversation_id=mention.thread_id,
+        text=text,
+        text_key=text_key(text),
+        status=DRY_RUN if dry_run else PENDING,
+        attempts=0 if dry_run else 1,
+        last_attempt_at=None if dry_run else now,
+        claimed_until=None if dry_run else now + lease,
+        turn_id=turn.id,
+    )
+    session.add(reply)
+    session.flush()
+    if dry_run:
+        return None
+    return Job(reply.id, reply.mention_id, reply.conversation_id, text, False, now)
 
 
 def pending_ids(session: Session, account_id: str, now: datetime, limit: int = 500) -> list[int]:

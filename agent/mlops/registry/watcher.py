@@ -132,3 +132,15 @@ def serve_active_versions(agent: Agent, settings: Settings) -> list[str]:
         model_dir=settings.model_dir,
         store=store_for(settings),
     ).poll_once()
+
+
+def serve_models(agent: Agent, settings: Settings, watch: bool) -> None:
+    """Serve the registry's promoted models (else the settings' paths) in a new agent.
+
+    With ``watch`` (long-running processes) newly promoted versions keep coming; the watcher's
+    first poll serves the current ones. :class:`agent.context.AppContext` calls this.
+    """
+    if watch:
+        watch_from_settings(agent, settings)
+    else:
+        serve_active_versions(agent, settings)

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy.orm import Session, sessionmaker
 
+from agent.context import AppContext, pass_app
 from agent.core.runtime import load_checked_script
 from agent.mlops.registry.loading import load_generator, load_parser
 from agent.mlops.registry.models import KINDS, ModelVersion
@@ -25,29 +25,10 @@ from agent.mlops.registry.versions import (
 from agent.mlops.retrain.forget import drop_snapshots, find_users, forget
 from agent.mlops.retrain.lock import RetrainBusy, retrain_lock
 from agent.ops.storage import StorageError
-from agent.settings import Settings, SettingsError, get_settings
-from agent.storage.db import make_engine, make_sessionmaker
-from agent.storage.migrate import SchemaOutOfDate, ensure_current
 from generator.errors import GeneratorError
 from nlu.errors import NLUError
 
 WHO = "cli"
-
-
-def _settings() -> Settings:
-    try:
-        return get_settings()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def _sessions(settings: Settings) -> sessionmaker[Session]:
-    engine = make_engine(settings.database_url)
-    try:
-        ensure_current(engine)
-    except SchemaOutOfDate as exc:
-        raise click.ClickException(str(exc)) from None
-    return make_sessionmaker(engine)
 
 
 @click.group("retrain")
@@ -77,13 +58,28 @@ def _report(kind: str, published: Any) -> None:
 @click.option(
     "--from-scratch", is_flag=True, help="Train a new model instead of fine-tuning the active one."
 )
+@click.option(
+    "--corpus",
+    "extra_corpora",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Also train on this corpus, e.g. one `generator collect` wrote (repeatable); its "
+    "conversations take the bot's topic and a share of them joins the held-out set.",
+)
 @_quiet
-def retrain_generator_cmd(force: bool, dry_run: bool, from_scratch: bool, quiet: bool) -> None:
+@pass_app
+def retrain_generator_cmd(
+    app: AppContext,
+    force: bool,
+    dry_run: bool,
+    from_scratch: bool,
+    extra_corpora: tuple[Path, ...],
+    quiet: bool,
+) -> None:
     """Fine-tune the generator on the base corpus plus approved and corrected replies."""
     from agent.mlops.retrain.generator_job import retrain_generator
 
-    settings = _settings()
-    sessions = _sessions(settings)
+    settings, sessions = app.settings, app.sessions
     topic = load_checked_script(settings).topic
     try:
         with retrain_lock(settings.model_dir):
@@ -91,6 +87,7 @@ def retrain_generator_cmd(force: bool, dry_run: bool, from_scratch: bool, quiet:
                 settings,
                 sessions,
                 default_topic=topic,
+                extra_corpora=extra_corpora,
                 from_scratch=from_scratch,
                 force_promote=force,
                 dry_run=dry_run,
@@ -107,12 +104,12 @@ def retrain_generator_cmd(force: bool, dry_run: bool, from_scratch: bool, quiet:
 @_promote
 @_dry_run
 @_quiet
-def retrain_nlu_cmd(force: bool, dry_run: bool, quiet: bool) -> None:
+@pass_app
+def retrain_nlu_cmd(app: AppContext, force: bool, dry_run: bool, quiet: bool) -> None:
     """Retrain the NLU on intents.yml plus reviewers' corrected intents."""
     from agent.mlops.retrain.nlu_job import retrain_nlu
 
-    settings = _settings()
-    sessions = _sessions(settings)
+    settings, sessions = app.settings, app.sessions
     try:
         with retrain_lock(settings.model_dir):
             result = retrain_nlu(
@@ -145,9 +142,10 @@ def _row(row: ModelVersion) -> str:
 @models_group.command("list")
 @click.option("--kind", type=click.Choice(KINDS), default=None, help="Only this kind of model.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per version.")
-def models_list(kind: str | None, as_json: bool) -> None:
+@pass_app
+def models_list(app: AppContext, kind: str | None, as_json: bool) -> None:
     """Show every registered version; * marks the active one of each kind."""
-    with _sessions(_settings())() as session:
+    with app.sessions() as session:
         rows = list_versions(session, kind)
         for v in rows:
             if as_json:
@@ -179,15 +177,16 @@ def _as_dict(v: ModelVersion) -> dict[str, Any]:
 @click.argument("kind", type=click.Choice(KINDS))
 @click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--promote", "activate", is_flag=True, help="Also make it the active version.")
-def models_import(kind: str, path: Path, activate: bool) -> None:
+@pass_app
+def models_import(app: AppContext, kind: str, path: Path, activate: bool) -> None:
     """Register an existing model folder (e.g. the shipped one) so rollback can return to it."""
-    settings = _settings()
+    settings = app.settings
     loader = load_parser if kind == "nlu" else load_generator
     try:
         model = loader(path)
     except (NLUError, GeneratorError) as exc:
         raise click.BadParameter(str(exc), param_hint="PATH") from None
-    with _sessions(settings).begin() as session:
+    with app.sessions.begin() as session:
         version = next_version(session, kind)
         dest = settings.model_dir / kind / version
         shutil.copytree(path, dest)
@@ -202,10 +201,11 @@ def models_import(kind: str, path: Path, activate: bool) -> None:
 @models_group.command("promote")
 @click.argument("kind", type=click.Choice(KINDS))
 @click.argument("version")
-def models_promote(kind: str, version: str) -> None:
+@pass_app
+def models_promote(app: AppContext, kind: str, version: str) -> None:
     """Serve VERSION of KIND from the next watcher poll (web and Twitter processes)."""
     try:
-        with _sessions(_settings()).begin() as session:
+        with app.sessions.begin() as session:
             row = require_version(session, kind, version)
             before = promote(session, row, WHO)
     except RegistryError as exc:
@@ -215,10 +215,11 @@ def models_promote(kind: str, version: str) -> None:
 
 @models_group.command("rollback")
 @click.argument("kind", type=click.Choice(KINDS))
-def models_rollback(kind: str) -> None:
+@pass_app
+def models_rollback(app: AppContext, kind: str) -> None:
     """Serve again the KIND version the active one replaced."""
     try:
-        with _sessions(_settings()).begin() as session:
+        with app.sessions.begin() as session:
             row = rollback(session, kind, WHO)
     except RegistryError as exc:
         raise click.ClickException(str(exc)) from None
@@ -233,10 +234,11 @@ def users_group() -> None:
 @users_group.command("forget")
 @click.argument("handle")
 @click.confirmation_option(prompt="This deletes the user's turns for good. Continue?")
-def users_forget(handle: str) -> None:
+@pass_app
+def users_forget(app: AppContext, handle: str) -> None:
     """Delete HANDLE's turns and keep them out of every future training snapshot."""
-    settings = _settings()
-    with _sessions(settings).begin() as session:
+    settings = app.settings
+    with app.sessions.begin() as session:
         users = find_users(session, handle)
         if not users:
             raise click.ClickException(f"no user with handle {handle!r}")
@@ -246,6 +248,3 @@ def users_forget(handle: str) -> None:
         f"forgot {handle}: {len(users)} account(s), {turns} turn(s), {mentions} Twitter row(s), "
         f"{dropped} snapshot(s) deleted; they are opted out and never trained on"
     )
-
-
-GROUPS = (retrain_group, models_group, users_group)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -20,7 +20,9 @@ from agent.mlops.retrain.scoring import perplexities
 from agent.mlops.retrain.snapshot import Snapshot, reviewed_conversations, write_generator_snapshot
 from agent.settings import Settings
 from generator import checkpoint
-from generator.config import TrainConfig
+from generator.clean import prepare, split_conversations
+from generator.config import DataConfig, TrainConfig
+from generator.data import Conversation, load_corpus
 from generator.train import load_splits, train
 
 MODEL_NAME = "threadbot-generator"
@@ -44,11 +46,25 @@ def served_as(folder: Path) -> str:
     return f"{MODEL_NAME}@{checkpoint.fingerprint(folder)}"
 
 
+def extra_splits(
+    corpora: Sequence[str | Path], data: DataConfig, topic: str | None
+) -> tuple[list[Conversation], list[Conversation]]:
+    """Extra corpora (one ``generator collect`` wrote, say), cleaned as the base corpus is and
+    labelled with the bot's topic, so the topic token the bot serves with learns from them."""
+    convs = [
+        replace(conv, topic=topic or conv.topic)
+        for source in corpora
+        for conv in prepare(load_corpus(source), max_turn_words=data.max_turn_words)
+    ]
+    return split_conversations(convs, data.val_fraction, data.split_seed)
+
+
 def retrain_generator(
     settings: Settings,
     sessions: sessionmaker[Session],
     *,
     default_topic: str | None,
+    extra_corpora: Sequence[str | Path] = (),
     config: TrainConfig | None = None,
     from_scratch: bool = False,
     force_promote: bool = False,
@@ -66,6 +82,7 @@ def retrain_generator(
             session, context_turns=cfg.data.context_turns, default_topic=default_topic
         )
     base_train, base_val = load_splits(cfg.data)
+    extra_train, extra_val = extra_splits(extra_corpora, cfg.data, default_topic)
     rev_train, rev_heldout = reviewed_conversations(examples, settings.retrain_review_holdout)
 
     # What to fine-tune and what to beat: the registry's active model, else the configured one.
@@ -79,6 +96,13 @@ def retrain_generator(
         base_train = random.Random(cfg.seed).sample(
             base_train, settings.retrain_replay_conversations
         )
+    if extra_corpora:
+        # After the replay sample: the extra data is what this retrain is for, all of it trains.
+        log(
+            f"extra corpora {', '.join(map(str, extra_corpora))}: {len(extra_train)} "
+            f"conversations to train on, {len(extra_val)} held out with the base's"
+        )
+        base_train, base_val = [*base_train, *extra_train], [*base_val, *extra_val]
     snap = write_generator_snapshot(
         settings.model_dir / "snapshots", base_train, base_val, rev_train, rev_heldout
     )
@@ -131,6 +155,7 @@ def retrain_generator(
                 config={
                     **run_cfg.to_dict(),
                     "init_from": result.init_from,
+                    "extra_corpora": [str(c) for c in extra_corpora],
                     "snapshot": str(snap.path),
                     "reviewed_train_turns": snap.reviewed_train,
                     "reviewed_heldout_turns": snap.reviewed_heldout,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import socket
 import time
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
@@ -18,6 +19,7 @@ TWEET_FIELDS = (
     "in_reply_to_user_id",
     "referenced_tweets",
     "created_at",
+    "lang",
 )
 _OAUTH_PARAM = re.compile(r'(\w+)="([^"]*)"')
 
@@ -101,6 +103,25 @@ def _max_results(default: int, low: int, high: int) -> int:
             f"The `max_results` query parameter value [{raw}] is not between {low} and {high}",
         )
     return int(raw)
+
+
+def _time_param(name: str) -> datetime | None:
+    """An RFC 3339 time parameter (``start_time``, ``end_time``), or None when absent."""
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ApiError(
+            400,
+            "Invalid Request",
+            f"Invalid '{name}':'{raw}'. The value must be an RFC 3339 time, e.g. "
+            "2026-01-31T09:00:00Z",
+        )
+    return moment
 
 
 def _drop_connection() -> None:
@@ -216,8 +237,14 @@ def create_app(state: SandboxState | None = None) -> Flask:
     @app.get("/2/tweets/search/recent")
     @api("search")
     def search() -> tuple[dict[str, Any], int]:
-        found = world.search(request.args.get("query", ""), _max_results(10, 10, 100))
-        return _listing(world, found, None), 200
+        found, token = world.search(
+            request.args.get("query", ""),
+            _max_results(10, 10, 100),
+            request.args.get("next_token"),
+            _time_param("start_time"),
+            _time_param("end_time"),
+        )
+        return _listing(world, found, token), 200
 
     # -- for people and tests: no auth, no faults ------------------------------------------
     @app.get("/")
@@ -237,12 +264,21 @@ def create_app(state: SandboxState | None = None) -> Flask:
         username = str(body.get("username") or "").strip().lstrip("@")
         text = str(body.get("text") or "").strip()
         target = str(body.get("in_reply_to") or "")
-        if not re.fullmatch(r"\w{1,15}", username) or not text or len(text) > 280:
+        lang = str(body.get("lang") or "en")
+        if (
+            not re.fullmatch(r"\w{1,15}", username)
+            or not text
+            or len(text) > 280
+            or not re.fullmatch(r"[a-z]{2,3}", lang)
+        ):
             return jsonify(
-                {"error": "a user name (letters, digits, _; up to 15) and 1-280 characters of text"}
+                {
+                    "error": "a user name (letters, digits, _; up to 15), 1-280 characters of "
+                    "text and, optionally, a language code such as en"
+                }
             ), 400
         try:
-            tweet = world.tweet(username, text, int(target) if target.isdigit() else None)
+            tweet = world.tweet(username, text, int(target) if target.isdigit() else None, lang)
         except ApiError as exc:
             return jsonify({"error": exc.detail}), exc.status
         return jsonify(tweet), 201

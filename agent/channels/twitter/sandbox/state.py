@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from agent.channels.twitter.sandbox.query import QueryError, compile_query
 from agent.channels.twitter.window import normalise
 
 # Credentials the sandbox accepts unless told otherwise; they open no real account anywhere.
@@ -32,6 +33,19 @@ def snowflake_now() -> int:
 TWEET_LIMIT = 280
 # X's own per-user limits differ by tier; these defaults are Pro-like and tests shrink them.
 DEFAULT_LIMITS = {"mentions": 180, "post": 100, "search": 180, "lookup": 900, "me": 75}
+# Recent search sees this far back; older posts need X's full-archive search.
+RECENT_SEARCH_DAYS = 7
+
+
+def _page_below(token: str | None, parameter: str) -> int | None:
+    """The id a page token continues below (tokens are ``p<last id of the previous page>``)."""
+    if token is None:
+        return None
+    if not token.startswith("p") or not token[1:].isdigit():
+        raise ApiError(
+            400, "Invalid Request", f"The `{parameter}` query parameter value is invalid."
+        )
+    return int(token[1:])
 
 
 class ApiError(Exception):
@@ -146,25 +160,34 @@ class SandboxState:
                 self.by_name[key] = uid
             return self.users[self.by_name[key]]
 
-    def tweet(self, username: str, text: str, in_reply_to: int | None = None) -> dict[str, Any]:
-        """Post as ``username`` (the web page and tests use this; no rules are checked)."""
+    def tweet(
+        self, username: str, text: str, in_reply_to: int | None = None, lang: str = "en"
+    ) -> dict[str, Any]:
+        """Post as ``username`` (the web page, tests and loads use this; no rules are checked).
+
+        ``lang`` is what X's language detection would have set; the sandbox detects nothing.
+        """
         with self.lock:
-            return self._create(self.user(username)["id"], text, in_reply_to)
+            return self._create(self.user(username)["id"], text, in_reply_to, lang)
 
     def retweet(self, username: str, tweet_id: int) -> dict[str, Any]:
         """A retweet of ``tweet_id`` by ``username``: it repeats the text and so the mention."""
         with self.lock:
             original = self.tweets[tweet_id]
             author = self.users[original["author_id"]]["username"]
-            tweet = self._create(self.user(username)["id"], f"RT @{author}: {original['text']}")
+            text = f"RT @{author}: {original['text']}"
+            tweet = self._create(self.user(username)["id"], text, None, original["lang"])
             tweet["referenced_tweets"] = [{"type": "retweeted", "id": str(tweet_id)}]
             return tweet
 
-    def _create(self, author_id: str, text: str, in_reply_to: int | None = None) -> dict[str, Any]:
+    def _create(
+        self, author_id: str, text: str, in_reply_to: int | None = None, lang: str = "en"
+    ) -> dict[str, Any]:
         tid = self._new_id()
         tweet: dict[str, Any] = {
             "id": str(tid),
             "text": text,
+            "lang": lang,
             "author_id": author_id,
             "conversation_id": str(tid),
             "created_at": datetime.now(UTC)
@@ -262,14 +285,8 @@ class SandboxState:
                 since_id = older[-1] - 1 if older else since_id
             if since_id is not None:
                 ids = [tid for tid in ids if tid > since_id]
-            if token is not None:
-                if not token.startswith("p") or not token[1:].isdigit():
-                    raise ApiError(
-                        400,
-                        "Invalid Request",
-                        "The `pagination_token` query parameter value is invalid.",
-                    )
-                below = int(token[1:])
+            below = _page_below(token, "pagination_token")
+            if below is not None:
                 ids = [tid for tid in ids if tid < below]
             page = ids[:max_results]
             more = len(ids) > max_results
@@ -305,33 +322,51 @@ class SandboxState:
                 raise ApiError(403, "Forbidden", DUPLICATE)
             return self._create(author_id, text, in_reply_to)
 
-    def search(self, query: str, max_results: int) -> list[dict[str, Any]]:
-        """Recent search with the operators the loop uses, ANDed: conversation_id:, from:, to:."""
+    def search(
+        self,
+        query: str,
+        max_results: int,
+        token: str | None = None,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of recent search (newest first, the last seven days) and the next page's token.
+
+        :raise ApiError: X's 400 for a query it would refuse, a bad token or an old start_time.
+        """
         with self.lock:
-            terms = query.split()
-            checks = []
-            for term in terms:
-                op, _, value = term.partition(":")
-                if op == "conversation_id":
-                    checks.append(lambda t, v=value: t["conversation_id"] == v)
-                elif op == "from":
-                    uid = value if value.isdigit() else self.by_name.get(value.lower(), "")
-                    checks.append(lambda t, u=uid: t["author_id"] == u)
-                elif op == "in_reply_to_tweet_id":
-                    checks.append(
-                        lambda t, v=value: any(r["id"] == v for r in t.get("referenced_tweets", []))
-                    )
-                else:
-                    raise ApiError(
-                        400, "Invalid Request", f"Unsupported query term in the sandbox: {term}"
-                    )
-            indexed = time.time() - self.search_lag_seconds
-            found = [
-                t
-                for _, t in sorted(self.tweets.items(), reverse=True)
-                if all(c(t) for c in checks) and self.created[int(t["id"])] <= indexed
-            ]
-            return found[:max_results]
+            try:
+                match = compile_query(query, self._user_id)
+            except QueryError as exc:
+                raise ApiError(400, "Invalid Request", str(exc)) from None
+            now = time.time()
+            oldest = now - RECENT_SEARCH_DAYS * 86400
+            if start_time is not None and start_time.timestamp() < oldest - 60:
+                floor = datetime.fromtimestamp(oldest, UTC).strftime("%Y-%m-%dT%H:%MZ")
+                raise ApiError(
+                    400,
+                    "Invalid Request",
+                    f"Invalid 'start_time':'{start_time:%Y-%m-%dT%H:%MZ}'. "
+                    f"'start_time' must be on or after {floor}",
+                )
+            below = _page_below(token, "next_token")
+            since = max(oldest, start_time.timestamp() if start_time else oldest)
+            until = min(now - self.search_lag_seconds, end_time.timestamp() if end_time else now)
+            found = []
+            for tid in sorted(self.tweets, reverse=True):
+                if below is not None and tid >= below:
+                    continue
+                if not since <= self.created[tid] <= until or not match(self.tweets[tid]):
+                    continue
+                found.append(self.tweets[tid])
+                if len(found) > max_results:
+                    break
+            page = found[:max_results]
+            return page, (f"p{page[-1]['id']}" if len(found) > max_results else None)
+
+    def _user_id(self, value: str) -> str:
+        """A ``from:``/``to:`` value (an id or a user name) as a user id."""
+        return value if value.isdigit() else self.by_name.get(value.lower().lstrip("@"), "")
 
     def snapshot(self) -> dict[str, Any]:
         """Users, tweets and counters for the web page and the control API."""
