@@ -113,11 +113,13 @@ def batches(
     *,
     max_tokens: int = 0,
     shuffle_seed: int | None = None,
+    skip: int = 0,
 ) -> Iterator[Batch]:
     """Batches of similar source length (less padding); shuffled by ``shuffle_seed`` if given.
 
     With ``max_tokens`` > 0 a batch holds as many pairs as fit that many padded target+source
     tokens, which keeps a GPU busy on short pairs without overflowing on long ones.
+    ``skip`` drops that many leading batches unbuilt (resuming inside an epoch).
     """
     order = list(range(len(pairs)))
     rng = random.Random(shuffle_seed)
@@ -133,7 +135,7 @@ def batches(
         groups.extend(_cut(chunk, pairs, batch_size, max_tokens))
     if shuffle_seed is not None:
         rng.shuffle(groups)
-    for group in groups:
+    for group in groups[skip:]:
         yield collate([pairs[i] for i in group], tok)
 
 

@@ -28,6 +28,7 @@ def save(
     config: dict[str, Any] | None = None,
     step: int = 0,
     epoch: int = 0,
+    epoch_step: int = 0,
     best_val_loss: float = float("inf"),
     history: list[dict[str, Any]] | None = None,
     name: str = "threadbot-generator",
@@ -49,7 +50,8 @@ def save(
         "optimizer": optimizer.state_dict() if optimizer is not None else None,
         "config": config or {},
         "step": step,
-        "epoch": epoch,
+        "epoch": epoch,  # epochs completed
+        "epoch_step": epoch_step,  # batches of the next epoch already trained (mid-epoch save)
         "best_val_loss": best_val_loss,
         "history": history or [],
     }

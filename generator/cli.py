@@ -177,6 +177,16 @@ def prepare_cmd(
     "--lr", type=click.FloatRange(0, min_open=True), help="Override the peak learning rate."
 )
 @click.option("--seed", type=int, help="Override the random seed.")
+@click.option(
+    "--max-steps",
+    type=click.IntRange(1),
+    help="Stop after this many steps in all; the LR schedule ends there (a run cut to fit).",
+)
+@click.option(
+    "--checkpoint-every",
+    type=click.IntRange(1),
+    help="Also write OUT/last.pt every this many steps, so --resume continues mid-epoch.",
+)
 @click.option("--device", help="torch device (default: cuda if available, else cpu).")
 @click.option(
     "--name",
@@ -200,6 +210,8 @@ def train_cmd(
     batch_size: int | None,
     lr: float | None,
     seed: int | None,
+    max_steps: int | None,
+    checkpoint_every: int | None,
     device: str | None,
     name: str,
     dry_run: bool,
@@ -228,6 +240,8 @@ def train_cmd(
             ("batch_size", batch_size),
             ("lr", lr),
             ("seed", seed),
+            ("max_steps", max_steps),
+            ("checkpoint_every", checkpoint_every),
         )
         if v is not None
     }

@@ -72,6 +72,8 @@ class TrainConfig:
     patience: int = 2  # epochs without validation gain before stopping
     amp: bool = True  # bf16 autocast on CUDA; ignored on CPU where it is slower
     num_threads: int = 0  # torch CPU threads; 0 leaves torch's default
+    max_steps: int = 0  # if >0, stop (and end the LR schedule) after this many steps in all
+    checkpoint_every: int = 0  # if >0, also write last.pt every this many steps (resumable)
     dry_run: bool = False  # one batch of training and one of validation: a smoke test
 
     @classmethod

@@ -39,10 +39,9 @@ class NLL:
 
 def batch_nll(model: Seq2Seq, batch: Batch, pad_id: int) -> torch.Tensor:
     """Summed NLL of one batch's targets (a scalar tensor)."""
-    logits = model(batch.src, batch.src_lens, batch.tgt_in)  # (B, T, V)
-    return F.cross_entropy(
-        logits.float().flatten(0, 1), batch.tgt_out.flatten(), ignore_index=pad_id, reduction="sum"
-    )
+    keep = batch.tgt_out != pad_id
+    logits = model(batch.src, batch.src_lens, batch.tgt_in, keep)  # (N, V): real tokens only
+    return F.cross_entropy(logits.float(), batch.tgt_out[keep], reduction="sum")
 
 
 @torch.no_grad()

@@ -68,22 +68,35 @@ class Seq2Seq(nn.Module):
         c = c.view(n, 2, b, -1).transpose(1, 2).reshape(n, b, -1)
         return Encoded(memory, self.attn(memory), src == self.cfg.pad_id, (h, c))
 
-    def _attend(self, dec: Tensor, enc: Encoded) -> Tensor:
-        """Logits over the vocabulary for decoder states ``dec`` (B, T, H)."""
+    def _attend(self, dec: Tensor, enc: Encoded, keep: Tensor | None = None) -> Tensor:
+        """Logits over the vocabulary for decoder states ``dec`` (B, T, H).
+
+        With a (B, T) mask ``keep``, only the kept positions are projected: (N, V) rows in
+        row-major order. The 8k-way output layer is the largest product of a training step, and
+        padding is up to half of a batch's target positions.
+        """
         scores = torch.bmm(dec, enc.keys.transpose(1, 2))  # (B, T, S)
         scores = scores.masked_fill(enc.mask.unsqueeze(1), float("-inf"))
         context = torch.bmm(scores.softmax(-1), enc.memory)  # (B, T, H)
-        mixed = torch.tanh(self.combine(torch.cat([dec, context], -1)))  # (B, T, E)
-        return self.out(self.drop(mixed))  # (B, T, V)
+        joined = torch.cat([dec, context], -1)  # (B, T, 2H)
+        if keep is not None:
+            joined = joined[keep]  # (N, 2H)
+        mixed = torch.tanh(self.combine(joined))  # (..., E)
+        return self.out(self.drop(mixed))  # (B, T, V), or (N, V) with ``keep``
 
-    def forward(self, src: Tensor, src_lens: Tensor, tgt_in: Tensor) -> Tensor:
-        """Teacher-forced logits (B, T, V) for target inputs ``tgt_in`` (B, T)."""
-        return self.teacher_forced(self.encode(src, src_lens), tgt_in)
+    def forward(
+        self, src: Tensor, src_lens: Tensor, tgt_in: Tensor, keep: Tensor | None = None
+    ) -> Tensor:
+        """Teacher-forced logits (B, T, V) for target inputs ``tgt_in`` (B, T).
 
-    def teacher_forced(self, enc: Encoded, tgt_in: Tensor) -> Tensor:
+        ``keep`` (B, T) returns only those positions' logits, (N, V): what the loss needs.
+        """
+        return self.teacher_forced(self.encode(src, src_lens), tgt_in, keep)
+
+    def teacher_forced(self, enc: Encoded, tgt_in: Tensor, keep: Tensor | None = None) -> Tensor:
         """Logits (B, T, V) of every target position given encoded sources (B rows)."""
         dec, _ = self.decoder(self.drop(self.embed(tgt_in)), enc.state)  # (B, T, H)
-        return self._attend(dec, enc)
+        return self._attend(dec, enc, keep)
 
     def step(self, tokens: Tensor, state: State, enc: Encoded) -> tuple[Tensor, State]:
         """One decoding step: log-probabilities (B, V) of the next token, and the new state."""

@@ -8,7 +8,7 @@ import math
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,15 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from generator import checkpoint
-from generator.batches import Pair, batches, count_batches, make_pairs, prefetch, with_reply_lm
+from generator.batches import (
+    Batch,
+    Pair,
+    batches,
+    count_batches,
+    make_pairs,
+    prefetch,
+    with_reply_lm,
+)
 from generator.clean import prepare, split_conversations
 from generator.config import DataConfig, ModelConfig, TrainConfig
 from generator.data import Conversation, load_corpus
@@ -93,6 +101,55 @@ def pick_device(name: str | None = None) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+@dataclass
+class Session:
+    """What one run trains with: built by :func:`setup`, advanced epoch by epoch."""
+
+    cfg: TrainConfig
+    model: Seq2Seq
+    tok: BPETokenizer
+    optimizer: torch.optim.Optimizer
+    train_pairs: list[Pair]
+    val_pairs: list[Pair]
+    out: Path
+    device: torch.device
+    name: str
+    per_epoch: int  # batches in one full epoch
+    total_steps: int  # the LR schedule's length: all epochs, or max_steps if sooner
+    step: int = 0
+    start_epoch: int = 0
+    skip: int = 0  # batches of ``start_epoch`` trained before a mid-epoch checkpoint
+    best: float = float("inf")
+    best_nll: NLL | None = None  # the best epoch's validation, when this process measured it
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    def save(self, path: Path, epoch: int, *, epoch_step: int = 0, optimizer: bool = True) -> None:
+        """Checkpoint the model (and the optimizer unless told not to) at ``epoch``."""
+        checkpoint.save(
+            path,
+            self.model,
+            self.tok,
+            optimizer=self.optimizer if optimizer else None,
+            step=self.step,
+            epoch=epoch,
+            epoch_step=epoch_step,
+            best_val_loss=self.best,
+            history=self.history,
+            config=self.cfg.to_dict(),
+            name=self.name,
+        )
+
+
+@dataclass
+class EpochStats:
+    """One (possibly partial) pass over the training batches."""
+
+    losses: list[float]
+    tokens: int
+    seconds: float
+    interrupted: bool
+
+
 def train(
     cfg: TrainConfig,
     *,
@@ -104,6 +161,50 @@ def train(
     progress: bool = True,
 ) -> TrainResult:
     """Train per ``cfg``; ``init_from`` fine-tunes a checkpoint (its tokenizer and shape)."""
+    s = setup(cfg, init_from=init_from, resume=resume, device=device, name=name, log=log)
+    stale = sum(1 for _ in _since_best(s.history))
+    train_time, train_tokens, interrupted = 0.0, 0, False
+    for epoch in range(s.start_epoch, s.cfg.epochs):
+        if stale >= s.cfg.patience or interrupted or _done(s):
+            break
+        stats = train_epoch(s, epoch, progress=progress, log=log)
+        if not stats.losses:
+            break
+        interrupted = stats.interrupted
+        train_time += stats.seconds
+        train_tokens += stats.tokens
+        stale = 0 if evaluate_and_checkpoint(s, epoch, stats, log=log) else stale + 1
+
+    # A validation pass costs a fair share of a CPU epoch: reuse the best one if measured here.
+    final = s.best_nll
+    if final is None and (s.out / "best.pt").exists():
+        final = _evaluate_best(s.out, s.val_pairs, s.device)
+    result = TrainResult(
+        out_dir=str(s.out),
+        best_val_loss=final.token_loss if final else float("nan"),
+        best_word_perplexity=final.word_perplexity if final else float("nan"),
+        epochs=len(s.history),
+        steps=s.step,
+        train_seconds=train_time,
+        train_tokens_per_second=train_tokens / max(train_time, 1e-9),
+        interrupted=interrupted,
+        device=str(s.device),
+        parameters=s.model.num_parameters(),
+    )
+    write_report(s.out, result, s.history, final)
+    return result
+
+
+def setup(
+    cfg: TrainConfig,
+    *,
+    init_from: str | Path | None,
+    resume: bool,
+    device: str | None,
+    name: str,
+    log: Callable[[str], None],
+) -> Session:
+    """Seed, load the data, build (or restore) model, tokenizer and optimizer."""
     seed_everything(cfg.seed)
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
@@ -123,18 +224,59 @@ def train(
             f"corpus {cfg.data.corpus!r} gave {len(train_convs)} train and {len(val_convs)} "
             "validation conversations after cleaning and topic filtering; need both non-empty"
         )
+    cfg, model, tok = _build_model(cfg, prior, train_convs)
+    model.to(dev).train()
+    train_pairs, val_pairs = _build_pairs(cfg, tok, train_convs, val_convs, out, log)
+    log(
+        f"data: {len(train_convs)} train / {len(val_convs)} validation conversations, "
+        f"{len(train_pairs)} / {len(val_pairs)} pairs; vocab {tok.vocab_size}; "
+        f"{model.num_parameters():,} parameters; device {dev}"
+    )
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=dev.type == "cuda"
+    )
+    per_epoch = count_batches(train_pairs, cfg.batch_size, cfg.max_batch_tokens)
+    total_steps = (1 if cfg.dry_run else per_epoch) * cfg.epochs
+    if cfg.max_steps:
+        total_steps = min(total_steps, cfg.max_steps)
+    s = Session(
+        cfg, model, tok, optimizer, train_pairs, val_pairs, out, dev, name, per_epoch, total_steps
+    )
+    if resume and prior is not None:
+        optimizer.load_state_dict(prior["optimizer"])
+        s.step, s.start_epoch = prior["step"], prior["epoch"]
+        s.skip = prior.get("epoch_step", 0)
+        s.best, s.history = prior["best_val_loss"], list(prior["history"])
+        within = f" (batch {s.skip} of {per_epoch})" if s.skip else ""
+        log(f"resuming {out / 'last.pt'} at epoch {s.start_epoch}{within}, step {s.step}")
+    return s
+
+
+def _build_model(
+    cfg: TrainConfig, prior: dict[str, Any] | None, train_convs: list[Conversation]
+) -> tuple[TrainConfig, Seq2Seq, BPETokenizer]:
+    """The prior checkpoint's model and tokenizer (its shape wins), else fresh ones."""
     if prior is not None:
         model, tok = checkpoint.build(prior)
-        cfg = replace(cfg, model=ModelConfig(**prior["model_args"]))
-    else:
-        tok = BPETokenizer.train(
-            (t for c in train_convs for t in c.turns),
-            cfg.model.vocab_size,
-            topics=[c.topic for c in train_convs],
-        )
-        cfg = replace(cfg, model=replace(cfg.model, vocab_size=tok.vocab_size, pad_id=tok.pad_id))
-        model = Seq2Seq(cfg.model)
-    model.to(dev).train()
+        return replace(cfg, model=ModelConfig(**prior["model_args"])), model, tok
+    tok = BPETokenizer.train(
+        (t for c in train_convs for t in c.turns),
+        cfg.model.vocab_size,
+        topics=[c.topic for c in train_convs],
+    )
+    cfg = replace(cfg, model=replace(cfg.model, vocab_size=tok.vocab_size, pad_id=tok.pad_id))
+    return cfg, Seq2Seq(cfg.model), tok
+
+
+def _build_pairs(
+    cfg: TrainConfig,
+    tok: BPETokenizer,
+    train_convs: list[Conversation],
+    val_convs: list[Conversation],
+    out: Path,
+    log: Callable[[str], None],
+) -> tuple[list[Pair], list[Pair]]:
+    """Filtered training pairs plus reply-LM copies, and unfiltered validation pairs."""
     d = cfg.data
     keep, report = target_filter(train_convs, d)
     train_pairs = make_pairs(
@@ -150,157 +292,121 @@ def train(
         )
     train_pairs = with_reply_lm(train_pairs, tok, d.lm_share, cfg.seed)
     val_pairs = make_pairs(val_convs, tok, d.context_turns, d.max_source_tokens, 256)
-    log(
-        f"data: {len(train_convs)} train / {len(val_convs)} validation conversations, "
-        f"{len(train_pairs)} / {len(val_pairs)} pairs; vocab {tok.vocab_size}; "
-        f"{model.num_parameters():,} parameters; device {dev}"
-    )
+    return train_pairs, val_pairs
 
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=dev.type == "cuda"
-    )
-    step, start_epoch, best = 0, 0, float("inf")
-    history: list[dict[str, Any]] = []
-    if resume and prior is not None:
-        optimizer.load_state_dict(prior["optimizer"])
-        step, start_epoch = prior["step"], prior["epoch"]
-        best, history = prior["best_val_loss"], list(prior["history"])
-        log(f"resuming {out / 'last.pt'} at epoch {start_epoch}, step {step}")
 
-    per_epoch = count_batches(train_pairs, cfg.batch_size, cfg.max_batch_tokens)
-    total_steps = (1 if cfg.dry_run else per_epoch) * cfg.epochs
-    use_amp = cfg.amp and dev.type == "cuda"
-    stale = sum(1 for _ in _since_best(history))
-    train_time, train_tokens, interrupted = 0.0, 0, False
-    save_kw: dict[str, Any] = {"config": cfg.to_dict(), "name": name}
+def _done(s: Session) -> bool:
+    return bool(s.cfg.max_steps) and s.step >= s.cfg.max_steps
 
-    for epoch in range(start_epoch, cfg.epochs):
-        if stale >= cfg.patience or interrupted:
-            break
-        model.train()
-        t0 = time.perf_counter()
-        step_losses: list[torch.Tensor] = []
-        ep_tokens = 0
-        bar = tqdm(
-            prefetch(
-                batches(
-                    train_pairs,
-                    tok,
-                    cfg.batch_size,
-                    max_tokens=cfg.max_batch_tokens,
-                    shuffle_seed=cfg.seed + epoch,
-                )
-            ),
-            total=1 if cfg.dry_run else per_epoch,
-            desc=f"epoch {epoch + 1}/{cfg.epochs}",
-            disable=not progress,
-            leave=False,
-        )
-        try:
-            for batch in bar:
-                batch = batch.to(dev)
-                for group in optimizer.param_groups:
-                    group["lr"] = get_lr(step, total_steps, cfg)
-                autocast = (
-                    torch.autocast("cuda", dtype=torch.bfloat16)
-                    if use_amp
-                    else contextlib.nullcontext()
-                )
-                with autocast:
-                    logits = model(batch.src, batch.src_lens, batch.tgt_in)  # (B, T, V)
-                loss = F.cross_entropy(
-                    logits.float().flatten(0, 1),
-                    batch.tgt_out.flatten(),
-                    ignore_index=tok.pad_id,
-                    label_smoothing=cfg.label_smoothing,
-                )
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                # Clip: one long target can spike LSTM gradients and undo an epoch.
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                optimizer.step()
-                step += 1
-                ep_tokens += batch.tokens
-                step_losses.append(loss.detach())  # no .item(): it would sync with the GPU
-                if step % 50 == 0:
-                    bar.set_postfix(loss=f"{torch.stack(step_losses[-50:]).mean().item():.3f}")
-                if cfg.dry_run:
-                    break
-        except KeyboardInterrupt:
-            # Stop cleanly: validate and checkpoint what this partial epoch learned, then end.
-            interrupted = True
-            log(f"interrupted in epoch {epoch + 1} after {len(step_losses)} steps; validating")
-        finally:
-            bar.close()
-        if not step_losses:
-            break
-        losses: list[float] = torch.stack(step_losses).tolist()
-        if dev.type == "cuda":
-            torch.cuda.synchronize()
-        seconds = time.perf_counter() - t0
-        train_time += seconds
-        train_tokens += ep_tokens
-        val = corpus_nll(model, val_pairs, tok, dev, max_batches=1 if cfg.dry_run else None)
-        row = {
-            "epoch": epoch + 1,
-            "step": step,
-            "partial": interrupted,
-            "train_loss": sum(losses) / len(losses),
-            "train_losses": losses[:: max(1, len(losses) // 200)],
-            "val_loss": val.token_loss,
-            "val_word_perplexity": val.word_perplexity,
-            "val_nll": val.total,
-            "val_words": val.words,
-            "seconds": seconds,
-            "tokens_per_second": ep_tokens / max(seconds, 1e-9),
-        }
-        history.append(row)
-        log(
-            f"epoch {epoch + 1}: train loss {row['train_loss']:.3f}, val loss "
-            f"{val.token_loss:.3f}, val per-word ppl {val.word_perplexity:.2f} "
-            f"({val.total:.0f} nats / {val.words} words), {row['tokens_per_second']:.0f} tok/s"
-        )
-        if val.token_loss < best:
-            best, stale = val.token_loss, 0
-            checkpoint.save(
-                out / "best.pt",
-                model,
-                tok,
-                step=step,
-                epoch=epoch + 1,
-                best_val_loss=best,
-                history=history,
-                **save_kw,
+
+def train_epoch(
+    s: Session, epoch: int, *, progress: bool, log: Callable[[str], None]
+) -> EpochStats:
+    """One pass over the shuffled batches (the rest of it after a mid-epoch resume).
+
+    Ends early at ``max_steps``, and on Ctrl-C, which marks the epoch interrupted so the
+    caller validates and checkpoints what it learned, then stops.
+    """
+    cfg = s.cfg
+    skip, s.skip = (s.skip if epoch == s.start_epoch else 0), 0
+    t0 = time.perf_counter()
+    step_losses: list[torch.Tensor] = []
+    tokens, interrupted = 0, False
+    bar = tqdm(
+        prefetch(
+            batches(
+                s.train_pairs,
+                s.tok,
+                cfg.batch_size,
+                max_tokens=cfg.max_batch_tokens,
+                shuffle_seed=cfg.seed + epoch,
+                skip=skip,
             )
-        else:
-            stale += 1
-        checkpoint.save(
-            out / "last.pt",
-            model,
-            tok,
-            optimizer=optimizer,
-            step=step,
-            epoch=epoch + 1,
-            best_val_loss=best,
-            history=history,
-            **save_kw,
-        )
-
-    final = _evaluate_best(out, val_pairs, dev) if (out / "best.pt").exists() else None
-    result = TrainResult(
-        out_dir=str(out),
-        best_val_loss=final.token_loss if final else float("nan"),
-        best_word_perplexity=final.word_perplexity if final else float("nan"),
-        epochs=len(history),
-        steps=step,
-        train_seconds=train_time,
-        train_tokens_per_second=train_tokens / max(train_time, 1e-9),
-        interrupted=interrupted,
-        device=str(dev),
-        parameters=model.num_parameters(),
+        ),
+        total=1 if cfg.dry_run else min(s.per_epoch, skip + s.total_steps - s.step),
+        initial=skip,
+        desc=f"epoch {epoch + 1}/{cfg.epochs}",
+        disable=not progress,
+        leave=False,
     )
-    write_report(out, result, history, final)
-    return result
+    s.model.train()
+    try:
+        for done, batch in enumerate(bar, start=skip + 1):
+            step_losses.append(train_step(s, batch.to(s.device)))
+            tokens += batch.tokens
+            if s.step % 50 == 0:
+                bar.set_postfix(loss=f"{torch.stack(step_losses[-50:]).mean().item():.3f}")
+            if cfg.checkpoint_every and s.step % cfg.checkpoint_every == 0:
+                s.save(s.out / "last.pt", epoch, epoch_step=done)
+            if cfg.dry_run or _done(s):
+                break
+    except KeyboardInterrupt:
+        interrupted = True
+        log(f"interrupted in epoch {epoch + 1} after {len(step_losses)} steps; validating")
+    finally:
+        bar.close()
+    if s.device.type == "cuda":
+        torch.cuda.synchronize()
+    losses: list[float] = torch.stack(step_losses).tolist() if step_losses else []
+    return EpochStats(losses, tokens, time.perf_counter() - t0, interrupted)
+
+
+def train_step(s: Session, batch: Batch) -> torch.Tensor:
+    """One optimizer step on ``batch``; returns its loss, detached (no host sync)."""
+    cfg = s.cfg
+    for group in s.optimizer.param_groups:
+        group["lr"] = get_lr(s.step, s.total_steps, cfg)
+    keep = batch.tgt_out != s.tok.pad_id
+    autocast = (
+        torch.autocast("cuda", dtype=torch.bfloat16)
+        if cfg.amp and s.device.type == "cuda"
+        else contextlib.nullcontext()
+    )
+    with autocast:
+        logits = s.model(batch.src, batch.src_lens, batch.tgt_in, keep)  # (N, V)
+    loss = F.cross_entropy(logits.float(), batch.tgt_out[keep], label_smoothing=cfg.label_smoothing)
+    s.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    # Clip: one long target can spike LSTM gradients and undo an epoch.
+    torch.nn.utils.clip_grad_norm_(s.model.parameters(), cfg.grad_clip)
+    s.optimizer.step()
+    s.step += 1
+    return loss.detach()  # no .item(): it would sync with the GPU
+
+
+def evaluate_and_checkpoint(
+    s: Session, epoch: int, stats: EpochStats, *, log: Callable[[str], None]
+) -> bool:
+    """Validate, record the epoch, write ``best.pt`` if it improved and ``last.pt``; True if so."""
+    val = corpus_nll(
+        s.model, s.val_pairs, s.tok, s.device, max_batches=1 if s.cfg.dry_run else None
+    )
+    losses = stats.losses
+    row = {
+        "epoch": epoch + 1,
+        "step": s.step,
+        "partial": stats.interrupted,
+        "train_loss": sum(losses) / len(losses),
+        "train_losses": losses[:: max(1, len(losses) // 200)],
+        "val_loss": val.token_loss,
+        "val_word_perplexity": val.word_perplexity,
+        "val_nll": val.total,
+        "val_words": val.words,
+        "seconds": stats.seconds,
+        "tokens_per_second": stats.tokens / max(stats.seconds, 1e-9),
+    }
+    s.history.append(row)
+    log(
+        f"epoch {epoch + 1}: train loss {row['train_loss']:.3f}, val loss "
+        f"{val.token_loss:.3f}, val per-word ppl {val.word_perplexity:.2f} "
+        f"({val.total:.0f} nats / {val.words} words), {row['tokens_per_second']:.0f} tok/s"
+    )
+    improved = val.token_loss < s.best
+    if improved:
+        s.best, s.best_nll = val.token_loss, val
+        s.save(s.out / "best.pt", epoch + 1, optimizer=False)
+    s.save(s.out / "last.pt", epoch + 1)
+    return improved
 
 
 def _since_best(history: list[dict[str, Any]]) -> list[dict[str, Any]]:

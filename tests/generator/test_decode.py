@@ -21,7 +21,7 @@ def model_tok(tiny_model: Path):
 def test_beam_returns_sorted_candidates_within_limits(model_tok) -> None:
     model, tok = model_tok
     src = [tok.encode_context(["do you think computers can fall in love?"], "ai", 48)] * 2
-    opts = DecodeOptions(beam_size=3, max_tokens=8, min_tokens=3, no_repeat_ngram=2)
+    opts = DecodeOptions(beam_size=3, max_tokens=8, min_tokens=3, no_repeat_ngram=2, rerank=False)
     out = generate(model, tok, src, opts)
     assert len(out) == 2 and out[0] == out[1]  # batched rows decode independently
     scores = [s for _, s in out[0]]

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from generator import checkpoint
+from generator import train as training
 from generator.batches import Pair, batches, collate, make_pairs
 from generator.config import ModelConfig, TrainConfig
 from generator.data import Conversation
@@ -98,6 +99,27 @@ def test_batches_cover_every_pair_once_and_respect_token_budget(tok: BPETokenize
     assert a == [b.src.tolist() for b in batches(pairs, tok, 8, shuffle_seed=3)]
 
 
+def test_kept_positions_get_the_same_logits_as_the_full_grid(tok: BPETokenizer) -> None:
+    torch.manual_seed(0)
+    cfg = ModelConfig(tok.vocab_size, 16, 32, 2, 0.0, tok.pad_id)
+    model = Seq2Seq(cfg).eval()
+    pairs = [Pair(tok.encode(a), tok.encode(b), 2) for a, b in PAIRS]
+    batch = collate(pairs, tok)
+    keep = batch.tgt_out != tok.pad_id
+    assert not bool(keep.all())  # the replies differ in length: some positions are padding
+    full = model(batch.src, batch.src_lens, batch.tgt_in)
+    kept = model(batch.src, batch.src_lens, batch.tgt_in, keep)
+    assert kept.shape == (int(keep.sum()), tok.vocab_size)
+    assert torch.allclose(kept, full[keep], atol=1e-5)
+
+
+def test_batches_skip_resumes_the_same_order(tok: BPETokenizer) -> None:
+    pairs = [Pair([5] * (1 + i % 7), [6] * (1 + i % 5), 2) for i in range(200)]
+    made = list(batches(pairs, tok, 16, shuffle_seed=1))
+    tail = list(batches(pairs, tok, 16, shuffle_seed=1, skip=7))
+    assert [b.tgt_out.tolist() for b in tail] == [b.tgt_out.tolist() for b in made[7:]]
+
+
 def test_lr_schedule_warms_up_then_decays() -> None:
     cfg = TrainConfig(lr=1.0, min_lr=0.1, warmup_steps=10)
     assert get_lr(0, 100, cfg) == pytest.approx(0.1)
@@ -137,6 +159,43 @@ def test_resume_continues_from_last(corpus_file: Path, tmp_path: Path) -> None:
     assert any("resuming" in line for line in lines)
     assert second.steps == 2 * first.steps
     assert [h["epoch"] for h in checkpoint.read(tmp_path / "last.pt")["history"]] == [1, 2]
+
+
+def test_max_steps_ends_the_run_and_its_schedule(corpus_file: Path, tmp_path: Path) -> None:
+    cfg = tiny_config(corpus_file, tmp_path, epochs=1)
+    per_epoch = train(cfg, progress=False, log=lambda _: None).steps
+    cut = tiny_config(corpus_file, tmp_path / "cut", epochs=3, max_steps=per_epoch + 2)
+    result = train(cut, progress=False, log=lambda _: None)
+    history = checkpoint.read(tmp_path / "cut" / "last.pt")["history"]
+    assert result.steps == per_epoch + 2
+    assert [h["step"] for h in history] == [per_epoch, per_epoch + 2]
+    assert get_lr(result.steps, result.steps, cut) == pytest.approx(cut.min_lr)
+
+
+def test_resume_after_a_crash_continues_inside_the_epoch(
+    corpus_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = train(tiny_config(corpus_file, tmp_path / "whole"), progress=False, log=lambda _: None)
+    cfg = tiny_config(corpus_file, tmp_path / "crash", checkpoint_every=4)
+    step = training.train_step
+
+    def crash_after_checkpoint(s: training.Session, batch: object) -> torch.Tensor:
+        if s.step == 4:  # last.pt was just written at step 4, inside the first epoch
+            raise RuntimeError("killed")
+        return step(s, batch)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(training, "train_step", crash_after_checkpoint)
+    with pytest.raises(RuntimeError, match="killed"):
+        train(cfg, progress=False, log=lambda _: None)
+    monkeypatch.setattr(training, "train_step", step)
+    lines: list[str] = []
+    resumed = train(cfg, resume=True, progress=False, log=lines.append)
+    assert any("at epoch 0 (batch 4 of" in line for line in lines)
+    assert resumed.steps == whole.steps
+    a = checkpoint.read(tmp_path / "whole" / "last.pt")["model"]
+    b = checkpoint.read(tmp_path / "crash" / "last.pt")["model"]
+    for name, tensor in a.items():  # no dropout in the tiny model: same batches, same weights
+        assert torch.allclose(tensor, b[name], atol=1e-4), name
 
 
 def test_fine_tune_keeps_tokenizer_and_filters_topic(

@@ -32,7 +32,7 @@ def test_reply_and_counters(tiny_model: Path) -> None:
     assert (out.text is None) != (out.rejected_reason is None)
     if out.text is not None:
         assert len(out.text) <= 280
-    tight = gen.reply(ReplyContext(history=("tell me about robots",), max_chars=1))
+    tight = gen.reply(ReplyContext(history=("tell me about robots",), max_chars=0))
     assert tight.text is None and tight.rejected_reason in ("too_long", "empty")
     assert gen.rejections[tight.rejected_reason] >= 1
     assert sum(gen.candidate_rejections.values()) >= 1
