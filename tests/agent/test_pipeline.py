@@ -215,7 +215,15 @@ def test_overriding_one_value_with_the_models_own_changes_no_decision(
     agent = make_agent(sqlite_engine)
     own = agent.parser.parse("hello").gate
     assert own is not None
-    texts = ["hello", "I love robots", "qzx vvk plonk", "maybe", "what is the weather on mars"]
+    texts = [
+        "hello",
+        "I love robots",
+        "qzx vvk plonk",
+        "asdf jkl",
+        "x y z",
+        "maybe",
+        "what is the weather on mars",
+    ]
     parses = [agent.parser.parse(t) for t in texts]
     assert {p.trusted for p in parses} == {True, False}  # both kinds of decision are covered
     for thresholds in (Thresholds(confidence=own.threshold), Thresholds(margin=own.margin)):
