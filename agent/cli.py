@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from agent.context import AppContext, pass_app
+from agent.context import AppContext, host_option, pass_app, port_option
 from agent.core.machine import mermaid_graph
 from agent.core.messages import Incoming, MessageRejected, Reply
 from agent.core.runtime import load_checked_script
@@ -231,13 +231,11 @@ def chat_command(app: AppContext, user: str, debug: bool) -> None:
 
 
 @cli.command("run")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Web address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option(
-    "--sandbox-port",
-    default=8025,
-    show_default=True,
-    type=click.IntRange(1, 65535),
+@host_option
+@port_option(8000)
+@port_option(
+    8025,
+    name="--sandbox-port",
     help="Port of the local X API sandbox, used when no X credentials are set.",
 )
 @click.option("--no-twitter", is_flag=True, help="Serve the web app only.")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from functools import cached_property
+from typing import Any
 
 import click
 from sqlalchemy import Engine
@@ -90,3 +91,19 @@ class AppContext:
 # ``@pass_app`` hands a command the context; a group invoked on its own (as tests do) gets a
 # fresh one that serves the settings' model paths.
 pass_app = click.make_pass_decorator(AppContext, ensure=True)
+
+# Options of the commands that listen on a port (run, serve, sandbox), written once.
+host_option = click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on."
+)
+
+
+def port_option(default: int, *, lowest: int = 1, name: str = "--port", help: str = "") -> Any:
+    """``--port``-style option; ``lowest=0`` lets the OS pick a free port (tests do)."""
+    return click.option(
+        name,
+        default=default,
+        show_default=True,
+        type=click.IntRange(lowest, 65535),
+        help=help or "Port to listen on.",
+    )

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 from flask import Flask
+from sqlalchemy.orm import Session
 
-from agent.context import AppContext, pass_app
+from agent.context import AppContext, host_option, pass_app, port_option
 from web.review import accounts
 
 
 @click.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@host_option
+@port_option(8000)
 @click.option(
     "--workers",
     default=2,
@@ -49,17 +52,24 @@ def admin_group() -> None:
     """Manage admin accounts for the web console."""
 
 
+def _change_account(
+    app: AppContext, change: Callable[[Session, str, str], object], username: str, password: str
+) -> None:
+    """Run one account change in a transaction; a refused name or password is a usage error."""
+    with app.sessions.begin() as session:
+        try:
+            change(session, username, password)
+        except accounts.AccountError as exc:
+            raise click.BadParameter(str(exc)) from None
+
+
 @admin_group.command("create-user")
 @click.argument("username")
 @click.password_option(help="The password (asked for when not given; at least 12 characters).")
 @pass_app
 def create_user(app: AppContext, username: str, password: str) -> None:
     """Create an admin account USERNAME that can log in to /admin."""
-    with app.sessions.begin() as session:
-        try:
-            accounts.create_admin(session, username, password)
-        except accounts.AccountError as exc:
-            raise click.BadParameter(str(exc)) from None
+    _change_account(app, accounts.create_admin, username, password)
     click.echo(f"admin {username!r} created; log in at /admin/login")
 
 
@@ -69,9 +79,5 @@ def create_user(app: AppContext, username: str, password: str) -> None:
 @pass_app
 def set_password(app: AppContext, username: str, password: str) -> None:
     """Give the admin USERNAME a new password."""
-    with app.sessions.begin() as session:
-        try:
-            accounts.set_password(session, username, password)
-        except accounts.AccountError as exc:
-            raise click.BadParameter(str(exc)) from None
+    _change_account(app, accounts.set_password, username, password)
     click.echo(f"password for {username!r} changed")

@@ -19,7 +19,7 @@ from agent.channels.twitter.retry import CredentialsRejected, Retrier, RetryPoli
 from agent.channels.twitter.sandbox import SandboxServer, SandboxState
 from agent.channels.twitter.sandbox.load import load_threads
 from agent.channels.twitter.sandbox.state import DUPLICATE_RULES
-from agent.context import AppContext, pass_app
+from agent.context import AppContext, host_option, pass_app, port_option
 from agent.settings import Settings
 from generator.errors import GeneratorError
 
@@ -157,14 +157,8 @@ def _fault(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
 
 
 @click.command("sandbox")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option(
-    "--port",
-    default=8025,
-    show_default=True,
-    type=click.IntRange(0, 65535),
-    help="Port to listen on.",
-)
+@host_option
+@port_option(8025, lowest=0)
 @click.option(
     "--bot-username", default="ada", show_default=True, help="The bot account's user name."
 )
