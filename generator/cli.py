@@ -19,6 +19,9 @@ if TYPE_CHECKING:  # the commands import torch-backed modules only when they run
 
 CONFIG_HELP = "TOML preset, e.g. configs/generator/default.toml (values there, then options here)."
 
+# Most options here show their default in --help.
+shown_option = functools.partial(click.option, show_default=True)
+
 
 def _fail(exc: Exception) -> click.ClickException:
     return click.UsageError(str(exc).splitlines()[0])
@@ -97,24 +100,21 @@ def generator() -> None:
     multiple=True,
     help="Keep conversations mentioning this word (repeatable; ORed with --topic).",
 )
-@click.option(
+@shown_option(
     "--max-turn-words",
     default=40,
-    show_default=True,
     type=click.IntRange(1),
     help="Cut each turn to this many words.",
 )
-@click.option(
+@shown_option(
     "--val-fraction",
     default=0.05,
-    show_default=True,
     type=click.FloatRange(0, 1, max_open=True),
     help="Share of conversations held out (sources with their own split keep it).",
 )
-@click.option(
+@shown_option(
     "--split-seed",
     default=13,
-    show_default=True,
     type=int,
     help="Salt of the by-conversation hash split.",
 )
@@ -188,10 +188,9 @@ def prepare_cmd(
     help="Also write OUT/last.pt every this many steps, so --resume continues mid-epoch.",
 )
 @click.option("--device", help="torch device (default: cuda if available, else cpu).")
-@click.option(
+@shown_option(
     "--name",
     default="threadbot-generator",
-    show_default=True,
     help="Model name recorded in the checkpoint (part of its version).",
 )
 @click.option(
@@ -321,20 +320,18 @@ def export_cmd(source: Path, out_dir: Path, name: str | None, fp32: bool) -> Non
 @click.option(
     "--data", "data_path", required=True, help="Corpus: 'chitchat' or a file/dir (any format)."
 )
-@click.option(
+@shown_option(
     "--split",
     type=click.Choice(["validation", "train", "all"]),
     default="validation",
-    show_default=True,
     help="Which conversations to score (unlabelled ones are hash-split "
     "with the model's own seed, so training pairs never count).",
 )
 @click.option("--topic", "topics", multiple=True, help="Only conversations with this topic label.")
 @click.option("--on-topic", help="Topic whose keyword list scores the on-topic rate (e.g. ai).")
-@click.option(
+@shown_option(
     "--max-replies",
     default=1000,
-    show_default=True,
     type=click.IntRange(0),
     help="Replies to generate for the text metrics (0 = perplexity only).",
 )
@@ -342,16 +339,14 @@ def export_cmd(source: Path, out_dir: Path, name: str | None, fp32: bool) -> Non
 @click.option(
     "--out", "out_file", type=click.Path(path_type=Path), help="Also write metrics JSON here."
 )
-@click.option(
+@shown_option(
     "--quantize/--no-quantize",
     default=True,
-    show_default=True,
     help="Int8 dynamic quantization, as the bot serves on CPU.",
 )
-@click.option(
+@shown_option(
     "--samples",
     default=5,
-    show_default=True,
     type=click.IntRange(0),
     help="Print this many example message -> reply lines.",
 )
@@ -442,35 +437,31 @@ def reply_metrics(
 
 
 @generator.command("chat")
-@click.option(
+@shown_option(
     "--model",
     "model_dir",
     default="models/generator",
-    show_default=True,
     type=click.Path(path_type=Path),
     help="Model directory or checkpoint file.",
 )
 @click.option("--topic", help="Topic label to condition on (e.g. ai).")
 @decode_options
 @click.option("--sample", is_flag=True, help="Nucleus sampling instead of beam search.")
-@click.option(
+@shown_option(
     "--temperature",
     default=0.8,
-    show_default=True,
     type=click.FloatRange(0, min_open=True),
     help="Sampling temperature.",
 )
-@click.option(
+@shown_option(
     "--top-p",
     default=0.9,
-    show_default=True,
     type=click.FloatRange(0, 1, min_open=True),
     help="Nucleus mass for sampling.",
 )
-@click.option(
+@shown_option(
     "--show-candidates",
     default=0,
-    show_default=True,
     type=click.IntRange(0),
     help="Also print this many ranked candidates that pass the guard (see the re-ranking).",
 )
@@ -525,10 +516,9 @@ def chat_cmd(
 @click.option(
     "--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Run directory."
 )
-@click.option(
+@shown_option(
     "--base",
     default="models/generator/general.pt",
-    show_default=True,
     type=click.Path(path_type=Path),
     help="The general checkpoint to start from and to gate against (keeps its tokenizer); "
     "build it with configs/generator/continue_filtered.toml (models/generator/MODEL_CARD.md).",
@@ -539,10 +529,9 @@ def chat_cmd(
     "general_corpus",
     help="General corpus mixed in against forgetting (default: the base model's corpus).",
 )
-@click.option(
+@shown_option(
     "--general-ratio",
     default=1.0,
-    show_default=True,
     type=click.FloatRange(0),
     help="General pairs mixed in per topic pair (0 = topic data only).",
 )
@@ -556,10 +545,9 @@ def chat_cmd(
 @click.option(
     "--lr", type=click.FloatRange(0, min_open=True), help="Override the peak learning rate."
 )
-@click.option(
+@shown_option(
     "--max-replies",
     default=300,
-    show_default=True,
     type=click.IntRange(1),
     help="Validation replies each model generates for the gate's on-topic rate.",
 )
