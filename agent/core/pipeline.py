@@ -250,8 +250,11 @@ class Agent:
 
     def _read(self, incoming: Incoming) -> Snapshot:
         with self.sessions() as session:
-            # One statement: no transaction to begin and roll back (two round trips fewer).
-            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            # One statement: no transaction to begin and roll back (two round trips fewer on
+            # PostgreSQL). pysqlite begins no transaction for a read anyway, and switching its
+            # isolation level back and forth cost more than the read (184 vs 147 turns/s).
+            if session.get_bind().dialect.name != "sqlite":
+                session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             read = read_conversation(session, incoming.channel, incoming.user_id)
         if read is not None:
             return read
