@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 
@@ -28,20 +28,7 @@ def lower_is_better(
 
     Used for perplexities, which are ratios: a relative margin means the same on any corpus.
     """
-    if active is None:
-        return GateResult(True, ("no active model to compare with",))
-    checks, passed = [], True
-    for name in sorted(candidate):
-        new, old = candidate[name], active.get(name)
-        if new is None or old is None:
-            continue
-        limit = old * (1 + margin)
-        ok = new <= limit
-        passed &= ok
-        checks.append(f"{name} {new:.2f} {'<=' if ok else '>'} {limit:.2f} (active {old:.2f})")
-    if not checks:
-        return GateResult(True, ("no metric in common with the active model",))
-    return GateResult(passed, tuple(checks))
+    return _compare(candidate, active, lambda old: old * (1 + margin), lower=True, digits=2)
 
 
 def higher_is_better(
@@ -53,6 +40,18 @@ def higher_is_better(
 
     Used for accuracies and recalls, which are proportions: an absolute margin reads plainly.
     """
+    return _compare(candidate, active, lambda old: old - margin, lower=False, digits=3)
+
+
+def _compare(
+    candidate: Mapping[str, float | None],
+    active: Mapping[str, float | None] | None,
+    limit_of: Callable[[float], float],
+    *,
+    lower: bool,
+    digits: int,
+) -> GateResult:
+    """Each metric both have against its limit from the active value, in words."""
     if active is None:
         return GateResult(True, ("no active model to compare with",))
     checks, passed = [], True
@@ -60,10 +59,12 @@ def higher_is_better(
         new, old = candidate[name], active.get(name)
         if new is None or old is None:
             continue
-        limit = old - margin
-        ok = new >= limit
+        limit = limit_of(old)
+        ok = new <= limit if lower else new >= limit
         passed &= ok
-        checks.append(f"{name} {new:.3f} {'>=' if ok else '<'} {limit:.3f} (active {old:.3f})")
+        sign = ("<=" if ok else ">") if lower else (">=" if ok else "<")
+        new_s, limit_s, old_s = (f"{v:.{digits}f}" for v in (new, limit, old))
+        checks.append(f"{name} {new_s} {sign} {limit_s} (active {old_s})")
     if not checks:
         return GateResult(True, ("no metric in common with the active model",))
     return GateResult(passed, tuple(checks))
