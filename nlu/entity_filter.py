@@ -4,7 +4,7 @@ The learned recogniser reads a few words either side of a span, so it sometimes 
 label from another domain ("easter" as an event in a date question, a person as a place). The
 intent classifier reads the whole message: a label the training data never annotated under any
 of the message's likely intents is more often a wrong guess than a right one (on HWU64's dev
-share this filter raised precision by 6 points for 1 point of recall; docs/benchmarks.md).
+share this filter raised precision by 5 points for 1 point of recall; docs/benchmarks.md).
 Rule matches, which carry an id, are kept whatever the intent.
 """
 
