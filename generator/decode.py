@@ -125,16 +125,18 @@ class _Beams:
         score = logp / length_penalty(len(hyp), self.alpha)
         self.finished[bi].append(Candidate(hyp, logp, score))
 
-    def advance(self, top_logp: Tensor, top_tokens: Tensor) -> tuple[list[int], list[int]]:
+    def advance(self, logp: Tensor) -> tuple[list[int], list[int]]:
         """Extend every beam by one token: (rows each new beam came from, its new token).
 
-        ``top_logp``/``top_tokens`` (B*K, W) are each beam's W >= 2K best next tokens: the 2K
-        best extensions of a source are among them, so the search never scans the whole
-        (K, V) grid. The bookkeeping runs on those 2K as Python numbers: a dozen small tensor
-        operations a step cost more than the numbers they move.
+        The 2K best extensions of a source are among its beams' 2K best next tokens each, so
+        only those (B*K, 2K) are ranked: a top-k over each row is cheaper than one over the
+        flattened (K, V) grid. The bookkeeping runs on the 2K as Python numbers: a dozen
+        small tensor operations a step cost more than the numbers they move.
         """
-        b, k, width, eos = self.b, self.k, top_logp.size(1), self.tok.eos_id
-        cand = (self.scores.view(-1, 1) + top_logp).view(b, k * width)  # (B, K*W)
+        b, k, eos = self.b, self.k, self.tok.eos_id
+        width = min(2 * k, logp.size(1))
+        top_logp, top_tokens = logp.topk(width, dim=1)  # (B*K, 2K)
+        cand = (self.scores.view(-1, 1) + top_logp).view(b, k * width)  # (B, K*2K)
         top_scores, top_idx = cand.topk(2 * k, dim=1)  # (B, 2K): room for K that don't end
         top_token = top_tokens.view(b, k * width).gather(1, top_idx)
         origin: list[int] = []
@@ -159,7 +161,7 @@ class _Beams:
                     scores.append(score)
             if self.done[bi]:
                 scores[-k:] = [NEG_INF] * k
-        self.scores = torch.tensor(scores, device=top_logp.device).view(b, k)
+        self.scores = torch.tensor(scores, device=logp.device).view(b, k)
         self.hyps = [self.hyps[o] + [t] for o, t in zip(origin, last, strict=True)]
         return origin, last
 
@@ -192,12 +194,13 @@ class _Samples:
         self.total = torch.zeros(b * n, device=device)
         self.alive = [True] * (b * n)
 
-    def advance(self, logp: Tensor, order: Tensor, step: int, eos: int) -> list[int]:
-        """Draw each sample's next token by inverse-CDF over its nucleus.
-
-        The nucleus is cut from ``order`` (N, NUCLEUS_TOP), the most likely tokens first: a
-        full sort of the vocabulary at every step would cost as much as the LSTM step itself.
-        """
+    def advance(self, logp: Tensor, step: int, eos: int) -> list[int]:
+        """Draw each sample's next token by inverse-CDF over its nucleus."""
+        # The nucleus is cut from the NUCLEUS_TOP most likely tokens: a full sort of the
+        # vocabulary at every step would cost as much as the LSTM step itself. They are found
+        # on the log-probabilities (the same order): top-k over the probabilities, most of
+        # them tiny or subnormal, is slower.
+        order = logp.topk(min(NUCLEUS_TOP, logp.size(1)), dim=-1).indices
         sorted_p = (logp / self.opts.temperature).softmax(-1).gather(1, order)
         keep = sorted_p.cumsum(-1) - sorted_p < self.opts.top_p  # always keeps the top token
         cdf = (sorted_p * keep).cumsum(-1)
@@ -252,20 +255,15 @@ def search(
     last = torch.full((nb + b * samples,), tok.bos_id, dtype=torch.long, device=device)
     banned = _banned(tok, device)
     sample_rows = list(range(nb, nb + b * samples))
-    width = min(max(NUCLEUS_TOP if samples else 0, 2 * beams), model.cfg.vocab_size)
     for step in range(opts.max_tokens):
         logp, state = model.step(last, state, enc)  # (B*K + B*N, V)
         _mask(logp, beam.hyps + draw.hyps, step, tok, opts, banned)
-        # One top-k over the vocabulary serves the beams and the nuclei: on CPU it costs
-        # several times the softmax, and more on probabilities than on log-probabilities.
-        top_logp, top_tokens = logp.topk(width, dim=-1)
         origin: list[int] = []
         tokens: list[int] = []
         if beams:
-            origin, tokens = beam.advance(top_logp[:nb], top_tokens[:nb])
+            origin, tokens = beam.advance(logp[:nb])
         if samples:
-            order = top_tokens[nb:, :NUCLEUS_TOP]
-            tokens = tokens + draw.advance(logp[nb:], order, step, tok.eos_id)
+            tokens = tokens + draw.advance(logp[nb:], step, tok.eos_id)
             origin = origin + sample_rows
         last = torch.tensor(tokens, device=device)
         index = torch.tensor(origin, device=device)
