@@ -22,7 +22,7 @@ TOPIC = frozenset({"topic"})  # the message itself named the topic
         # mentions_topic: a topic from an earlier turn does not make "I'm into knitting" AI
         ("chatting", {"topic": "robotics"}, "share_interest", frozenset(), None, "chatting"),
         ("asked_opinion", {"topic": "ml"}, "affirm", frozenset(), "t3", "chatting"),
-        ("chatting", {"topic": "ml"}, "ask_bot_opinion", frozenset(), "t7", "chatting"),
+        ("chatting", {"topic": "ml"}, "ask_bot_opinion", frozenset(), "t8", "chatting"),
         ("idle", {"topic": "ml"}, "ask_bot_opinion", frozenset(), None, "idle"),
         ("chatting", {}, "help", frozenset(), "global:help", "chatting"),
         ("chatting", {"topic": "ml"}, "restart", frozenset(), "global:restart", "idle"),
