@@ -1,4 +1,4 @@
-"""Sparse TF-IDF features from word and character n-grams of normalised text."""
+"""Text features: sparse TF-IDF word and character n-grams, and dense mean word vectors."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
+
+from nlu.wordvectors import WordVectors
 
 
 def word_ngrams(text: str, n: int) -> list[str]:
@@ -88,3 +90,47 @@ class Featurizer:
             "char_high": self.char_high,
             "min_df": self.min_df,
         }
+
+
+@dataclass
+class MeanWordVectors:
+    """Dense features: each text's IDF-weighted mean word vector, unit length, times ``scale``.
+
+    The vectors come from unlabelled text (``nlu.wordvectors``), so a word no training example
+    used still lands near the words it is used like. IDF weights come from the training texts;
+    a word they never saw gets the largest weight, as an n-gram seen once would.
+    """
+
+    table: WordVectors
+    scale: float = 1.0
+    idf: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+
+    @property
+    def size(self) -> int:
+        """Number of features."""
+        return self.table.dim
+
+    def fit(self, texts: Sequence[str]) -> MeanWordVectors:
+        """Set each table word's IDF from the training texts."""
+        df: Counter[str] = Counter()
+        for text in texts:
+            df.update(set(text.split()))
+        n = len(texts)
+        counts = np.array([df.get(w, 0) for w in self.table.words], dtype=np.float32)
+        self.idf = (np.log((1 + n) / (1 + counts)) + 1).astype(np.float32)
+        return self
+
+    def vector(self, text: str) -> np.ndarray:
+        """The feature vector of one normalised text (zeros when no word has a vector)."""
+        rows = [i for w in text.split() if (i := self.table.index.get(w)) is not None]
+        if not rows:
+            return np.zeros(self.size, dtype=np.float32)
+        mean = self.idf[rows] @ self.table.vectors[rows]
+        return mean * (self.scale / (np.linalg.norm(mean) or 1.0))
+
+    def matrix(self, texts: Sequence[str]) -> np.ndarray:
+        """Stack the vectors of many texts, shape (texts, size)."""
+        out = np.zeros((len(texts), self.size), dtype=np.float32)
+        for row, text in enumerate(texts):
+            out[row] = self.vector(text)
+        return out
