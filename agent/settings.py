@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     # MMI re-ranking of the generator's candidates (docs/generator.md): fewer generic replies,
     # about twice the decoding time; off keeps plain beam search.
     generator_rerank: bool = True
+    # torch intra-op threads in a process that serves the bot. A reply is a batch of one, which
+    # a second thread barely speeds up, and when another request or job holds the other core,
+    # torch's threads spin against it (p50 66 ms with 1 thread, 650+ ms with 2: benchmarks.md).
+    generator_threads: int = Field(default=1, ge=1)
     # Override the thresholds stored with the NLU model, each on its own; None keeps the model's.
     nlu_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     nlu_margin: float | None = Field(default=None, ge=0.0, le=1.0)

@@ -96,7 +96,7 @@ def main() -> None:
     ap.add_argument("--no-rerank", action="store_true", help="plain beam search, no MMI re-ranking")
     ap.add_argument("--num-samples", type=int, default=4, help="nucleus samples re-ranked")
     ap.add_argument("--skip-batched", action="store_true", help="only the batch-of-one latency")
-    ap.add_argument("--ab", action="store_true", help="also time the three decoders interleaved")
+    ap.add_argument("--ab", action="store_true", help="time beam-only and re-ranked, interleaved")
     ap.add_argument("--out", type=Path, help="write the JSON here")
     args = ap.parse_args()
     if args.threads:

@@ -125,30 +125,44 @@ class _Beams:
         score = logp / length_penalty(len(hyp), self.alpha)
         self.finished[bi].append(Candidate(hyp, logp, score))
 
-    def advance(self, logp: Tensor) -> tuple[Tensor, Tensor]:
-        """Extend every beam by one token: (rows each new beam came from, its new token)."""
-        b, k, vocab, eos = self.b, self.k, logp.size(1), self.tok.eos_id
-        device = logp.device
-        cand = (self.scores.view(-1, 1) + logp).view(b, k * vocab)  # (B, K*V)
+    def advance(self, logp: Tensor) -> tuple[list[int], list[int]]:
+        """Extend every beam by one token: (rows each new beam came from, its new token).
+
+        The 2K best extensions of a source are among its beams' 2K best next tokens each, so
+        only those (B*K, 2K) are ranked: a top-k over each row is cheaper than one over the
+        flattened (K, V) grid. The bookkeeping runs on the 2K as Python numbers: a dozen
+        small tensor operations a step cost more than the numbers they move.
+        """
+        b, k, eos = self.b, self.k, self.tok.eos_id
+        width = min(2 * k, logp.size(1))
+        top_logp, top_tokens = logp.topk(width, dim=1)  # (B*K, 2K)
+        cand = (self.scores.view(-1, 1) + top_logp).view(b, k * width)  # (B, K*2K)
         top_scores, top_idx = cand.topk(2 * k, dim=1)  # (B, 2K): room for K that don't end
-        is_eos = (top_idx % vocab) == eos
-        for bi, ci in is_eos.nonzero().tolist():
-            score = top_scores[bi, ci].item()
-            if self.done[bi] or score == NEG_INF or ci >= k:
-                continue  # only an <eos> among the best K counts, as in standard beam search
-            self._finish(bi, self.hyps[bi * k + int(top_idx[bi, ci]) // vocab], score)
-            self.done[bi] = len(self.finished[bi]) >= k
-        live = top_scores.masked_fill(is_eos, NEG_INF)
-        self.scores, pick = live.topk(k, dim=1)  # (B, K)
-        chosen = top_idx.gather(1, pick)  # (B, K)
-        origin = (chosen // vocab + torch.arange(b, device=device).unsqueeze(1) * k).view(-1)
-        last = (chosen % vocab).view(-1)
-        for bi in range(b):
+        top_token = top_tokens.view(b, k * width).gather(1, top_idx)
+        origin: list[int] = []
+        last: list[int] = []
+        scores: list[float] = []
+        rows = zip(top_scores.tolist(), top_idx.tolist(), top_token.tolist(), strict=True)
+        for bi, (row_scores, row_idx, row_tokens) in enumerate(rows):
+            kept = 0
+            for ci, (score, idx, token) in enumerate(
+                zip(row_scores, row_idx, row_tokens, strict=True)
+            ):
+                beam = idx // width
+                if token == eos:
+                    # Only an <eos> among the best K counts, as in standard beam search.
+                    if not self.done[bi] and score != NEG_INF and ci < k:
+                        self._finish(bi, self.hyps[bi * k + beam], score)
+                        self.done[bi] = len(self.finished[bi]) >= k
+                elif kept < k:  # the best K that don't end live on (the scores are sorted)
+                    kept += 1
+                    origin.append(bi * k + beam)
+                    last.append(token)
+                    scores.append(score)
             if self.done[bi]:
-                self.scores[bi] = NEG_INF
-        self.hyps = [
-            self.hyps[o] + [t] for o, t in zip(origin.tolist(), last.tolist(), strict=True)
-        ]
+                scores[-k:] = [NEG_INF] * k
+        self.scores = torch.tensor(scores, device=logp.device).view(b, k)
+        self.hyps = [self.hyps[o] + [t] for o, t in zip(origin, last, strict=True)]
         return origin, last
 
     def results(self) -> list[list[Candidate]]:
@@ -178,30 +192,35 @@ class _Samples:
         self.uniform = uniform.repeat(b, 1).to(device)  # (B*N, max_tokens)
         self.hyps: list[list[int]] = [[] for _ in range(b * n)]
         self.total = torch.zeros(b * n, device=device)
-        self.alive = torch.ones(b * n, dtype=torch.bool, device=device)
+        self.alive = [True] * (b * n)
 
-    def advance(self, logp: Tensor, step: int, eos: int) -> Tensor:
+    def advance(self, logp: Tensor, step: int, eos: int) -> list[int]:
         """Draw each sample's next token by inverse-CDF over its nucleus."""
         # The nucleus is cut from the NUCLEUS_TOP most likely tokens: a full sort of the
-        # vocabulary at every step would cost as much as the LSTM step itself.
-        probs = (logp / self.opts.temperature).softmax(-1)
-        sorted_p, order = probs.topk(min(NUCLEUS_TOP, probs.size(1)), dim=-1)
+        # vocabulary at every step would cost as much as the LSTM step itself. They are found
+        # on the log-probabilities (the same order): top-k over the probabilities, most of
+        # them tiny or subnormal, is slower.
+        order = logp.topk(min(NUCLEUS_TOP, logp.size(1)), dim=-1).indices
+        sorted_p = (logp / self.opts.temperature).softmax(-1).gather(1, order)
         keep = sorted_p.cumsum(-1) - sorted_p < self.opts.top_p  # always keeps the top token
         cdf = (sorted_p * keep).cumsum(-1)
         u = self.uniform[:, step : step + 1] * cdf[:, -1:]
         choice = torch.searchsorted(cdf, u).clamp(max=cdf.size(1) - 1)
-        nxt = order.gather(1, choice).squeeze(1)
-        self.total += torch.where(self.alive, logp.gather(1, nxt.unsqueeze(1)).squeeze(1), 0.0)
-        for row, t in enumerate(nxt.tolist()):
+        nxt = order.gather(1, choice)
+        alive = torch.tensor(self.alive, device=logp.device)
+        self.total += torch.where(alive, logp.gather(1, nxt).squeeze(1), 0.0)
+        tokens = nxt.view(-1).tolist()
+        for row, t in enumerate(tokens):
             if self.alive[row] and t != eos:
                 self.hyps[row].append(t)
-        self.alive &= nxt != eos
-        return nxt
+            else:
+                self.alive[row] = False
+        return tokens
 
     def results(self, keep_unfinished: bool) -> list[list[Candidate]]:
         """Samples that ended (all, with ``keep_unfinished``), best mean log-probability first."""
         out: list[list[Candidate]] = [[] for _ in range(self.b)]
-        rows = zip(self.hyps, self.total.tolist(), self.alive.tolist(), strict=True)
+        rows = zip(self.hyps, self.total.tolist(), self.alive, strict=True)
         for row, (hyp, total, unfinished) in enumerate(rows):
             if keep_unfinished or not unfinished:
                 out[row // self.n].append(Candidate(hyp, total, total / (len(hyp) + 1)))
@@ -235,24 +254,23 @@ def search(
     nb = b * beams
     last = torch.full((nb + b * samples,), tok.bos_id, dtype=torch.long, device=device)
     banned = _banned(tok, device)
-    sample_rows = torch.arange(nb, nb + b * samples, device=device)
+    sample_rows = list(range(nb, nb + b * samples))
     for step in range(opts.max_tokens):
         logp, state = model.step(last, state, enc)  # (B*K + B*N, V)
         _mask(logp, beam.hyps + draw.hyps, step, tok, opts, banned)
-        parts, origin = [], []
+        origin: list[int] = []
+        tokens: list[int] = []
         if beams:
-            beam_origin, beam_last = beam.advance(logp[:nb])
-            parts.append(beam_last)
-            origin.append(beam_origin)
+            origin, tokens = beam.advance(logp[:nb])
         if samples:
-            parts.append(draw.advance(logp[nb:], step, tok.eos_id))
-            origin.append(sample_rows)
-        last = torch.cat(parts)
-        index = torch.cat(origin)
+            tokens = tokens + draw.advance(logp[nb:], step, tok.eos_id)
+            origin = origin + sample_rows
+        last = torch.tensor(tokens, device=device)
+        index = torch.tensor(origin, device=device)
         state = (state[0][:, index], state[1][:, index])
         if beams and all(beam.done):
             break  # samples still running are longer than every beam: dropped, not waited for
-        if not beams and not draw.alive.any():
+        if not beams and not any(draw.alive):
             break
     return beam.results(), draw.results(keep_unfinished=not beams)
 

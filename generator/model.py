@@ -59,9 +59,15 @@ class Seq2Seq(nn.Module):
     def encode(self, src: Tensor, src_lens: Tensor) -> Encoded:
         """Run the encoder over padded ``src`` (B, S) with true lengths ``src_lens`` (B,)."""
         emb = self.drop(self.embed(src))  # (B, S, E)
-        packed = pack_padded_sequence(emb, src_lens.cpu(), batch_first=True, enforce_sorted=False)
-        out, (h, c) = self.encoder(packed)
-        memory, _ = pad_packed_sequence(out, batch_first=True, total_length=src.size(1))
+        lens = src_lens.cpu()
+        if bool((lens == src.size(1)).all()):
+            # No padding (always so for a batch of one): packing would give the same outputs
+            # and costs more than the LSTM over a short source.
+            memory, (h, c) = self.encoder(emb)
+        else:
+            packed = pack_padded_sequence(emb, lens, batch_first=True, enforce_sorted=False)
+            out, (h, c) = self.encoder(packed)
+            memory, _ = pad_packed_sequence(out, batch_first=True, total_length=src.size(1))
         # (2L, B, H/2) -> (L, B, H): forward and backward final states side by side per layer.
         n, b = self.cfg.num_layers, src.size(0)
         h = h.view(n, 2, b, -1).transpose(1, 2).reshape(n, b, -1)

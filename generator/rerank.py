@@ -32,6 +32,33 @@ def _padded(rows: Sequence[list[int]], pad_id: int) -> tuple[Tensor, Tensor]:
     return src, torch.tensor([len(r) for r in rows])
 
 
+def _distinct_prefixes(owner: Sequence[int], replies: Sequence[list[int]]) -> tuple[Tensor, Tensor]:
+    """Which teacher-forced positions need their own output distribution.
+
+    Position ``t`` of reply ``i`` predicts its next token from ``<bos> + replies[i][:t]``;
+    replies of one context that share that prefix share the distribution (beam candidates
+    mostly differ only at the end). Returns a (R, T) mask of each distinct prefix's first
+    position and, for every position, the row of that prefix among the masked ones in
+    row-major order (0 on padding).
+    """
+    width = max(len(r) for r in replies) + 1
+    first: list[int] = []
+    index = [[0] * width for _ in replies]
+    nodes: dict[tuple[int, int], int] = {}  # (parent prefix or -1 - context, next token)
+    for i, (o, reply) in enumerate(zip(owner, replies, strict=True)):
+        key = (-1 - o, 0)
+        for t in range(len(reply) + 1):
+            node = nodes.setdefault(key, len(nodes))
+            if node == len(first):
+                first.append(i * width + t)
+            index[i][t] = node
+            if t < len(reply):
+                key = (node, reply[t])
+    keep = torch.zeros(len(replies) * width, dtype=torch.bool)
+    keep[first] = True
+    return keep.view(len(replies), width), torch.tensor(index)
+
+
 @torch.no_grad()
 def reply_logprobs(
     model: Seq2Seq,
@@ -41,18 +68,23 @@ def reply_logprobs(
     replies: Sequence[list[int]],
     device: torch.device,
 ) -> Tensor:
-    """Summed log p(reply + <eos> | sources[owner[i]]) for every reply, teacher-forced."""
+    """Summed log p(reply + <eos> | sources[owner[i]]) for every reply, teacher-forced.
+
+    The output layer and softmax, the bulk of the cost, run once per distinct prefix.
+    """
     src, lens = _padded(sources, tok.pad_id)
     enc = model.encode(src.to(device), lens)
     out = torch.empty(len(replies))
     for start in range(0, len(replies), ROWS_PER_PASS):
         part = replies[start : start + ROWS_PER_PASS]
-        rows = torch.tensor(owner[start : start + ROWS_PER_PASS], device=device)
+        part_owner = owner[start : start + ROWS_PER_PASS]
+        rows = torch.tensor(part_owner, device=device)
         tgt_in, _ = _padded([[tok.bos_id, *r] for r in part], tok.pad_id)
         tgt_out, _ = _padded([[*r, tok.eos_id] for r in part], tok.pad_id)
+        keep, index = _distinct_prefixes(part_owner, part)
+        logits = model.teacher_forced(enc.select(rows), tgt_in.to(device), keep.to(device))
         tgt_out = tgt_out.to(device)
-        logp = model.teacher_forced(enc.select(rows), tgt_in.to(device)).log_softmax(-1)
-        picked = logp.gather(2, tgt_out.unsqueeze(-1)).squeeze(-1)
+        picked = logits.log_softmax(-1)[index.to(device), tgt_out]  # (R, T)
         out[start : start + len(part)] = picked.masked_fill(tgt_out == tok.pad_id, 0.0).sum(1)
     return out
 

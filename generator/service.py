@@ -137,13 +137,20 @@ def quantize_model(model: Seq2Seq) -> Seq2Seq:
 
 
 def load(
-    path: str | Path, *, device: str | None = None, quantize: bool | None = None, **decoding: Any
+    path: str | Path,
+    *,
+    device: str | None = None,
+    quantize: bool | None = None,
+    threads: int | None = None,
+    **decoding: Any,
 ) -> LSTMReplyGenerator:
     """Load a model dir (or checkpoint file) into a ready :class:`LSTMReplyGenerator`.
 
     ``decoding`` overrides :class:`DecodeOptions` fields (``beam_size=``, ``sample=``, ...);
     ``quantize`` applies dynamic int8 quantization to the LSTMs and Linear layers; the
-    default (None) does so on CPU, where it makes decoding ~3x faster.
+    default (None) does so on CPU, where it makes decoding ~3x faster. ``threads`` sets
+    torch's intra-op threads for the whole process (None leaves them): a serving process
+    wants 1 (``THREADBOT_GENERATOR_THREADS``, docs/generator.md).
     Raises :class:`generator.errors.ModelNotFoundError` naming the path and how to create it.
     """
     ckpt = checkpoint.read(path)
@@ -155,6 +162,10 @@ def load(
             f"{', '.join(DecodeOptions.__dataclass_fields__)}"
         )
     options = replace(DecodeOptions(), **decoding)
+    if threads is not None:
+        if threads < 1:
+            raise ValueError(f"threads must be >= 1, got {threads}")
+        torch.set_num_threads(threads)
     dev = torch.device(device or "cpu")
     if quantize is None:
         quantize = dev.type == "cpu"

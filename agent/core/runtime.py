@@ -34,7 +34,11 @@ def build_agent(settings: Settings, sessions: sessionmaker[Session]) -> Agent:
     parser = nlu.load(settings.nlu_model)
     replier = None
     if settings.generator_model.exists():
-        replier = generator.load(settings.generator_model, rerank=settings.generator_rerank)
+        replier = generator.load(
+            settings.generator_model,
+            rerank=settings.generator_rerank,
+            threads=settings.generator_threads,
+        )
     else:
         log.warning(
             "no generator model at %s: fallback turns use the script's canned lines",

@@ -78,6 +78,26 @@ def test_a_follow_up_definition_is_answered(ada: Agent) -> None:
     assert "layers" in (reply.text or "")
 
 
+@pytest.mark.parametrize(
+    "text", ["what is a diffusion model?", "what are embeddings?", "explain backpropagation"]
+)
+def test_a_term_without_an_answer_is_not_guessed(ada: Agent, text: str) -> None:
+    """Ada says she has no short answer and offers the terms she has, instead of generating."""
+    reply = say(ada, text)
+    assert (reply.intent, reply.tier) == ("ask_definition", "scripted"), reply
+    offered = [
+        t
+        for t in ("machine learning", "neural network", "llm", "deep learning")
+        if t in (reply.text or "").casefold()
+    ]
+    assert offered, reply.text
+
+
+@pytest.mark.parametrize("text", ["whats up?", "wassup"])
+def test_whats_up_is_a_greeting_not_a_definition(ada: Agent, text: str) -> None:
+    assert say(ada, text).intent == "greet"
+
+
 @pytest.mark.parametrize("text", ["ok good to know", "got it", "makes sense"])
 def test_an_acknowledgement_is_not_a_goodbye(ada: Agent, text: str) -> None:
     say(ada, "is AI dangerous?")

@@ -25,6 +25,7 @@ def test_plain_postgresql_url_uses_psycopg3(monkeypatch: pytest.MonkeyPatch) -> 
         ("THREADBOT_NLU_THRESHOLD", "1.5", "less than or equal to 1"),
         ("THREADBOT_NLU_MARGIN", "much", "valid number"),
         ("THREADBOT_SESSION_TIMEOUT_MINUTES", "0", "greater than 0"),
+        ("THREADBOT_GENERATOR_THREADS", "0", "greater than or equal to 1"),
         ("THREADBOT_LOG_LEVEL", "chatty", "'DEBUG', 'INFO', 'WARNING' or 'ERROR'"),
     ],
 )

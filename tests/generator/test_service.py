@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 import pytest
+import torch
 
 import generator
 from generator import GeneratorError, ModelNotFoundError, ReplyContext, load
@@ -72,6 +73,19 @@ def test_quantized_and_float_models_both_load(tiny_model: Path) -> None:
     for quantize in (True, False):
         out = load(tiny_model, quantize=quantize, max_tokens=6).reply(ctx)
         assert out.text is not None or out.rejected_reason is not None
+
+
+def test_threads_set_the_process_wide_torch_threads(tiny_model: Path) -> None:
+    before = torch.get_num_threads()
+    try:
+        load(tiny_model, threads=1)
+        assert torch.get_num_threads() == 1
+        load(tiny_model)  # None leaves the process's setting alone
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(ValueError, match="threads must be >= 1"):
+        load(tiny_model, threads=0)
 
 
 def test_shipped_default_model() -> None:
