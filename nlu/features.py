@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -11,6 +12,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from nlu.wordvectors import WordVectors
+
+_HAS_ALNUM = re.compile(r"[a-z0-9]")  # punctuation tokens carry no meaning to weigh
 
 
 def word_ngrams(text: str, n: int) -> list[str]:
@@ -120,13 +123,27 @@ class MeanWordVectors:
         self.idf = (np.log((1 + n) / (1 + counts)) + 1).astype(np.float32)
         return self
 
+    @property
+    def unseen_idf(self) -> float:
+        """The IDF of a word no training text used: the weight a word without a vector gets."""
+        return float(self.idf.max()) if len(self.idf) else 1.0
+
     def vector(self, text: str) -> np.ndarray:
-        """The feature vector of one normalised text (zeros when no word has a vector)."""
-        rows = [i for w in text.split() if (i := self.table.index.get(w)) is not None]
+        """The feature vector of one normalised text (zeros when no word has a vector).
+
+        Its length is the share of the text's IDF weight that the table covers: in "what are
+        embeddings" only the function words have vectors, and a unit vector of them alone
+        would speak for the whole question; shortened, it leaves the n-grams to decide.
+        """
+        words = [w for w in text.split() if _HAS_ALNUM.search(w)]
+        rows = [i for w in words if (i := self.table.index.get(w)) is not None]
         if not rows:
             return np.zeros(self.size, dtype=np.float32)
-        mean = self.idf[rows] @ self.table.vectors[rows]
-        return mean * (self.scale / (np.linalg.norm(mean) or 1.0))
+        weights = self.idf[rows]
+        unknown = (len(words) - len(rows)) * self.unseen_idf
+        mean = weights @ self.table.vectors[rows]
+        coverage = weights.sum() / (weights.sum() + unknown)
+        return mean * (self.scale * coverage / (np.linalg.norm(mean) or 1.0))
 
     def matrix(self, texts: Sequence[str]) -> np.ndarray:
         """Stack the vectors of many texts, shape (texts, size)."""

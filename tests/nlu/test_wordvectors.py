@@ -74,6 +74,10 @@ def test_text_vectors_bring_a_synonym_close_to_an_example_without_shared_words(
     song, tune, cash = (dense.vector(t) for t in ("play a song", "put on some music", "cash"))
     assert song @ tune > song @ cash + 0.2
     assert np.linalg.norm(dense.vector("zzqx")) == 0.0  # no known word: no direction
+    # A word without a vector shortens the text's vector by its share of the IDF weight,
+    # so the few words that have vectors do not speak for the whole text.
+    assert np.linalg.norm(dense.vector("play a song")) == pytest.approx(1.0, abs=1e-5)
+    assert 0.1 < np.linalg.norm(dense.vector("play a zzqx ?")) < 0.9
 
 
 # A few examples per intent; the probes use words none of the examples has.
