@@ -55,6 +55,9 @@ class EntityTraining:
     dropout: float = 0.2
     batch_start: float = 4.0
     batch_stop: float = 32.0
+    # Learned entities keep only labels annotated under the top intent or an intent at least
+    # this likely (nlu.entity_filter); None keeps every learned label.
+    intent_filter: float | None = 0.05
 
 
 def training_examples(

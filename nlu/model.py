@@ -11,7 +11,7 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from nlu import components  # noqa: F401  (registers the factories a saved pipeline names)
+from nlu import components, entity_filter  # noqa: F401  (register saved pipes' factories)
 from nlu.errors import ModelNotFoundError
 from nlu.trust import TrustGate
 from nlu.types import Entity, IntentScore, Parse

@@ -20,6 +20,7 @@ from nlu.calibrate import GateScore, choose_gate, fit_temperature
 from nlu.classifier import softmax
 from nlu.data import Example, TrainingData
 from nlu.entities import EntityTraining, train_entity_model
+from nlu.entity_filter import FILTER
 from nlu.normalize import normalized_text
 
 DEFAULT_CONFIG = Path(__file__).with_name("config.cfg")
@@ -203,6 +204,12 @@ def setup_entities(
             options=opts.entities,
             progress=opts.progress,
         )
+        if opts.entities.intent_filter is not None:
+            # Last in the pipeline: it reads the intents the classifier sets.
+            entity_filter = nlp.add_pipe(
+                FILTER, last=True, config={"min_confidence": opts.entities.intent_filter}
+            )
+            entity_filter.learn(data.examples, data.open_labels)
     bar.set_postfix_str("entities")
     return entity_model
 

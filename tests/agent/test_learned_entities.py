@@ -14,6 +14,7 @@ from agent.core.pipeline import Agent
 from agent.core.script import load_script
 from agent.storage.db import make_sessionmaker
 from agent.storage.models import Turn
+from nlu.entity_filter import FILTER
 from nlu.train import TrainOptions, save, train
 
 INTENTS = """\
@@ -137,3 +138,13 @@ def test_model_and_rule_entities_fill_the_slot(sqlite_engine: Engine, hobby_bot)
     assert [(e["text"], e["value"], e["source"]) for e in second.entities] == [
         ("ML", "machine learning", "rule")
     ]
+
+
+@pytest.mark.slow
+def test_saved_model_filters_learned_labels_by_intent(hobby_bot) -> None:
+    _, model_dir = hobby_bot
+    parser = nlu.load(model_dir)
+    # Last, after the intents it reads; its table comes back from disk.
+    assert parser.nlp.pipe_names[-1] == FILTER
+    assert parser.nlp.get_pipe(FILTER).labels_by_intent["share_hobby"] == {"hobby"}
+    assert parser.nlp.get_pipe(FILTER).labels_by_intent["greet"] == set()

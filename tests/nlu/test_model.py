@@ -157,5 +157,6 @@ def test_data_without_entities_trains_a_model_that_parses_quietly(tmp_path: Path
 def test_closed_labels_train_no_entity_model(model: NLUModel) -> None:
     # ai_topic is closed in the small data: rules only, as in models saved before open labels.
     assert "ner" not in model.nlp.pipe_names
+    assert "entity_intent_filter" not in model.nlp.pipe_names
     assert "entity_model" not in model.meta
     assert {e.source for e in model.parse("I work on ML and gpt4").entities} == {"rule"}
