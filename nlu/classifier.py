@@ -1,4 +1,5 @@
-"""A linear softmax intent classifier over TF-IDF n-grams, with temperature calibration."""
+"""A linear softmax intent classifier over TF-IDF n-grams (and optionally mean word vectors),
+with temperature calibration."""
 
 from __future__ import annotations
 
@@ -7,17 +8,32 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 
-from nlu.features import Featurizer
+from nlu.features import Featurizer, MeanWordVectors
+from nlu.wordvectors import WordVectors
+
+VECTORS_FILE = "word_vectors.npz"  # the model's own copy, so it loads without the source table
 
 
 class LinearIntentModel:
     """Multinomial logistic regression; inference is a numpy gather, so ``parse`` stays fast."""
 
-    def __init__(self, featurizer: Featurizer | None = None, c: float = 30.0, max_iter: int = 300):
+    def __init__(
+        self,
+        featurizer: Featurizer | None = None,
+        c: float = 30.0,
+        max_iter: int = 300,
+        dense: MeanWordVectors | None = None,
+        balanced: bool = False,
+    ):
         self.featurizer = featurizer or Featurizer()
+        self.dense = dense
         self.c = c
         self.max_iter = max_iter
+        # Weigh each intent's examples inversely to their number, so a big out-of-scope class
+        # does not pull the many-times-smaller intents' queries to itself.
+        self.balanced = balanced
         self.labels: list[str] = []
         self.weights = np.zeros((0, 0), dtype=np.float32)  # (features, classes)
         self.bias = np.zeros(0, dtype=np.float32)  # (classes,)
@@ -36,7 +52,14 @@ class LinearIntentModel:
         if len(set(labels)) < 2:
             raise ValueError("training needs at least two intents")
         matrix = self.featurizer.fit(texts).matrix(texts)
-        model = LogisticRegression(C=self.c, max_iter=self.max_iter, random_state=seed)
+        if self.dense is not None:
+            matrix = sp.hstack([matrix, self.dense.fit(texts).matrix(texts)], format="csr")
+        model = LogisticRegression(
+            C=self.c,
+            max_iter=self.max_iter,
+            random_state=seed,
+            class_weight="balanced" if self.balanced else None,
+        )
         model.fit(matrix, list(labels))
         self.labels = [str(label) for label in model.classes_]
         self.weights = np.ascontiguousarray(model.coef_.T, dtype=np.float32)
@@ -51,11 +74,31 @@ class LinearIntentModel:
     def logits(self, text: str) -> np.ndarray:
         """Uncalibrated class scores of one normalised text, shape (classes,)."""
         idx, weights = self.featurizer.vector(text)
-        return weights @ self.weights[idx] + self.bias
+        scores = weights @ self.weights[idx] + self.bias
+        if self.dense is not None:
+            scores += self.dense.vector(text) @ self.weights[len(self.featurizer.vocab) :]
+        return scores
 
     def logits_many(self, texts: Sequence[str]) -> np.ndarray:
         """Uncalibrated class scores of many texts, shape (texts, classes)."""
-        return np.asarray(self.featurizer.matrix(texts) @ self.weights) + self.bias
+        n_sparse = len(self.featurizer.vocab)
+        scores = np.asarray(self.featurizer.matrix(texts) @ self.weights[:n_sparse]) + self.bias
+        if self.dense is not None:
+            scores += self.dense.matrix(texts) @ self.weights[n_sparse:]
+        return scores
+
+    def settings(self) -> dict[str, object]:
+        """The options that rebuild an untrained copy of this model (for k-fold fits)."""
+        return {"c": self.c, "max_iter": self.max_iter, "balanced": self.balanced}
+
+    def untrained_copy(self) -> LinearIntentModel:
+        """A model with the same options and word vector table, not yet fitted."""
+        dense = None
+        if self.dense is not None:
+            dense = MeanWordVectors(self.dense.table, self.dense.scale)
+        return LinearIntentModel(
+            Featurizer(**self.featurizer.settings()), dense=dense, **self.settings()
+        )  # type: ignore[arg-type]
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         """Calibrated probabilities from logits (last axis is the class axis)."""
@@ -71,10 +114,13 @@ class LinearIntentModel:
         meta = {
             "labels": self.labels,
             "temperature": self.temperature,
-            "c": self.c,
-            "max_iter": self.max_iter,
+            **self.settings(),
             "featurizer": self.featurizer.settings(),
         }
+        if self.dense is not None:
+            self.dense.table.save(path / VECTORS_FILE)
+            np.save(path / "word_idf.npy", self.dense.idf)
+            meta["word_vectors"] = {"scale": self.dense.scale}
         (path / "model.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
         (path / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
 
@@ -91,6 +137,12 @@ class LinearIntentModel:
         self.temperature = float(meta["temperature"])
         self.c = float(meta["c"])
         self.max_iter = int(meta["max_iter"])
+        self.balanced = bool(meta.get("balanced", False))  # models saved before the option
+        self.dense = None
+        if "word_vectors" in meta:
+            table = WordVectors.load(path / VECTORS_FILE)
+            self.dense = MeanWordVectors(table, float(meta["word_vectors"]["scale"]))
+            self.dense.idf = np.load(path / "word_idf.npy")
         return self
 
 

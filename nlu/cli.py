@@ -1,4 +1,4 @@
-"""The ``threadbot nlu`` commands: validate, train, test, predict, convert."""
+"""The ``threadbot nlu`` commands: validate, train, test, predict, convert, vectors."""
 
 from __future__ import annotations
 
@@ -285,6 +285,38 @@ def convert(data_path: Path, out: Path) -> None:
     click.echo(
         f"wrote {out}: {len(data.examples)} examples, {len(data.intent_names)} intents, "
         f"{len(data.entity_labels)} entity labels (open: {opened})"
+    )
+
+
+@nlu.command("vectors")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the table (default: the shipped nlu/chitchat_vectors.npz).",
+)
+@click.option("--dim", type=click.IntRange(min=2), default=100, show_default=True)
+@click.option(
+    "--window", type=click.IntRange(min=1), default=4, show_default=True, help="Context words."
+)
+@click.option(
+    "--min-count",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Keep words seen at least this often.",
+)
+def vectors_cmd(out: Path | None, dim: int, window: int, min_count: int) -> None:
+    """Rebuild the word vectors from the chitchat-dataset messages (about a CPU minute)."""
+    from nlu.wordvectors import SHIPPED, VectorSettings, build, chitchat_messages, normalised
+
+    settings = VectorSettings(dim=dim, window=window, min_count=min_count)
+    table = build(normalised(chitchat_messages()), settings)
+    path = table.save(out or SHIPPED)
+    near = ", ".join(w for w, _ in table.nearest("money", 5))
+    click.echo(
+        f"wrote {path}: {len(table.words)} words x {table.dim} dimensions, "
+        f"{path.stat().st_size / 1e6:.1f} MB; nearest to 'money': {near}"
     )
 
 

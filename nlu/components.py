@@ -12,9 +12,10 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from nlu.classifier import LinearIntentModel
-from nlu.features import Featurizer
+from nlu.features import Featurizer, MeanWordVectors
 from nlu.normalize import normalize_doc, normalized_text
 from nlu.trust import DEFAULT_GATE, TrustGate
+from nlu.wordvectors import WordVectors, resolve
 
 # Set by the gate; read by nlu.model to fill Parse.trusted.
 if not Doc.has_extension("intent_trusted"):
@@ -127,6 +128,9 @@ class IntentClassifier:
         "min_df": 1,
         "c": 30.0,
         "max_iter": 300,
+        "word_vectors": "",
+        "vector_scale": 1.0,
+        "balanced": False,
     },
 )
 def make_intent_classifier(
@@ -138,10 +142,21 @@ def make_intent_classifier(
     min_df: int,
     c: float,
     max_iter: int,
+    word_vectors: str,
+    vector_scale: float,
+    balanced: bool,
 ) -> IntentClassifier:
-    """Build an untrained classifier; ``nlu.train`` fits it, ``from_disk`` restores it."""
+    """Build an untrained classifier; ``nlu.train`` fits it, ``from_disk`` restores it.
+
+    ``word_vectors`` names a word vector table (``chitchat``: the shipped one, or a path to
+    an ``.npz`` written by ``threadbot nlu vectors``); empty means n-grams only.
+    """
     featurizer = Featurizer(word_ngrams, char_low, char_high, min_df)
-    return IntentClassifier(name, LinearIntentModel(featurizer, c=c, max_iter=max_iter))
+    dense = None
+    if word_vectors:
+        dense = MeanWordVectors(WordVectors.load(resolve(word_vectors)), vector_scale)
+    model = LinearIntentModel(featurizer, c=c, max_iter=max_iter, dense=dense, balanced=balanced)
+    return IntentClassifier(name, model)
 
 
 class IntentGate:

@@ -1,14 +1,19 @@
-"""Sparse TF-IDF features from word and character n-grams of normalised text."""
+"""Text features: sparse TF-IDF word and character n-grams, and dense mean word vectors."""
 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
+
+from nlu.wordvectors import WordVectors
+
+_HAS_ALNUM = re.compile(r"[a-z0-9]")  # punctuation tokens carry no meaning to weigh
 
 
 def word_ngrams(text: str, n: int) -> list[str]:
@@ -88,3 +93,61 @@ class Featurizer:
             "char_high": self.char_high,
             "min_df": self.min_df,
         }
+
+
+@dataclass
+class MeanWordVectors:
+    """Dense features: each text's IDF-weighted mean word vector, unit length, times ``scale``.
+
+    The vectors come from unlabelled text (``nlu.wordvectors``), so a word no training example
+    used still lands near the words it is used like. IDF weights come from the training texts;
+    a word they never saw gets the largest weight, as an n-gram seen once would.
+    """
+
+    table: WordVectors
+    scale: float = 1.0
+    idf: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+
+    @property
+    def size(self) -> int:
+        """Number of features."""
+        return self.table.dim
+
+    def fit(self, texts: Sequence[str]) -> MeanWordVectors:
+        """Set each table word's IDF from the training texts."""
+        df: Counter[str] = Counter()
+        for text in texts:
+            df.update(set(text.split()))
+        n = len(texts)
+        counts = np.array([df.get(w, 0) for w in self.table.words], dtype=np.float32)
+        self.idf = (np.log((1 + n) / (1 + counts)) + 1).astype(np.float32)
+        return self
+
+    @property
+    def unseen_idf(self) -> float:
+        """The IDF of a word no training text used: the weight a word without a vector gets."""
+        return float(self.idf.max()) if len(self.idf) else 1.0
+
+    def vector(self, text: str) -> np.ndarray:
+        """The feature vector of one normalised text (zeros when no word has a vector).
+
+        Its length is the share of the text's IDF weight that the table covers: in "what are
+        embeddings" only the function words have vectors, and a unit vector of them alone
+        would speak for the whole question; shortened, it leaves the n-grams to decide.
+        """
+        words = [w for w in text.split() if _HAS_ALNUM.search(w)]
+        rows = [i for w in words if (i := self.table.index.get(w)) is not None]
+        if not rows:
+            return np.zeros(self.size, dtype=np.float32)
+        weights = self.idf[rows]
+        unknown = (len(words) - len(rows)) * self.unseen_idf
+        mean = weights @ self.table.vectors[rows]
+        coverage = weights.sum() / (weights.sum() + unknown)
+        return mean * (self.scale * coverage / (np.linalg.norm(mean) or 1.0))
+
+    def matrix(self, texts: Sequence[str]) -> np.ndarray:
+        """Stack the vectors of many texts, shape (texts, size)."""
+        out = np.zeros((len(texts), self.size), dtype=np.float32)
+        for row, text in enumerate(texts):
+            out[row] = self.vector(text)
+        return out

@@ -17,11 +17,10 @@ from tqdm import tqdm
 
 from nlu import components  # noqa: F401  (registers the factories the config names)
 from nlu.calibrate import GateScore, choose_gate, fit_temperature
-from nlu.classifier import LinearIntentModel, softmax
+from nlu.classifier import softmax
 from nlu.data import Example, TrainingData
 from nlu.entities import EntityTraining, train_entity_model
 from nlu.entity_filter import FILTER
-from nlu.features import Featurizer
 from nlu.normalize import normalized_text
 
 DEFAULT_CONFIG = Path(__file__).with_name("config.cfg")
@@ -109,9 +108,7 @@ def out_of_fold(
         fit = [i for i, f in enumerate(fold_of) if f != fold]
         if not test or len({data.examples[i].intent for i in fit}) < 2:
             continue
-        model = LinearIntentModel(
-            Featurizer(**template.featurizer.settings()), c=template.c, max_iter=template.max_iter
-        )
+        model = template.untrained_copy()
         model.fit([texts[i] for i in fit], [data.examples[i].intent for i in fit], seed=opts.seed)
         cols = [column[label] for label in model.labels]
         logits[np.ix_(test, cols)] = model.logits_many([texts[i] for i in test])

@@ -71,9 +71,11 @@ def test_thresholds_are_stored_in_the_pipeline_config(model_dir: Path, tmp_path:
     shutil.copytree(model_dir, strict)
     config = (strict / "config.cfg").read_text()
     assert "[components.intent_gate]" in config
-    # Raise the stored threshold: the same model must now refuse to trust anything.
+    # Raise the stored threshold and margin: the same model must now refuse to trust anything
+    # (a threshold alone is met by a training example the model scores at 1.0).
     lines = [
-        ("threshold = 1.0" if ln.startswith("threshold =") else ln) for ln in config.splitlines()
+        (f"{ln.split()[0]} = 1.0" if ln.startswith(("threshold =", "margin =")) else ln)
+        for ln in config.splitlines()
     ]
     (strict / "config.cfg").write_text("\n".join(lines) + "\n")
     assert not load(strict).parse("hello").trusted
