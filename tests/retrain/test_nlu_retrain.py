@@ -121,7 +121,21 @@ def test_corrected_intents_retrain_swap_and_refuse_bad_labels(
     assert watcher.poll_once() == []  # already serving the active version
 
     # A careless reviewer relabels greetings as goodbyes: the gate keeps the good model.
-    wrong = ["hello again", "hi hi", "hey hey", "morning", "hello friend", "hi there bot"]
+    # As many as the real greetings, so the bad labels outweigh them whatever the features.
+    wrong = [
+        "hello again",
+        "hi hi",
+        "hey hey",
+        "morning",
+        "hello friend",
+        "hi there bot",
+        "hello there friend",
+        "good evening all",
+        "hey there you",
+        "hello hello",
+        "good morning to you",
+        "hiya bot",
+    ]
     wrong_turns = [agent.handle(Incoming("cli", f"w{n}", t)).turn_id for n, t in enumerate(wrong)]
     with sessions.begin() as session:
         for turn_id in wrong_turns:
