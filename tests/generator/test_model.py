@@ -84,7 +84,9 @@ def test_tiny_model_overfits_three_pairs(tok: BPETokenizer) -> None:
     with torch.no_grad():
         predicted = model(batch.src, batch.src_lens, batch.tgt_in).argmax(-1)  # (B, T)
     assert bool((predicted == batch.tgt_out)[real].all())
-    opts = DecodeOptions(beam_size=1, min_tokens=1, no_repeat_ngram=0)  # tiny vocab: char-level
+    # Greedy: with re-ranking on (the default) the anti-LM term may rightly prefer another
+    # fitted reply, and which one turns on the kernels' last bits.
+    opts = DecodeOptions(beam_size=1, min_tokens=1, no_repeat_ngram=0, rerank=False)
     found = generate(model, tok, [p.src for p in pairs], opts)
     assert [tok.decode(cands[0][0]) for cands in found] == [reply for _, reply in PAIRS]
 
