@@ -51,6 +51,10 @@ def ada(sqlite_engine: Engine, make_agent: Callable[..., Agent]) -> Agent:
         ("will AI replace journalists", "ask_ai_jobs", ["job", "work"]),
         ("is it safe for teenagers to use ai chatbots?", "ask_ai_danger", []),
         ("how would you explain AI to a kid?", "ask_definition", ["AI"]),
+        # Privacy and how models learn (2026-11-30), phrasings that are not in the data:
+        ("does chatgpt keep a record of my chats?", "ask_ai_privacy", ["privacy", "stored"]),
+        ("how are large language models trained?", "ask_ai_training", ["weights"]),
+        ("what do AI models learn from?", "ask_ai_training", ["example"]),
     ],
 )
 def test_common_ai_questions_get_their_scripted_answer(
