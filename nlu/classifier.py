@@ -26,9 +26,13 @@ class LinearIntentModel:
         max_iter: int = 300,
         dense: MeanWordVectors | None = None,
         balanced: bool = False,
+        vectors: tuple[Path, float] | None = None,
     ):
         self.featurizer = featurizer or Featurizer()
         self.dense = dense
+        # A table file and scale for the dense block, read when training first needs them: a
+        # pipeline restored from disk brings its own copy, so building it must not read this.
+        self.vectors = vectors
         self.c = c
         self.max_iter = max_iter
         # Weigh each intent's examples inversely to their number, so a big out-of-scope class
@@ -52,8 +56,9 @@ class LinearIntentModel:
         if len(set(labels)) < 2:
             raise ValueError("training needs at least two intents")
         matrix = self.featurizer.fit(texts).matrix(texts)
-        if self.dense is not None:
-            matrix = sp.hstack([matrix, self.dense.fit(texts).matrix(texts)], format="csr")
+        dense = self._dense_for_training()
+        if dense is not None:
+            matrix = sp.hstack([matrix, dense.fit(texts).matrix(texts)], format="csr")
         model = LogisticRegression(
             C=self.c,
             max_iter=self.max_iter,
@@ -91,11 +96,18 @@ class LinearIntentModel:
         """The options that rebuild an untrained copy of this model (for k-fold fits)."""
         return {"c": self.c, "max_iter": self.max_iter, "balanced": self.balanced}
 
+    def _dense_for_training(self) -> MeanWordVectors | None:
+        """The dense block, its table read from ``vectors`` the first time it is needed."""
+        if self.dense is None and self.vectors is not None:
+            path, scale = self.vectors
+            self.dense = MeanWordVectors(WordVectors.load(path), scale)
+        return self.dense
+
     def untrained_copy(self) -> LinearIntentModel:
         """A model with the same options and word vector table, not yet fitted."""
         dense = None
-        if self.dense is not None:
-            dense = MeanWordVectors(self.dense.table, self.dense.scale)
+        if (source := self._dense_for_training()) is not None:
+            dense = MeanWordVectors(source.table, source.scale)
         return LinearIntentModel(
             Featurizer(**self.featurizer.settings()), dense=dense, **self.settings()
         )  # type: ignore[arg-type]
@@ -138,7 +150,7 @@ class LinearIntentModel:
         self.c = float(meta["c"])
         self.max_iter = int(meta["max_iter"])
         self.balanced = bool(meta.get("balanced", False))  # models saved before the option
-        self.dense = None
+        self.dense, self.vectors = None, None  # the saved model's own copy, if any, rules
         if "word_vectors" in meta:
             table = WordVectors.load(path / VECTORS_FILE)
             self.dense = MeanWordVectors(table, float(meta["word_vectors"]["scale"]))

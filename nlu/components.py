@@ -12,10 +12,10 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from nlu.classifier import LinearIntentModel
-from nlu.features import Featurizer, MeanWordVectors
+from nlu.features import Featurizer
 from nlu.normalize import normalize_doc, normalized_text
 from nlu.trust import DEFAULT_GATE, TrustGate
-from nlu.wordvectors import WordVectors, resolve
+from nlu.wordvectors import resolve
 
 # Set by the gate; read by nlu.model to fill Parse.trusted.
 if not Doc.has_extension("intent_trusted"):
@@ -152,10 +152,10 @@ def make_intent_classifier(
     an ``.npz`` written by ``threadbot nlu vectors``); empty means n-grams only.
     """
     featurizer = Featurizer(word_ngrams, char_low, char_high, min_df)
-    dense = None
-    if word_vectors:
-        dense = MeanWordVectors(WordVectors.load(resolve(word_vectors)), vector_scale)
-    model = LinearIntentModel(featurizer, c=c, max_iter=max_iter, dense=dense, balanced=balanced)
+    vectors = (resolve(word_vectors), vector_scale) if word_vectors else None
+    model = LinearIntentModel(
+        featurizer, c=c, max_iter=max_iter, balanced=balanced, vectors=vectors
+    )
     return IntentClassifier(name, model)
 
 
