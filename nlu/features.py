@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -11,9 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from nlu.wordvectors import WordVectors
-
-_HAS_ALNUM = re.compile(r"[a-z0-9]")  # punctuation tokens carry no meaning to weigh
+from nlu.wordvectors import WordVectors, is_word
 
 
 def word_ngrams(text: str, n: int) -> list[str]:
@@ -135,7 +132,7 @@ class MeanWordVectors:
         embeddings" only the function words have vectors, and a unit vector of them alone
         would speak for the whole question; shortened, it leaves the n-grams to decide.
         """
-        words = [w for w in text.split() if _HAS_ALNUM.search(w)]
+        words = [w for w in text.split() if is_word(w)]
         rows = [i for w in words if (i := self.table.index.get(w)) is not None]
         if not rows:
             return np.zeros(self.size, dtype=np.float32)

@@ -30,6 +30,11 @@ CHITCHAT = "chitchat"  # names the shipped table in config files
 _HAS_ALNUM = re.compile(r"[a-z0-9]")
 
 
+def is_word(token: str) -> bool:
+    """A normalised token with a letter or digit: punctuation gets no vector and no weight."""
+    return _HAS_ALNUM.search(token) is not None
+
+
 @dataclass(frozen=True)
 class VectorSettings:
     """How a table is built; saved inside it so a rebuild can be checked against it."""
@@ -121,7 +126,7 @@ def build(sentences: Sequence[str], settings: VectorSettings | None = None) -> W
     settings = settings or VectorSettings()
     tokenised = [s.split() for s in sentences]
     # Punctuation tokens are everywhere, so they carry no meaning and would crowd contexts.
-    counts = Counter(w for words in tokenised for w in words if _HAS_ALNUM.search(w))
+    counts = Counter(w for words in tokenised for w in words if is_word(w))
     words = sorted(w for w, c in counts.items() if c >= settings.min_count)
     index = {w: i for i, w in enumerate(words)}
     ids, sentence_of = [], []
