@@ -18,7 +18,7 @@ from generator import checkpoint
 from generator.clean import prepare, split_conversations
 from generator.config import DataConfig, TrainConfig
 from generator.data import Conversation, load_corpus, write_jsonl
-from generator.scoring import Exchange, generate_replies, perplexity, sample_exchanges, text_metrics
+from generator.scoring import generate_replies, perplexity, sample_exchanges, text_metrics
 from generator.service import LSTMReplyGenerator, load
 from generator.train import TrainResult, train
 from generator.types import ReplyContext
@@ -139,8 +139,9 @@ def score_model(
     keywords: Sequence[str],
     max_replies: int,
     context_turns: int,
-) -> tuple[ModelScore, list[Exchange], list[str]]:
-    """Perplexity on every pair; replies (conditioned on ``topic``) to up to ``max_replies``."""
+) -> tuple[ModelScore, dict[str, float], int]:
+    """Perplexity on every pair; replies (conditioned on ``topic``) to up to ``max_replies``,
+    with their text metrics (the references' figures among them) and how many there are."""
     nll, _ = perplexity(gen, convs, context_turns)
     exchanges = sample_exchanges(convs, context_turns, max_replies)
     replies, _ = generate_replies(gen, [ReplyContext(e.context, topic=topic) for e in exchanges])
@@ -151,7 +152,7 @@ def score_model(
         salience=figures["salience_tfidf"],
         samples=[(e.message, r) for e, r in zip(exchanges, replies, strict=True)][:10],
     )
-    return score, exchanges, replies
+    return score, figures, len(replies)
 
 
 def topic_gate(
@@ -169,16 +170,15 @@ def topic_gate(
         gen = load(path, **{"rerank": True, "seed": 0, **decoding})
         ctx_turns = checkpoint.data_config(checkpoint.read(path)).context_turns
         scores.append(score_model(gen, validation, topic, keywords, max_replies, ctx_turns))
-    (general, exchanges, _), (tuned, _, replies) = scores
-    references = text_metrics(exchanges, replies, keywords)
+    (general, _, _), (tuned, figures, replies) = scores
     return Gate(
         topic=topic,
         pairs=sum(len(c.turns) - 1 for c in validation),
-        replies=len(replies),
+        replies=replies,
         general=general,
         tuned=tuned,
-        reference_on_topic_rate=references["reference_on_topic_rate"],
-        reference_salience=references["reference_salience_tfidf"],
+        reference_on_topic_rate=figures["reference_on_topic_rate"],
+        reference_salience=figures["reference_salience_tfidf"],
     )
 
 
