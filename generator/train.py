@@ -308,7 +308,7 @@ def train_epoch(
     caller validates and checkpoints what it learned, then stops.
     """
     cfg = s.cfg
-    skip, s.skip = (s.skip if epoch == s.start_epoch else 0), 0
+    skip, s.skip = s.skip, 0  # set by a mid-epoch resume, for its first epoch only
     t0 = time.perf_counter()
     step_losses: list[torch.Tensor] = []
     tokens, interrupted = 0, False
