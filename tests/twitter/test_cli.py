@@ -100,11 +100,7 @@ def test_bad_api_base_is_refused_at_start(env: pytest.MonkeyPatch) -> None:
 def test_sigterm_and_sigint_set_the_stop_event_and_handlers_come_back() -> None:
     stop = threading.Event()
     before = signal.getsignal(signal.SIGTERM)
-    previous = stop_on_signals(stop)
-    try:
+    with stop_on_signals(stop):
         os.kill(os.getpid(), signal.SIGTERM)
         assert stop.wait(5)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     assert signal.getsignal(signal.SIGTERM) is before

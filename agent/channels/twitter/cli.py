@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
 import click
 import tweepy
@@ -53,9 +54,10 @@ def loop_config(
     )
 
 
-def stop_on_signals(stop: threading.Event) -> dict[int, Any]:
-    """SIGTERM and SIGINT set ``stop`` (the loop ends after the mention in hand); returns the
-    handlers they replace."""
+@contextlib.contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """While inside, SIGTERM and SIGINT set ``stop`` (the loop ends after the mention in hand);
+    the handlers they replaced come back on the way out."""
 
     def handler(signum: int, _frame: FrameType | None) -> None:
         log.info(
@@ -63,11 +65,14 @@ def stop_on_signals(stop: threading.Event) -> dict[int, Any]:
         )
         stop.set()
 
-    previous = {}
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        previous[sig] = signal.getsignal(sig)
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    for sig in previous:
         signal.signal(sig, handler)
-    return previous
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 class BadCredentials(click.ClickException):
@@ -101,38 +106,35 @@ def run_command(app: AppContext, dry_run: bool, backfill: bool, once: bool) -> N
         raise BadCredentials(str(exc)) from None
     stop = threading.Event()
     bot = app.agent(watch_models=True)  # a promoted model is swapped in without a restart
-    previous = stop_on_signals(stop)
-    try:
-        loop = MentionLoop(
-            bot,
-            app.engine,
-            api,
-            loop_config(
-                config, bot_account_id(config, api, stop), dry_run=dry_run, backfill=backfill
-            ),
-            stop,
-        )
-        if once:
-            loop.recover()
-            try:
-                loop.run_once()
-            finally:
-                loop.close()
-        else:
-            loop.run()
-    except CredentialsRejected as exc:
-        raise BadCredentials(str(exc)) from None
-    except Stopped:
-        click.echo("stopped before the first poll")
-        return
-    except tweepy.HTTPException as exc:  # a read X refuses for good: 400, 403, 404
-        raise click.ClickException(
-            f"X refused a request ({exc.response.status_code}): "
-            f"{'; '.join(exc.api_messages) or 'no details'}"
-        ) from None
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    with stop_on_signals(stop):
+        try:
+            loop = MentionLoop(
+                bot,
+                app.engine,
+                api,
+                loop_config(
+                    config, bot_account_id(config, api, stop), dry_run=dry_run, backfill=backfill
+                ),
+                stop,
+            )
+            if once:
+                loop.recover()
+                try:
+                    loop.run_once()
+                finally:
+                    loop.close()
+            else:
+                loop.run()
+        except CredentialsRejected as exc:
+            raise BadCredentials(str(exc)) from None
+        except Stopped:
+            click.echo("stopped before the first poll")
+            return
+        except tweepy.HTTPException as exc:  # a read X refuses for good: 400, 403, 404
+            raise click.ClickException(
+                f"X refused a request ({exc.response.status_code}): "
+                f"{'; '.join(exc.api_messages) or 'no details'}"
+            ) from None
     click.echo(f"stopped: {loop.stats}")
 
 
@@ -225,17 +227,15 @@ def sandbox_command(
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     stop = threading.Event()
-    previous = stop_on_signals(stop)
-    click.echo(f"X API sandbox on {server.url} (page: {server.url}/); bot @{bot_username}")
-    click.echo(
-        f"point the loop at it: THREADBOT_TWITTER_API_BASE={server.url} threadbot twitter run"
-    )
-    try:
-        stop.wait()
-    finally:
-        server.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    with stop_on_signals(stop):
+        click.echo(f"X API sandbox on {server.url} (page: {server.url}/); bot @{bot_username}")
+        click.echo(
+            f"point the loop at it: THREADBOT_TWITTER_API_BASE={server.url} threadbot twitter run"
+        )
+        try:
+            stop.wait()
+        finally:
+            server.stop()
 
 
 def sandbox_state(settings: Settings, bot_username: str) -> SandboxState:

@@ -8,7 +8,6 @@ hangs it under the ``generator`` group through the ``generator.collect`` entry p
 from __future__ import annotations
 
 import re
-import signal
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -116,29 +115,27 @@ def collect_command(
         raise BadCredentials(str(exc)) from None
     stop = threading.Event()
     retrier = Retrier(retry_policy(config), stop)
-    previous = stop_on_signals(stop)
-    try:
-        options = CollectOptions(
-            query, max_tweets, max_threads, lang, since, bot_account_id(config, api, stop)
-        )
-        collector = Collector(api, retrier, corpus, options, progress=not quiet)
-        if len(collector.search_query()) > MAX_QUERY_CHARS:
-            raise click.BadParameter(
-                f"X takes queries of up to {MAX_QUERY_CHARS} characters", param_hint="--query"
+    with stop_on_signals(stop):
+        try:
+            options = CollectOptions(
+                query, max_tweets, max_threads, lang, since, bot_account_id(config, api, stop)
             )
-        report = collector.run(stop)
-    except CredentialsRejected as exc:
-        raise BadCredentials(str(exc)) from None
-    except Stopped:
-        raise click.ClickException("stopped before the first search") from None
-    except tweepy.HTTPException as exc:  # X refuses for good: a query it cannot parse, 403
-        raise click.ClickException(
-            f"X refused a request ({exc.response.status_code}): "
-            f"{'; '.join(exc.api_messages) or 'no details'}; what was kept so far is in {out_file}"
-        ) from None
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+            collector = Collector(api, retrier, corpus, options, progress=not quiet)
+            if len(collector.search_query()) > MAX_QUERY_CHARS:
+                raise click.BadParameter(
+                    f"X takes queries of up to {MAX_QUERY_CHARS} characters", param_hint="--query"
+                )
+            report = collector.run(stop)
+        except CredentialsRejected as exc:
+            raise BadCredentials(str(exc)) from None
+        except Stopped:
+            raise click.ClickException("stopped before the first search") from None
+        except tweepy.HTTPException as exc:  # X refuses for good: a query it cannot parse, 403
+            raise click.ClickException(
+                f"X refused a request ({exc.response.status_code}): "
+                f"{'; '.join(exc.api_messages) or 'no details'}; "
+                f"what was kept so far is in {out_file}"
+            ) from None
     for line in report.lines(lang):
         click.echo(line)
     click.echo(
