@@ -32,8 +32,10 @@ class Mention:
     is_retweet: bool
 
 
-def _referenced(tweet: dict[str, Any], kind: str) -> str | None:
-    return next((r["id"] for r in tweet.get("referenced_tweets", []) if r["type"] == kind), None)
+def referenced(tweet: dict[str, Any], kind: str) -> str | None:
+    """The id of the post ``tweet`` references as ``kind`` (replied_to, retweeted, quoted)."""
+    refs = tweet.get("referenced_tweets") or []
+    return next((str(r["id"]) for r in refs if r.get("type") == kind), None)
 
 
 def _mention(tweet: dict[str, Any], users: dict[str, dict[str, Any]]) -> Mention:
@@ -45,10 +47,10 @@ def _mention(tweet: dict[str, Any], users: dict[str, dict[str, Any]]) -> Mention
         author_handle=author.get("username"),
         author_name=author.get("name"),
         conversation_id=tweet.get("conversation_id"),
-        in_reply_to_id=_referenced(tweet, "replied_to"),
+        in_reply_to_id=referenced(tweet, "replied_to"),
         text=tweet["text"],
         created_at=datetime.fromisoformat(created.replace("Z", "+00:00")) if created else None,
-        is_retweet=_referenced(tweet, "retweeted") is not None,
+        is_retweet=referenced(tweet, "retweeted") is not None,
     )
 
 
@@ -104,6 +106,6 @@ class TwitterApi:
             user_auth=self.user_auth,
         )
         for tweet in body.get("data", []):
-            if _referenced(tweet, "replied_to") == str(mention_id):
+            if referenced(tweet, "replied_to") == str(mention_id):
                 return str(tweet["id"])
         return None

@@ -20,20 +20,24 @@ from typing import Any
 
 from tqdm import tqdm
 
-from agent.channels.twitter.api import TwitterApi
+from agent.channels.twitter.api import TwitterApi, referenced
 from agent.channels.twitter.retry import Retrier, Stopped
-from agent.channels.twitter.sandbox.query import MAX_QUERY_CHARS
+from agent.channels.twitter.search_limits import MAX_QUERY_CHARS, RECENT_SEARCH_DAYS
 from agent.core.messages import clean_text, storable_text
 from generator.clean import scrub
 from generator.collected import CollectedCorpus
 from generator.threads import Post, as_turns, pseudonym, reply_chains
 
-# X's recent search: the last seven days, 10 to 100 posts a page.
-RECENT_DAYS = 7
+# X's recent search: 10 to 100 posts a page.
 PAGE_MIN, PAGE_MAX = 10, 100
 FIELDS = ["author_id", "conversation_id", "referenced_tweets", "created_at", "lang"]
 # X's codes for posts with no language of their own (emoji only, media only, ...).
 NO_LANGUAGE = {"und", "zxx", "qme", "qam", "qct", "qht", "qst"}
+
+
+def conversations_query(ids: list[str]) -> str:
+    """One search for every post of these conversations."""
+    return " OR ".join(f"conversation_id:{c}" for c in ids)
 
 
 class BudgetSpent(Exception):
@@ -44,12 +48,12 @@ def check_since(since: datetime, now: datetime | None = None) -> datetime:
     """``since`` as an aware UTC time, or a ValueError that explains the seven-day window."""
     now = now or datetime.now(UTC)
     since = since if since.tzinfo else since.replace(tzinfo=UTC)
-    oldest = now - timedelta(days=RECENT_DAYS)
+    oldest = now - timedelta(days=RECENT_SEARCH_DAYS)
     if since < oldest:
         raise ValueError(
             f"{since:%Y-%m-%d %H:%M} UTC is older than X's recent search reaches: it covers the "
-            f"last {RECENT_DAYS} days only (from {oldest:%Y-%m-%d %H:%M} UTC). Older posts need "
-            "X's full-archive search (Pro and Enterprise access), which collect does not use."
+            f"last {RECENT_SEARCH_DAYS} days only (from {oldest:%Y-%m-%d %H:%M} UTC). Older posts "
+            "need X's full-archive search (Pro and Enterprise access), which collect does not use."
         )
     if since > now:
         raise ValueError(f"{since:%Y-%m-%d %H:%M} UTC is in the future")
@@ -165,7 +169,7 @@ class Collector:
         is usually a page or less, and a request per conversation would spend the rate limit
         (180 searches per 15 minutes on X's Pro tier, 60 on Basic) more than ten times as fast.
         """
-        query = " OR ".join(f"conversation_id:{c}" for c in ids)
+        query = conversations_query(ids)
         tweets: dict[str, dict[str, Any]] = {}
         for page in self._pages(query):
             for tweet in page:
@@ -179,9 +183,8 @@ class Collector:
 
     # -- filtering ------------------------------------------------------------------------
     def _drop_reason(self, tweet: dict[str, Any], text: str) -> str | None:
-        refs = {r.get("type") for r in tweet.get("referenced_tweets") or []}
         lang = tweet.get("lang")
-        if "retweeted" in refs:
+        if referenced(tweet, "retweeted") is not None:
             return "retweet"
         if self.options.account_id and tweet.get("author_id") == self.options.account_id:
             return "bot"
@@ -197,12 +200,10 @@ class Collector:
         if reason is not None:
             self.report.drop(reason)
             return None
-        refs = tweet.get("referenced_tweets") or []
-        parent = next((str(r["id"]) for r in refs if r["type"] == "replied_to"), None)
         return Post(
             id=str(tweet["id"]),
             conversation_id=conversation_id,
-            parent_id=parent,
+            parent_id=referenced(tweet, "replied_to"),
             author=pseudonym(self.corpus.salt, str(tweet.get("author_id", ""))),
             text=text,
         )
@@ -248,7 +249,7 @@ class Collector:
     def _batch_full(self, batch: list[str]) -> bool:
         """Whether one more id would make the batch's query too long, or collect more threads
         than --max-threads still wants (so a small run reads little)."""
-        more = " OR ".join(f"conversation_id:{c}" for c in [*batch, batch[-1]])
+        more = conversations_query([*batch, batch[-1]])
         wanted = self.options.max_threads
         return len(more) > MAX_QUERY_CHARS or (
             wanted is not None and len(batch) >= wanted - self.report.threads
@@ -264,9 +265,10 @@ class Collector:
                 bar.update()
         bar.set_postfix(read=self.report.read, refresh=False)
 
-    def run(self, stop: threading.Event | None = None) -> CollectReport:
-        """Collect until the matches, the budget or --max-threads run out, or ``stop`` is set."""
-        stop = stop or self.retrier.stop
+    def run(self) -> CollectReport:
+        """Collect until the matches, the budget or --max-threads run out, or the retrier's
+        stop event is set (SIGTERM, Ctrl-C)."""
+        stop = self.retrier.stop
         bar = tqdm(total=self.options.max_threads, unit="thread", disable=not self.progress)
         batch: list[str] = []
         try:

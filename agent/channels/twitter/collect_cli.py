@@ -19,13 +19,13 @@ from agent.channels.twitter.api import TwitterApi
 from agent.channels.twitter.cli import BadCredentials, bot_account_id, retry_policy, stop_on_signals
 from agent.channels.twitter.client import CredentialsMissing, make_client
 from agent.channels.twitter.collect import (
-    MAX_QUERY_CHARS,
     PAGE_MIN,
     CollectOptions,
     Collector,
     check_since,
 )
 from agent.channels.twitter.retry import CredentialsRejected, Retrier, Stopped
+from agent.channels.twitter.search_limits import MAX_QUERY_CHARS
 from agent.context import AppContext, pass_app
 from generator.collected import CollectedCorpus
 from generator.errors import CorpusError
@@ -125,7 +125,7 @@ def collect_command(
                 raise click.BadParameter(
                     f"X takes queries of up to {MAX_QUERY_CHARS} characters", param_hint="--query"
                 )
-            report = collector.run(stop)
+            report = collector.run()
         except CredentialsRejected as exc:
             raise BadCredentials(str(exc)) from None
         except Stopped:

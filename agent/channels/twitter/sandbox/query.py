@@ -13,10 +13,10 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+from agent.channels.twitter.search_limits import MAX_QUERY_CHARS
+
 Tweet = dict[str, Any]
 Predicate = Callable[[Tweet], bool]
-# X's limit for recent search on the Basic and Pro tiers.
-MAX_QUERY_CHARS = 512
 _LEX = re.compile(r'\s+|(\()|(\))|(-)(?=[^\s)])|"([^"]*)"|([^\s()"]+)')
 _WORD = re.compile(r"\w+")
 _TAG = re.compile(r"[#@$]\w+")

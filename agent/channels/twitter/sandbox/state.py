@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agent.channels.twitter.sandbox.query import QueryError, compile_query
+from agent.channels.twitter.search_limits import RECENT_SEARCH_DAYS
 from agent.channels.twitter.window import normalise
 
 # Credentials the sandbox accepts unless told otherwise; they open no real account anywhere.
@@ -33,8 +34,6 @@ def snowflake_now() -> int:
 TWEET_LIMIT = 280
 # X's own per-user limits differ by tier; these defaults are Pro-like and tests shrink them.
 DEFAULT_LIMITS = {"mentions": 180, "post": 100, "search": 180, "lookup": 900, "me": 75}
-# Recent search sees this far back; older posts need X's full-archive search.
-RECENT_SEARCH_DAYS = 7
 
 
 def _page_below(token: str | None, parameter: str) -> int | None:
