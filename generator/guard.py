@@ -9,7 +9,17 @@ from importlib import resources
 from generator.clean import has_personal_data
 
 # The reasons a candidate can be rejected for, in the order they are checked.
-REASONS = ("empty", "too_long", "profanity", "url", "handle", "personal_data", "repeat")
+# "persona": the candidate breaks the bot's persona rule (generator/persona.py).
+REASONS = (
+    "empty",
+    "too_long",
+    "profanity",
+    "url",
+    "handle",
+    "personal_data",
+    "repeat",
+    "persona",
+)
 
 # better-profanity's own leetspeak table, inverted: a character stands for these letters.
 _LEET = str.maketrans(

@@ -119,7 +119,10 @@ def _checked(ctx: ReplyContext, text: str) -> tuple[str, str | None]:
     fitted = fit(text, ctx.max_chars)
     if text and not fitted:
         return fitted, "too_long"
-    return fitted, guard.check(fitted, ctx.previous_bot_reply)
+    reason = guard.check(fitted, ctx.previous_bot_reply)
+    if reason is None and ctx.persona.breaks(fitted):
+        return fitted, "persona"
+    return fitted, reason
 
 
 def quantize_model(model: Seq2Seq) -> Seq2Seq:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from generator.persona import Persona
 
 
 @dataclass(frozen=True)
@@ -12,21 +14,32 @@ class ReplyContext:
 
     ``history`` holds the last turns oldest first, alternating speakers and ending with the
     user's message; ``max_chars`` is the budget left after the ``@handle`` prefix, counted the
-    way Twitter counts characters.
+    way Twitter counts characters. ``persona`` is the bot's rule for what it may say about
+    itself; ``grounded`` holds acknowledgements the agent wrote from the message's dialogue act
+    and key phrase with the bot's own templates: the hybrid fallback ranks them beside
+    retrieved and generated candidates.
     """
 
     history: tuple[str, ...]
     topic: str | None = None
     previous_bot_reply: str | None = None
     max_chars: int = 280
+    persona: Persona = field(default_factory=Persona)
+    grounded: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Generated:
-    """A reply, or the reason the safety guard rejected every candidate (then ``text`` is None)."""
+    """A reply, or the reason the safety guard rejected every candidate (then ``text`` is None).
+
+    ``source`` says where the reply came from, as JSON the turn record keeps: ``{"kind":
+    "retrieved" | "generated" | "grounded", ...}`` with the corpus and pair of a retrieved
+    reply and the ranker's score and largest feature contributions.
+    """
 
     text: str | None
     rejected_reason: str | None = None
+    source: dict[str, Any] | None = None
 
 
 class ReplyGenerator(Protocol):

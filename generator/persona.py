@@ -1,0 +1,92 @@
+"""The persona rule: a bot does not claim a human life.
+
+Human replies in a chat corpus, and a seq2seq trained on them, speak as people do: "I'm a
+computer science major", "my mom made dinner", "I went to the gym", "I've got to go now". A bot
+that says so contradicts what it is. :class:`Persona` is set in the bot's own files
+(``persona:`` in dialogue.yml) and carried to the generator in ``ReplyContext``: a ``bot``
+persona refuses every candidate that claims studies, a job, family, a body, meals or trips; a
+``human`` persona allows them. Either kind can add patterns of its own (``also_refuse``).
+
+The patterns look for first-person claims only: "my dog stole my sandwich" is refused as the
+bot's own story, but "what kind of dog do you have?" passes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+PERSONA_KINDS = ("bot", "human")
+
+_RELATIVES = (
+    r"mom|mum|mother|dad|father|parents?|brother|sister|siblings?|sons?|daughters?|kids?|"
+    r"children|wife|husband|boyfriend|girlfriend|partner|fianc[eé]e?|family|grandma|grandpa|"
+    r"grandmother|grandfather|grandparents?|aunt|uncle|cousins?|roommates?|room mate|"
+    r"nephew|niece|baby"
+)
+_LIFE_NOUNS = (
+    r"job|boss|coworkers?|co-workers?|office|shift|major|classes|class|school|college|"
+    r"university|campus|professor|teacher|homework|exams?|finals|semester|degree|dorm|"
+    r"apartment|house|home town|hometown|car|dog|dogs|cat|cats|pets?|puppy|kitten|body|"
+    r"birthday|wedding|vacation|church|gym|team|hair|feet|legs?|stomach"
+)
+_LIFE_VERBS = (
+    r"went|go|going|drove|drive|flew|fly|travel(?:l?ed)?|visit(?:ed)?|moved|live|lived|"
+    r"grew up|work|worked|working|study|studied|studying|graduated?|ate|eat|eating|cooked|"
+    r"drank|slept|sleep|woke up|ran|run|jog(?:ged)?|swim|swam|played|play|watched|"
+    r"bought|married|born|raised|got home|got back|came back|took a|take a|had (?:a|an|some)? ?"
+    r"(?:breakfast|lunch|dinner|pizza|burger|nap|shower)"
+)
+_HUMAN_LIFE = (
+    # "I'm a student / a nurse / a computer science major / from Ohio / 25 / hungry"
+    rf"\b(?:i am|i'm|im)\s+(?:a |an )?(?:\w+ ){{0,3}}(?:major|student|freshman|sophomore|junior|"
+    rf"senior|grad|teacher|nurse|doctor|engineer|developer|programmer|mom|dad|parent|"
+    rf"wife|husband|kid|teenager|employee|intern|vegan|vegetarian)\b",
+    r"\b(?:i am|i'm|im)\s+(?:from|in college|in school|at work|at home|home|hungry|starving|"
+    r"sleepy|tired|sick|pregnant|married|single|\d+\s*(?:years old|yrs|y/o)|\d+\b)",
+    rf"\b(?:my|our)\s+(?:\w+ )?(?:{_RELATIVES})\b",
+    rf"\b(?:my|our)\s+(?:\w+ )?(?:{_LIFE_NOUNS})\b",
+    rf"\b(?:i|we)\s+(?:just |also |usually |really |actually |often |never |always |sometimes |"
+    rf"used to |have |had |will |am |was |'ve |'m |'ll )?(?:{_LIFE_VERBS})\b",
+    r"\b(?:i've|i have|i)\s+(?:got|gotta|have) to (?:go|run|head out|leave|get going)\b",
+    r"\bi(?:'m| am) (?:going|heading|off) to (?:bed|sleep|work|class|school|the)\b",
+    r"\b(?:i|we) (?:have|had|own|got) (?:a|an|two|three|\d+) (?:\w+ )?"
+    r"(?:dog|dogs|cat|cats|pet|pets|kids?|children|car|house|job|brother|sister)\b",
+    r"\b(?:i|we) (?:live|lived|grew up) in\b",
+    r"\bwhen i was (?:a kid|young|little|in)\b",
+    r"\bmy (?:name is|birthday)\b",
+)
+
+
+@cache
+def _compiled(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Persona:
+    """Who the bot says it is: ``kind`` "bot" claims no human life; ``also_refuse`` adds
+    regular expressions (case-insensitive) that the bot's author wants refused too."""
+
+    kind: str = "bot"
+    also_refuse: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in PERSONA_KINDS:
+            raise ValueError(f"persona kind must be one of {', '.join(PERSONA_KINDS)}")
+        for pattern in self.also_refuse:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"persona pattern {pattern!r} is not a regex: {exc}") from exc
+
+    def breaks(self, text: str) -> bool:
+        """True if ``text`` says something this persona would not (a bot's human life)."""
+        patterns = (*(_HUMAN_LIFE if self.kind == "bot" else ()), *self.also_refuse)
+        return bool(patterns) and _compiled(patterns).search(_plain(text)) is not None
+
+
+def _plain(text: str) -> str:
+    """Curly apostrophes straightened, so "I’m" reads as "I'm"."""
+    return text.replace("\u2019", "'").replace("\u2018", "'")
