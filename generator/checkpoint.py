@@ -109,7 +109,19 @@ def build(ckpt: dict[str, Any]) -> tuple[Seq2Seq, BPETokenizer]:
     return model, BPETokenizer.from_str(ckpt["tokenizer"])
 
 
+# The hybrid fallback's files beside the checkpoint in a model folder (generator/index.py,
+# generator/ranker.py): they belong to the model's version.
+INDEX_FILE = "index.sqlite"
+RANKER_FILE = "ranker.json"
+
+
 def fingerprint(path: str | Path) -> str:
-    """Short content hash of the checkpoint file: the model's version suffix."""
-    digest = hashlib.sha256(resolve(path).read_bytes()).hexdigest()
-    return digest[:10]
+    """Short content hash of the checkpoint and, in a model folder, of its reply index and
+    ranker: the version suffix every turn and the registry record covers all three."""
+    digest = hashlib.sha256(resolve(path).read_bytes())
+    folder = Path(path)
+    for name in (INDEX_FILE, RANKER_FILE):
+        if folder.is_dir() and (folder / name).exists():
+            with open(folder / name, "rb") as fh:
+                digest.update(hashlib.file_digest(fh, "sha256").digest())
+    return digest.hexdigest()[:10]

@@ -56,6 +56,12 @@ def decode_options(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
         ("--length-bonus", "length_bonus", float, "Re-ranking score added per reply token."),
         (
+            "--retrieve",
+            "retrieve",
+            click.IntRange(0),
+            "Retrieved human replies ranked beside the generated ones (0: no retrieval).",
+        ),
+        (
             "--max-drop",
             "max_drop",
             click.FloatRange(0),
@@ -623,3 +629,80 @@ def finetune_cmd(
     click.echo(f"wrote {out_dir}/best.pt and {out_dir}/gate.json")
     if not gate.passed:
         raise SystemExit(1)
+
+
+@generator.command("index")
+@shown_option(
+    "--model",
+    "model_dir",
+    default="models/generator",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Model folder: its index.sqlite and ranker.json are (re)written.",
+)
+@click.option(
+    "--collected",
+    "collected",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Also index a corpus from `generator collect` (needs --allow-reuse).",
+)
+@click.option(
+    "--allow-reuse",
+    is_flag=True,
+    help="The collected corpora's text may be posted as the bot's own replies: reposting "
+    "other people's tweets is your decision and responsibility (docs/generator.md).",
+)
+@click.option(
+    "--no-chitchat", is_flag=True, help="Leave out chitchat-dataset (MIT), indexed by default."
+)
+@shown_option(
+    "--train-examples",
+    default=2000,
+    type=click.IntRange(1),
+    help="Training messages the ranker learns from (each a group of 20 candidates).",
+)
+@shown_option(
+    "--validation-examples",
+    default=1000,
+    type=click.IntRange(1),
+    help="Validation messages for the Hits@1/20 and MRR report.",
+)
+@click.option("--topic", "topics", multiple=True, help="Report on validation of this topic only.")
+def index_cmd(
+    model_dir: Path,
+    collected: tuple[Path, ...],
+    allow_reuse: bool,
+    no_chitchat: bool,
+    train_examples: int,
+    validation_examples: int,
+    topics: tuple[str, ...],
+) -> None:
+    """Build the hybrid fallback's reply index and train its ranker, into the model folder.
+
+    Pairs whose replies only fit their own conversation (names, places, dates, numbers,
+    people referred back to), fragments, profanity and personal data are left out, and the
+    report says how many for each reason. Writes index.sqlite, ranker.json and ranker.png.
+    """
+    from generator.fallback_build import Corpus, build_fallback, describe
+    from generator.reuse import CHITCHAT, ReplySource
+
+    corpora = [] if no_chitchat else [Corpus("chitchat", CHITCHAT)]
+    corpora += [
+        Corpus(str(path), ReplySource(path.stem, "collected from X", allow_reuse))
+        for path in collected
+    ]
+    if not corpora:
+        raise click.UsageError("nothing to index: give --collected FILE or leave chitchat in")
+    try:
+        found = build_fallback(
+            model_dir,
+            corpora,
+            train_examples=train_examples,
+            validation_examples=validation_examples,
+            validation_topics=topics,
+        )
+    except GeneratorError as exc:
+        raise _fail(exc) from exc
+    for line in describe(found):
+        click.echo(line)
+    click.echo(f"wrote {model_dir / 'index.sqlite'}, ranker.json and ranker.png")

@@ -41,6 +41,10 @@ class DecodeOptions:
     mmi_weight: float = 0.75  # 1.0 (pure PMI) rewards rambling, 0.5 leaves 14 % generic
     length_bonus: float = 1.0  # nats per token: the MMI sum still prefers short replies
     max_drop: float = 2.0  # nats/token below the most fluent candidate: ranked last (garbled)
+    # The hybrid fallback (generator/hybrid.py), where the model folder holds a reply index and
+    # a ranker: this many retrieved human replies join the candidates; 0 leaves retrieval and
+    # the learned ranker out (MMI re-ranking then orders the LSTM's own candidates).
+    retrieve: int = 12
 
     def __post_init__(self) -> None:
         if self.beam_size < 1:
@@ -59,6 +63,8 @@ class DecodeOptions:
             raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
         if self.num_samples < 0:
             raise ValueError(f"num_samples must be >= 0, got {self.num_samples}")
+        if self.retrieve < 0:
+            raise ValueError(f"retrieve must be >= 0 (0 = off), got {self.retrieve}")
         if self.max_drop < 0:
             raise ValueError(f"max_drop must be >= 0, got {self.max_drop}")
         if not 0 <= self.mmi_weight <= 1:

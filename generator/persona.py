@@ -40,15 +40,18 @@ _LIFE_VERBS = (
 )
 _HUMAN_LIFE = (
     # "I'm a student / a nurse / a computer science major / from Ohio / 25 / hungry"
-    rf"\b(?:i am|i'm|im)\s+(?:a |an )?(?:\w+ ){{0,3}}(?:major|student|freshman|sophomore|junior|"
-    rf"senior|grad|teacher|nurse|doctor|engineer|developer|programmer|mom|dad|parent|"
-    rf"wife|husband|kid|teenager|employee|intern|vegan|vegetarian)\b",
+    r"\b(?:i am|i'm|im)\s+(?:a |an )?(?:\w+ ){0,3}(?:major|student|freshman|sophomore|junior|"
+    r"senior|grad|teacher|nurse|doctor|engineer|developer|programmer|mom|dad|parent|"
+    r"wife|husband|kid|teenager|employee|intern|vegan|vegetarian)\b",
     r"\b(?:i am|i'm|im)\s+(?:from|in college|in school|at work|at home|home|hungry|starving|"
     r"sleepy|tired|sick|pregnant|married|single|\d+\s*(?:years old|yrs|y/o)|\d+\b)",
     rf"\b(?:my|our)\s+(?:\w+ )?(?:{_RELATIVES})\b",
     rf"\b(?:my|our)\s+(?:\w+ )?(?:{_LIFE_NOUNS})\b",
-    rf"\b(?:i|we)\s+(?:just |also |usually |really |actually |often |never |always |sometimes |"
-    rf"used to |have |had |will |am |was |'ve |'m |'ll )?(?:{_LIFE_VERBS})\b",
+    # "I went", "I'm going", "we'll drive", "I'd probably fly", "I've worked"; "I run on a
+    # server" is a bot's truth, not a claim to legs.
+    rf"\b(?:i|we)(?:'m|'ve|'ll|'d)?\s+(?:(?:just|also|usually|really|actually|often|never|"
+    rf"always|sometimes|probably|used to|have|had|will|would|am|was|want to|wanna|gonna|"
+    rf"going to|need to|have to|got to)\s+)*(?:{_LIFE_VERBS})\b(?! on\b)",
     r"\b(?:i've|i have|i)\s+(?:got|gotta|have) to (?:go|run|head out|leave|get going)\b",
     r"\bi(?:'m| am) (?:going|heading|off) to (?:bed|sleep|work|class|school|the)\b",
     r"\b(?:i|we) (?:have|had|own|got) (?:a|an|two|three|\d+) (?:\w+ )?"
@@ -88,5 +91,5 @@ class Persona:
 
 
 def _plain(text: str) -> str:
-    """Curly apostrophes straightened, so "I’m" reads as "I'm"."""
+    """Curly apostrophes straightened (U+2019 and U+2018 read as ')."""
     return text.replace("\u2019", "'").replace("\u2018", "'")

@@ -1,4 +1,11 @@
-"""The loaded generator the agent calls: decode, fit the tweet, guard, count rejections."""
+"""The loaded generator the agent calls: find candidates, rank, fit the tweet, guard, count
+rejections.
+
+Where the model folder holds a reply index and a ranker (``generator index``), candidates are
+the hybrid fallback's (generator/hybrid.py: retrieved, grounded and generated, one learned
+ranker); otherwise the LSTM's own, ordered by MMI re-ranking. The model, its index and its
+ranker load, version and swap as one unit.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +13,36 @@ import threading
 import warnings
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from generator import checkpoint, guard
+from generator.checkpoint import INDEX_FILE, RANKER_FILE
 from generator.clean import scrub
 from generator.decode import DecodeOptions, generate
+from generator.hybrid import message_and_previous, pools
+from generator.index import ReplyIndex, ReplyIndexError
 from generator.model import Seq2Seq
+from generator.ranker import Featurizer, Ranker, RankerError
 from generator.tokenizer import BPETokenizer
 from generator.tweetlen import fit
 from generator.types import Generated, ReplyContext
 
 
+@dataclass(frozen=True)
+class Ranked:
+    """A candidate reply, best first in its list, and where it came from (``Generated.source``)."""
+
+    text: str
+    source: dict[str, Any]
+
+
 class LSTMReplyGenerator:
-    """A trained seq2seq behind a lock; ``reply`` is safe to call from several threads."""
+    """A trained seq2seq (with its reply index and ranker, when it has them) behind a lock;
+    ``reply`` is safe to call from several threads."""
 
     def __init__(
         self,
@@ -35,6 +55,8 @@ class LSTMReplyGenerator:
         max_source_tokens: int = 96,
         default_topic: str | None = None,
         device: torch.device | None = None,
+        index: ReplyIndex | None = None,
+        ranker: Ranker | None = None,
     ) -> None:
         self.device = device or torch.device("cpu")
         self.model = model.to(self.device).eval()
@@ -44,6 +66,9 @@ class LSTMReplyGenerator:
         self.context_turns = context_turns
         self.max_source_tokens = max_source_tokens
         self.default_topic = default_topic
+        self.index = index
+        self.ranker = ranker
+        self.featurizer = Featurizer(index) if index is not None else None
         self.rejections: Counter[str] = Counter()  # replies refused, by the reason returned
         self.candidate_rejections: Counter[str] = Counter()  # every refused beam candidate
         self._lock = threading.Lock()
@@ -63,14 +88,68 @@ class LSTMReplyGenerator:
         """Replies for many contexts in one batched search (throughput benchmarks, eval)."""
         return self.choose(contexts, self.candidates(contexts))
 
-    def candidates(self, contexts: Sequence[ReplyContext]) -> list[list[str]]:
+    @property
+    def hybrid(self) -> bool:
+        """Whether replies come from the hybrid fallback (index and ranker, retrieval on)."""
+        return self.index is not None and self.ranker is not None and self.options.retrieve > 0
+
+    def candidates(self, contexts: Sequence[ReplyContext]) -> list[list[Ranked]]:
         """Unguarded candidate replies for each context, best first."""
         if not contexts:
             return []
         sources = [self.source(c) for c in contexts]
+        if self.hybrid:
+            return self._ranked_pools(contexts, sources)
         with self._lock, torch.inference_mode():
             found = generate(self.model, self.tok, sources, self.options, self.device)
-        return [[self.tok.decode(ids) for ids, _ in cands] for cands in found]
+        return [
+            [
+                Ranked(self.tok.decode(ids), {"kind": "generated", "score": round(score, 3)})
+                for ids, score in cands
+            ]
+            for cands in found
+        ]
+
+    def _ranked_pools(
+        self, contexts: Sequence[ReplyContext], sources: list[list[int]]
+    ) -> list[list[Ranked]]:
+        assert self.featurizer is not None and self.ranker is not None
+        with self._lock, torch.inference_mode():
+            found = pools(
+                self.model,
+                self.tok,
+                self.index,
+                contexts,
+                sources,
+                self.options,
+                self.device,
+                retrieve=self.options.retrieve,
+            )
+        out = []
+        for ctx, pool in zip(contexts, found, strict=True):
+            message, _ = message_and_previous(ctx)
+            rows = [
+                self.featurizer.row(message, text, scores)
+                for text, scores in zip(pool.texts, pool.scores, strict=True)
+            ]
+            scored = sorted(
+                zip(self.ranker.score(rows), rows, pool.texts, pool.sources, strict=True),
+                key=lambda x: -x[0],
+            )
+            out.append(
+                [
+                    Ranked(
+                        text,
+                        {
+                            **source,
+                            "score": round(score, 3),
+                            "features": self.ranker.top_features(row),
+                        },
+                    )
+                    for score, row, text, source in scored
+                ]
+            )
+        return out
 
     def ranked(self, context: ReplyContext) -> list[str]:
         """Every candidate that fits and passes the guard, best first (``reply`` is the first).
@@ -78,26 +157,27 @@ class LSTMReplyGenerator:
         A query, not a reply: the rejection counters are left alone.
         """
         out: list[str] = []
-        for text in self.candidates([context])[0]:
-            fitted, reason = _checked(context, text)
+        for cand in self.candidates([context])[0]:
+            fitted, reason = _checked(context, cand.text)
             if reason is None and fitted not in out:
                 out.append(fitted)
         return out
 
     def choose(
-        self, contexts: Sequence[ReplyContext], candidates: Sequence[list[str]]
+        self, contexts: Sequence[ReplyContext], candidates: Sequence[Sequence[Ranked | str]]
     ) -> list[Generated]:
         """For each context, its first candidate that fits and passes the guard, else the
         first candidate's reason; refusals are counted."""
         with self._lock:  # the counters are plain ``Counter`` objects
             return [self._first_passing(c, t) for c, t in zip(contexts, candidates, strict=True)]
 
-    def _first_passing(self, ctx: ReplyContext, texts: list[str]) -> Generated:
+    def _first_passing(self, ctx: ReplyContext, cands: Sequence[Ranked | str]) -> Generated:
         first_reason: str | None = None
-        for text in texts:
+        for cand in cands:
+            text, source = (cand, None) if isinstance(cand, str) else (cand.text, cand.source)
             fitted, reason = _checked(ctx, text)
             if reason is None:
-                return Generated(fitted)
+                return Generated(fitted, source=source)
             self.candidate_rejections[reason] += 1
             first_reason = first_reason or reason
         reason = first_reason or "empty"
@@ -178,6 +258,7 @@ def load(
         model = quantize_model(model)
     data = checkpoint.data_config(ckpt)
     topics = data.topics
+    index, ranker = load_fallback(Path(path))
     return LSTMReplyGenerator(
         model,
         tok,
@@ -187,4 +268,25 @@ def load(
         max_source_tokens=data.max_source_tokens,
         default_topic=topics[0] if len(topics) == 1 else None,
         device=dev,
+        index=index,
+        ranker=ranker,
     )
+
+
+def load_fallback(path: Path) -> tuple[ReplyIndex | None, Ranker | None]:
+    """The reply index and ranker of a model folder: both, or neither (a checkpoint file, or
+    a folder built before the hybrid fallback). One without the other is an error, raised
+    here, at load, rather than a traceback on every turn."""
+    if not path.is_dir():
+        return None, None
+    index_file, ranker_file = path / INDEX_FILE, path / RANKER_FILE
+    if not index_file.exists() and not ranker_file.exists():
+        return None, None
+    if not ranker_file.exists():
+        raise RankerError(
+            f"{path} has {INDEX_FILE} but no {RANKER_FILE}: rebuild both with "
+            "`threadbot generator index --model DIR`"
+        )
+    if not index_file.exists():
+        raise ReplyIndexError(index_file, "the folder has a ranker but no index")
+    return ReplyIndex(index_file), Ranker.load(ranker_file)

@@ -1,0 +1,113 @@
+"""Which human replies may be reused as the bot's own, and why the others may not.
+
+A retrieved reply is sent to a stranger, out of its own conversation. It is kept only when its
+text may be reused (the corpus's licence or the operator's explicit word) and it stands on its
+own: no names, places, dates or numbers of its own thread, no person it refers back to, not a
+fragment ("yes", "lol"), no profanity and no personal data.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from generator import guard
+from generator.clean import has_personal_data
+from generator.errors import GeneratorError
+from generator.words import content_words
+
+MIN_WORDS, MAX_WORDS = 3, 30
+
+# Reasons a pair is left out of the index, in the order they are checked (the build report).
+DROP_REASONS = (
+    "too_short",
+    "too_long",
+    "context_bound",
+    "names",
+    "numbers_or_dates",
+    "refers_back",
+    "profanity",
+    "personal_data",
+)
+
+_WORD_RE = re.compile(r"[A-Za-z0-9']+")
+_DIGIT_RE = re.compile(r"\d")
+_DATES_RE = re.compile(
+    r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|"
+    r"april|june|july|august|september|october|november|december|today|tonight|tomorrow|"
+    r"yesterday|this weekend|last week|next week|this morning|last night)\b",
+    re.I,
+)
+# A third person the reply's own conversation introduced ("he said", "her sister").
+_REFERS_BACK_RE = re.compile(r"\b(?:he|she|him|her|his|hers|he's|she's)\b", re.I)
+# Capitalised words that are not names: sentence starts are skipped separately.
+_NOT_NAMES = frozenset({"I", "I'm", "I've", "I'll", "I'd", "OK", "Ok", "AI", "TV", "USA", "US"})
+_SENTENCE_END = frozenset(".!?")
+# A message with fewer content words than this gives retrieval nothing to match on: its reply
+# answers the thread, not the message ("yes", "me too", "why?").
+_MIN_MESSAGE_WORDS = 2
+
+
+class ReuseNotAllowedError(GeneratorError):
+    """A corpus whose text may not be reused was offered to the reply index."""
+
+
+@dataclass(frozen=True)
+class ReplySource:
+    """A corpus offered to the index: its name, its licence, and whether replies may be reused.
+
+    chitchat-dataset is MIT-licensed; a corpus collected from X carries other people's tweets,
+    and reposting them is the operator's decision (``--allow-reuse``), never a default.
+    """
+
+    name: str
+    licence: str
+    reuse_allowed: bool
+
+    def check(self) -> None:
+        """Raise :class:`ReuseNotAllowedError` unless this corpus may be indexed."""
+        if not self.reuse_allowed:
+            raise ReuseNotAllowedError(
+                f"corpus {self.name!r} ({self.licence}) has no consent to reuse its text: its "
+                "replies would be posted as the bot's own. Pass --allow-reuse only if you may "
+                "repost them (docs/generator.md, 'Reply index')."
+            )
+
+
+CHITCHAT = ReplySource("chitchat", "MIT (chitchat-dataset)", reuse_allowed=True)
+
+
+def _has_name(text: str) -> bool:
+    """A capitalised word inside a sentence: most likely a name, a place or a brand."""
+    after_end = True
+    for token in re.findall(r"[A-Za-z][A-Za-z'.]*|[.!?]", text):
+        if token in _SENTENCE_END:
+            after_end = True
+            continue
+        if not after_end and token[0].isupper() and token not in _NOT_NAMES:
+            return True
+        after_end = False
+    return False
+
+
+def drop_reason(message: str, reply: str) -> str | None:
+    """Why the ``reply`` to ``message`` must stay out of the index (a :data:`DROP_REASONS`
+    entry), or None when it may be reused on its own."""
+    words = _WORD_RE.findall(reply)
+    if len(words) < MIN_WORDS:
+        return "too_short"
+    if len(words) > MAX_WORDS:
+        return "too_long"
+    if len(content_words(message)) < _MIN_MESSAGE_WORDS:
+        return "context_bound"
+    if _has_name(reply):
+        return "names"
+    if _DIGIT_RE.search(reply) or _DATES_RE.search(reply):
+        return "numbers_or_dates"
+    if _REFERS_BACK_RE.search(reply):
+        return "refers_back"
+    if guard.contains_profanity(reply) or guard.contains_profanity(message):
+        return "profanity"
+    if has_personal_data(reply) or has_personal_data(message):
+        return "personal_data"
+    return None
