@@ -12,6 +12,13 @@ models (or the ones given), plays every conversation in bench/conversations/*.ym
   reference replies' salience on the same messages beside it;
 - on-topic rate: share of the replies to AI questions that mention the question's topic;
 - immediate repeats: a reply equal to the bot's previous reply in the same conversation;
+- stock-phrase rate (`generator.evaluate.has_stock_phrase`) of the generated replies, with the
+  reference replies' rate on the same messages beside it;
+- persona-breaking rate of the generated replies: share that `Persona().breaks` (the bot
+  persona: no claimed studies, job, family, body, meals or trips);
+- fallback repeats: fallback replies are those of the tiers "generated" and "canned"; the most
+  times any one fallback text was sent within the set (across its conversations), and every
+  fallback text sent more than twice with its count (the target: none);
 - latency of the HTTP round trip, p50/p95/p99, overall and for generated replies.
 
     .venv/bin/python bench/conversation.py
@@ -46,10 +53,13 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from generator.evaluate import distinct_n, generic_rate, salience  # noqa: E402
+from generator.evaluate import distinct_n, generic_rate, salience, stock_rate  # noqa: E402
+from generator.persona import Persona  # noqa: E402
 
 CONVERSATIONS = ROOT / "bench" / "conversations"
 KINDS = {"greeting", "ai_question", "opinion", "answer", "everyday", "closing"}
+FALLBACK_TIERS = ("generated", "canned")
+MAX_FALLBACK_USES = 2  # a fallback text sent more often than this in one set is listed
 
 
 @dataclass(frozen=True)
@@ -187,6 +197,17 @@ def percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
+def fallback_uses(exchanges: list[Exchange]) -> Counter[str]:
+    """How many times each fallback text (tiers in :data:`FALLBACK_TIERS`) was sent."""
+    return Counter(e.reply for e in exchanges if e.tier in FALLBACK_TIERS and e.reply)
+
+
+def persona_rate(replies: list[str]) -> float:
+    """Share of ``replies`` that break the bot persona (claim a human life)."""
+    persona = Persona()
+    return sum(map(persona.breaks, replies)) / max(1, len(replies))
+
+
 def figures(exchanges: list[Exchange]) -> dict[str, Any]:
     """The report's numbers for one list of exchanges."""
     replies = [e.reply for e in exchanges]
@@ -199,6 +220,7 @@ def figures(exchanges: list[Exchange]) -> dict[str, Any]:
         if a.conversation == b.conversation and a.reply and a.reply == b.reply
     )
     with_ref = [e for e in generated if e.reference]
+    uses = fallback_uses(exchanges)
     return {
         "turns": len(exchanges),
         "tiers": {t: round(tiers[t] / len(exchanges), 3) for t in sorted(tiers)},
@@ -222,6 +244,11 @@ def figures(exchanges: list[Exchange]) -> dict[str, Any]:
             sum(mentions(e.reference, e.about) for e in questions) / max(1, len(questions)), 3
         ),
         "immediate_repeats": repeats,
+        "stock_rate_generated": round(stock_rate([e.reply for e in generated]), 3),
+        "stock_rate_references": round(stock_rate([e.reference for e in with_ref]), 3),
+        "persona_rate_generated": round(persona_rate([e.reply for e in generated]), 3),
+        "fallback_max_uses": max(uses.values(), default=0),
+        "fallback_overused": {t: n for t, n in uses.most_common() if n > MAX_FALLBACK_USES},
         "latency_ms": {
             "p50": round(percentile([e.ms for e in exchanges], 50), 1),
             "p95": round(percentile([e.ms for e in exchanges], 95), 1),
@@ -263,6 +290,17 @@ def print_table(results: dict[str, dict[str, Any]]) -> None:
         ),
         ("immediate repeats", lambda f: str(f["immediate_repeats"])),
         (
+            "stock phrases generated (references)",
+            lambda f: "{:.1%} ({:.1%})".format(
+                f["stock_rate_generated"], f["stock_rate_references"]
+            ),
+        ),
+        ("persona breaks, generated", lambda f: f"{f['persona_rate_generated']:.1%}"),
+        (
+            f"fallback text max uses (>{MAX_FALLBACK_USES})",
+            lambda f: "{} ({})".format(f["fallback_max_uses"], len(f["fallback_overused"])),
+        ),
+        (
             "latency p50 / p95 / p99 ms",
             lambda f: "{p50:.0f} / {p95:.0f} / {p99:.0f}".format(**f["latency_ms"]),
         ),
@@ -272,6 +310,16 @@ def print_table(results: dict[str, dict[str, Any]]) -> None:
     print(f"{'':{width}}  " + "  ".join(f"{n:>28}" for n in names))
     for label, cell in rows:
         print(f"{label:{width}}  " + "  ".join(f"{cell(results[n]):>28}" for n in names))
+    print_overused(results)
+
+
+def print_overused(results: dict[str, dict[str, Any]]) -> None:
+    """Every fallback text sent more than :data:`MAX_FALLBACK_USES` times, per set."""
+    for name, f in results.items():
+        if f["fallback_overused"]:
+            print(f"\nfallback texts used more than {MAX_FALLBACK_USES} times, {name}:")
+            for text, n in f["fallback_overused"].items():
+                print(f"  {n:3d}  {text}")
 
 
 def write_transcript(played: list[Played], path: Path) -> None:
