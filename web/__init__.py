@@ -36,13 +36,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config.from_mapping(overrides)
 
-    from web import db, errors, reveal, security
+    from web import db, errors, provenance, reveal, security
 
     app.secret_key = security.secret_key(app, settings)
     db.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     reveal.init_app(app)
+    provenance.init_app(app)
     if settings.web_proxy_hops:
         # Behind nginx: trust exactly as many X-Forwarded-* hops as there are proxies.
         hops = settings.web_proxy_hops

@@ -68,6 +68,7 @@ def reply_json(reply: Reply) -> dict[str, Any]:
         "tier": reply.tier,
         "turn_id": reply.turn_id,
         "latency_ms": round(reply.latency_ms, 2),
+        "source": reply.source,
     }
 
 
@@ -94,7 +95,8 @@ def send_form() -> Response:
 
 @bp.post("/api/v1/chat")
 def api_chat() -> tuple[Response, int] | Response:
-    """``{"user", "text"}`` in; reply, intent, confidence, state and tier out."""
+    """``{"user", "text"}`` in; reply, intent, confidence, state, tier and, for a generated
+    reply, its source out."""
     if not request.is_json:
         return api_error(
             415, "unsupported_media_type", "send JSON with Content-Type: application/json"

@@ -52,6 +52,8 @@ class Reply:
     alternatives: list[dict[str, Any]] = field(default_factory=list)
     entities: list[dict[str, Any]] = field(default_factory=list)
     rejected_reason: str | None = None
+    # Where a generated reply came from, as the turn stored it (agent/core/provenance.py).
+    source: dict[str, Any] | None = None
 
 
 def clean_text(text: str) -> str:

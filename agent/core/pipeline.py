@@ -31,6 +31,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from agent.core.machine import DialogueMachine
 from agent.core.messages import Incoming, Reply, check_message, storable_text
+from agent.core.provenance import storable_source
 from agent.core.script import DialogueScript, TransitionSpec
 from agent.core.variants import Option, TextWindow, choose, display_name, generator_options, ranked
 from agent.storage.models import Turn
@@ -83,6 +84,7 @@ class _Outcome:
     rejected_reason: str | None = None
     options: list[Option] = field(default_factory=list)
     variation: str | None = None
+    source: dict[str, Any] | None = None  # where ``text`` came from, when the generator wrote it
 
 
 @dataclass
@@ -327,6 +329,7 @@ class Agent:
             rejected_reason=outcome.rejected_reason,
             reply_options=[o.as_json() for o in outcome.options],
             variation=outcome.variation,
+            reply_source=storable_source(outcome.source),
             session_expired=plan.expired,
             nlu_version=models.parser.version,
             generator_version=models.generator.version if models.generator else None,
@@ -460,6 +463,7 @@ class Agent:
                 f"{first[:80]!r} was posted lately; sent option {index + 1} "
                 f"({options[index].source}) instead"
             )
+            outcome.source = None  # it told where the first option came from, not this one
         return True
 
     def _fallback(
@@ -472,7 +476,13 @@ class Agent:
                 return None
             if generated.text:
                 options = [Option(generated.text, "generated")]
-                return _Outcome(generated.text, "generated", plan.state_before, options=options)
+                return _Outcome(
+                    generated.text,
+                    "generated",
+                    plan.state_before,
+                    options=options,
+                    source=generated.source,
+                )
             rejected = generated.rejected_reason
         options = self._canned(plan)
         text = options[0].text if options else None
@@ -503,4 +513,5 @@ class Agent:
             alternatives=turn.alternatives,
             entities=turn.entities,
             rejected_reason=turn.rejected_reason,
+            source=turn.reply_source,
         )

@@ -138,6 +138,9 @@ class Turn(Base):
     reply_options: Mapped[list[Any]] = mapped_column(default=list)
     # Why the reply is not the first option (its text was used lately), for the admin view.
     variation: Mapped[str | None] = mapped_column(String(300))
+    # Where a generated reply came from (generator.types.Generated.source, made storable), so a
+    # reviewer can see why the fallback said it; None for other tiers and turns before 0007.
+    reply_source: Mapped[dict[str, Any] | None] = mapped_column()
     session_expired: Mapped[bool] = mapped_column(Boolean, default=False)
     nlu_version: Mapped[str | None] = mapped_column(String(100))
     generator_version: Mapped[str | None] = mapped_column(String(100))

@@ -91,6 +91,7 @@ def test_db_upgrade_then_say_and_chat(env: Path) -> None:
     code, output = run("say", "--user", "alice", "--json", "I'm interested in robotics")
     reply = json.loads(output)
     assert (reply["intent"], reply["state"]) == ("share_interest", "asked_opinion")
+    assert reply["source"] is None  # a scripted reply has no generator provenance
     code, output = run("chat", "--user", "alice", input="yes\n/debug\nthanks\n/quit\n")
     assert code == 0, output
     assert "state=chatting" in output

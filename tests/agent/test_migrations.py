@@ -3,13 +3,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, inspect
 
+from agent.core.pipeline import Agent
 from agent.storage import migrate
 from agent.storage.db import make_engine
+from tests.agent.conftest import SourcedGenerator
+from tests.agent.test_pipeline import say, turns
 from tests.conftest import ROOT
 
 TABLES = {"users", "conversations", "turns", "alembic_version"}
@@ -29,6 +33,17 @@ def test_downgrade_to_base_and_up_again(engine: Engine) -> None:
     migrate.upgrade(engine)
     assert set(inspect(engine).get_table_names()) >= TABLES
     migrate.check(engine)
+
+
+def test_turns_outlive_a_downgrade_past_reply_source_and_come_back_without_one(
+    engine: Engine, make_agent: Callable[..., Agent]
+) -> None:
+    say(make_agent(engine, generator=SourcedGenerator()), "order me a pizza")
+    migrate.downgrade(engine, "0006")
+    assert "reply_source" not in {c["name"] for c in inspect(engine).get_columns("turns")}
+    migrate.upgrade(engine)
+    (turn,) = turns(engine)
+    assert (turn.tier, turn.reply_source) == ("generated", None)  # as for turns logged before
 
 
 def test_sqlite_pragmas(sqlite_engine: Engine) -> None:

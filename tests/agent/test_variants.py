@@ -9,8 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 import generator
-from agent.channels.twitter.models import PENDING, OutboxReply
-from agent.channels.twitter.window import PostedTextWindow, text_key
+from agent.channels.twitter.window import PostedTextWindow
 from agent.core.variants import (
     NAME_MAX_CHARS,
     Option,
@@ -23,6 +22,7 @@ from agent.core.variants import (
 from generator import guard
 from generator.service import LSTMReplyGenerator
 from generator.types import Generated, ReplyContext
+from tests.agent.conftest import pending_reply
 from tests.generator.conftest import corpus_file, tiny_model  # noqa: F401  (shared fixtures)
 
 
@@ -66,35 +66,22 @@ def test_ranked_without_a_name_skips_personalised_templates() -> None:
     assert ranked(("Hey {name}!",), {}, None, "2:5", None) == []
 
 
-def _pending(session: Session, text: str) -> None:
-    session.add(
-        OutboxReply(
-            mention_id=abs(hash(text)) % 10**12,
-            account_id="bot",
-            author_id="someone",
-            text=text,
-            text_key=text_key(text),
-            status=PENDING,
-        )
-    )
-
-
 def test_choose_skips_taken_texts_then_tries_later_tiers_then_numbers(engine: Engine) -> None:
     window = PostedTextWindow("bot", hours=24)
     options = [Option("Hi!", "template"), Option("Hey Ada!", "personalised")]
     canned = [Option("Hmm.", "canned")]
     with Session(engine) as session, session.begin():
         assert choose(window, session, options, later=[lambda: canned]) == (0, options)
-        _pending(session, "  HI!")  # same text once normalised
+        pending_reply(session, "  HI!")  # same text once normalised
         assert choose(window, session, options)[0] == 1
-        _pending(session, "@ada hey ada!")
+        pending_reply(session, "@ada hey ada!")
         index, extended = choose(window, session, options, later=[lambda: canned])
         assert extended[index] == canned[0]
-        _pending(session, "hmm.")
+        pending_reply(session, "hmm.")
         index, extended = choose(window, session, options, later=[lambda: canned])
         last = extended[index]
         assert last.source == "numbered" and last.text.startswith("Hmm. (")
-        _pending(session, last.text)
+        pending_reply(session, last.text)
         index, extended = choose(window, session, options, later=[lambda: canned])
         assert extended[index].source == "numbered" and extended[index].text != last.text
     assert numbered("Hmm.", 2) == "Hmm. (2)"

@@ -13,6 +13,7 @@ from agent.channels.twitter.client import make_client
 from agent.channels.twitter.loop import MentionLoop
 from agent.channels.twitter.sandbox import SandboxServer, SandboxState
 from agent.core.pipeline import Agent
+from generator.types import ReplyGenerator
 from tests.agent.conftest import make_agent, parser, script  # noqa: F401  (shared fixtures)
 from tests.twitter.helpers import UNLIMITED, fast_config, settings_for
 
@@ -36,13 +37,18 @@ def make_loop(
     make_agent: Callable[..., Agent],  # noqa: F811
     sandbox: SandboxServer,
 ) -> Callable[..., MentionLoop]:
-    """``make_loop(engine, timeout=..., **config)``: a loop on ``engine`` against the sandbox."""
+    """``make_loop(engine, timeout=..., generator=..., **config)``: a loop on ``engine``
+    against the sandbox; its bot falls back to ``generator`` (canned lines when None)."""
 
-    def build(engine: Engine, timeout: float = 2.0, **overrides: Any) -> MentionLoop:
+    def build(
+        engine: Engine,
+        timeout: float = 2.0,
+        generator: ReplyGenerator | None = None,
+        **overrides: Any,
+    ) -> MentionLoop:
         settings = settings_for(sandbox, twitter_request_timeout_seconds=timeout)
         api = TwitterApi(make_client(settings))
-        return MentionLoop(
-            make_agent(engine), engine, api, fast_config(sandbox.state.bot_id, **overrides)
-        )
+        agent = make_agent(engine, generator=generator)
+        return MentionLoop(agent, engine, api, fast_config(sandbox.state.bot_id, **overrides))
 
     return build

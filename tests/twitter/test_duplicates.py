@@ -24,7 +24,7 @@ from agent.core.pipeline import Agent
 from agent.core.script import load_script
 from agent.storage.db import make_sessionmaker
 from agent.storage.models import Turn
-from tests.agent.conftest import INTENTS
+from tests.agent.conftest import INTENTS, RETRIEVED, SOURCED_REPLY, SourcedGenerator
 from tests.agent.test_script import VALID
 from tests.twitter.helpers import answer_polled, fast_config, replies_by_mention, settings_for
 
@@ -140,6 +140,25 @@ def test_a_duplicate_403_switches_to_the_next_option_as_a_new_attempt(
     assert row.error is not None and "switched to option 3" in row.error
     assert turn.reply_text == options[2]
     assert turn.variation is not None and turn.variation.count("as duplicate") == 2
+
+
+def test_a_duplicate_403_on_a_generated_reply_drops_its_source(
+    sqlite_engine: Engine, sandbox: SandboxServer, make_loop: LoopFactory
+) -> None:
+    """The source tells where the generator's text came from, not the option sent instead."""
+    world = sandbox.state
+    world.tweet("kim", "@ada order me a pizza")
+    loop = make_loop(sqlite_engine, generator=SourcedGenerator())
+    loop.poll()
+    (job,) = answer_polled(loop).values()
+    with Session(sqlite_engine) as session:
+        assert session.scalars(select(Turn)).one().reply_source == RETRIEVED
+    world.post(world.bot_id, SOURCED_REPLY, None)  # outside threadbot: the window cannot know
+    assert loop.poster.post(job.id, job) == POSTED
+    with Session(sqlite_engine) as session:
+        turn = session.scalars(select(Turn)).one()
+    assert turn.reply_text != SOURCED_REPLY
+    assert (turn.tier, turn.reply_source) == ("generated", None)
 
 
 def test_a_duplicate_403_after_a_lost_answer_is_our_own_reply(

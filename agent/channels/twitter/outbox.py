@@ -282,6 +282,7 @@ class Poster:
                 turn.reply_text = chosen.text
                 turn.reply_options = [o.as_json() for o in options]
                 turn.variation = f"{turn.variation}; {note}"[-300:] if turn.variation else note
+                turn.reply_source = None  # it told where the refused text came from
         log.warning("reply to %s: %s (%s)", job.mention_id, note, chosen.source)
         return Job(job.id, job.mention_id, job.conversation_id, chosen.text, False, now)
 
