@@ -76,7 +76,8 @@ ADJECTIVES = _words(
     "beautiful real true right wrong sure happy sad tired fine busy free hard easy late early "
     "young own other same different full empty hot cold high low"
 )
-# Common verbs of everyday news; other forms are derived (+s, +ed, +ing), irregular ones below.
+# Common verbs of everyday news, base forms: +s and +ing are derived below, and a past tense
+# is told by its -ed or by IRREGULAR_PAST.
 VERBS = _words(
     "get have go love like hate want need think know feel finish start buy make take see "
     "watch play eat cook visit learn try win lose pass fail quit move meet call text tell "
@@ -89,7 +90,7 @@ VERBS = _words(
     "suggest explain show give understand"
 )
 IRREGULAR_PAST = _words(
-    "got gotten had went gone did done loved made took taken saw seen came gave given found "
+    "got gotten had went gone did done made took taken saw seen came gave given found "
     "left ran fell fallen felt told said met sold wrote written drove driven flew flown "
     "thought caught taught began begun became kept held brought built sent spent paid quit "
     "hit hurt cut put forgot forgotten wore worn chose chosen drank drunk swam slept woke "
@@ -144,9 +145,8 @@ COMPLAINT_WORDS = _words(
 )
 COMPLAINT_PHRASES = ("sick of", "tired of", "fed up", "can not stand", "why does", "why do")
 PLAN_PHRASES = (
-    "going to",
-    "i will", "we will", "plan to", "planning", "want to", "would like to", "hope to",
-    "about to", "thinking about", "thinking of", "looking forward", "excited for",
+    "going to", "i will", "we will", "plan to", "planning", "want to", "would like to",
+    "hope to", "about to", "thinking about", "thinking of", "looking forward", "excited for",
     "excited about", "tomorrow", "next week", "next month", "next year", "this weekend",
 )  # fmt: skip
 OPINION_WORDS = _words(
