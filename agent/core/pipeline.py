@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from agent.core.grounded import acknowledgements
 from agent.core.machine import DialogueMachine
 from agent.core.messages import Incoming, Reply, check_message, storable_text
 from agent.core.provenance import storable_source
@@ -45,6 +46,7 @@ from agent.storage.store import (
     update_user,
 )
 from generator.types import Generated, ReplyContext, ReplyGenerator
+from nlu.acts import analyse
 from nlu.trust import is_trusted
 from nlu.types import IntentParser, Parse
 
@@ -242,7 +244,7 @@ class Agent:
         wants_alternatives = kept.wants_alternatives and kept.alternatives is None
         if generator is None or (plan.outcome is not None and not wants_alternatives):
             return plan
-        context = self._context(read, plan.slots, incoming.text)
+        context = self._context(plan, incoming.text)
         if plan.outcome is None:
             kept.generated = generator.reply(context)
             plan.outcome = self._fallback(plan, generator, kept.generated)
@@ -488,16 +490,20 @@ class Agent:
         text = options[0].text if options else None
         return _Outcome(text, "canned", plan.state_before, rejected, options)
 
-    def _context(self, read: Snapshot, slots: dict[str, Any], raw_text: str) -> ReplyContext:
-        """What the generator conditions on: the last few turns and the topic."""
+    def _context(self, plan: _Plan, raw_text: str) -> ReplyContext:
+        """What the generator conditions on: the last few turns, the topic, the bot's persona
+        and acknowledgements of the message written from the bot's own templates."""
+        read = plan.read
         with self.sessions() as session:
             past = recent_turns(session, read.conversation_id, self.history_turns)
             earlier = [(t.user_text, t.reply_text) for t in past]
         return ReplyContext(
             history=tuple(thread_history(earlier, raw_text)),
-            topic=slots.get("topic") or self.script.topic,
+            topic=plan.slots.get("topic") or self.script.topic,
             previous_bot_reply=read.last_reply,
             max_chars=TWEET_LIMIT,
+            persona=self.script.persona,
+            grounded=acknowledgements(self.script.acknowledgements, analyse(raw_text), plan.seed),
         )
 
     def _reply(self, turn: Turn, parse: Parse) -> Reply:

@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from generator.persona import Persona
+from nlu.acts import ACTS
 from nlu.errors import Problem
 from nlu.yamlnodes import LineDict, LineList, compose, with_lines
 
 TOP_LEVEL_KEYS = {
     "name", "topic", "initial", "session_timeout_minutes", "slots", "states", "transitions",
-    "global_intents", "fallback",
+    "global_intents", "fallback", "persona", "acknowledgements",
 }  # fmt: skip
 TRANSITION_KEYS = {"trigger", "source", "dest", "conditions", "unless", "replies"}
 GLOBAL_KEYS = {"replies", "dest", "reset", "opt_out", "opt_in"}
@@ -25,6 +27,8 @@ GLOBAL_KEYS = {"replies", "dest", "reset", "opt_out", "opt_in"}
 OUT_OF_SCOPE = "out_of_scope"
 # A built-in slot: the person's display name or handle, filled by the channel (docs/dialogue.md).
 NAME_SLOT = "name"
+# The one slot of an acknowledgement: the message's key phrase, said back (nlu/acts.py).
+PHRASE_SLOT = "phrase"
 
 
 class ScriptError(ValueError):
@@ -82,6 +86,9 @@ class DialogueScript:
     state_replies: dict[str, tuple[str, ...]]
     transitions: tuple[TransitionSpec, ...]
     fallback_replies: tuple[str, ...]
+    persona: Persona
+    # Templates per dialogue act, for the fallback's grounded candidates (agent/core/grounded.py).
+    acknowledgements: dict[str, tuple[str, ...]]
 
     @property
     def states(self) -> list[str]:
@@ -130,6 +137,12 @@ class _Reader:
             return tuple(value)
         self.problem(line, f"{what} must be a string or a list of strings")
         return ()
+
+    def lined_strings(self, value: Any, line: int, what: str) -> list[tuple[str, int]]:
+        """:meth:`strings`, each with its own line (a list item's, else ``line``)."""
+        texts = self.strings(value, line, what)
+        lines = value.item_lines if isinstance(value, LineList) and texts else [line] * len(texts)
+        return list(zip(texts, lines, strict=True))
 
     def unknown_keys(self, mapping: LineDict, allowed: set[str], where: str) -> None:
         for key in mapping:
@@ -183,6 +196,67 @@ def _string_map(reader: _Reader, spec: LineDict, key: str, message: str) -> dict
         reader.problem(spec.line_of(key), f"{message} a name to a text")
         return {}
     return {str(k): str(v) for k, v in raw.items()}
+
+
+def _read_persona(reader: _Reader, raw: Any, line: int) -> Persona:
+    """``persona: {kind: bot | human, also_refuse: [regex, ...]}``; a bot when absent."""
+    if raw is None:
+        return Persona()
+    if not isinstance(raw, LineDict):
+        reader.problem(line, "'persona' must be a mapping, e.g. 'kind: bot'")
+        return Persona()
+    reader.unknown_keys(raw, {"kind", "also_refuse"}, "'persona'")
+    kind = raw.get("kind", Persona.kind)
+    if (error := _persona_error(kind=kind)) is not None:
+        reader.problem(raw.line_of("kind"), f"{error}, not {kind!r}")
+        kind = Persona.kind
+    patterns = []
+    where = raw.line_of("also_refuse")
+    for pattern, at in reader.lined_strings(raw.get("also_refuse", []), where, "also_refuse"):
+        if (error := _persona_error(also_refuse=(pattern,))) is not None:
+            reader.problem(at, error)
+        else:
+            patterns.append(pattern)
+    return Persona(kind, tuple(patterns))
+
+
+def _persona_error(**fields: Any) -> str | None:
+    """Why :class:`Persona` refuses ``fields`` (its own words), or None."""
+    try:
+        Persona(**fields)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _read_acknowledgements(reader: _Reader, raw: Any, line: int) -> dict[str, tuple[str, ...]]:
+    """``acknowledgements: {act: [template, ...]}``, templates with a ``{phrase}`` slot at most;
+    none when absent (the fallback then has no grounded candidates)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, LineDict):
+        reader.problem(line, "'acknowledgements' must map dialogue acts to lists of templates")
+        return {}
+    found: dict[str, tuple[str, ...]] = {}
+    for act, value in raw.items():
+        at = raw.line_of(act)
+        if act not in ACTS:
+            reader.problem(at, f"unknown dialogue act '{act}' (acts: {', '.join(ACTS)})")
+            continue
+        if not value:
+            reader.problem(at, f"acknowledgements '{act}' is empty: add templates or drop the act")
+            continue
+        templates = reader.lined_strings(value, at, f"acknowledgements '{act}'")
+        for template, template_line in templates:
+            _check_templates(reader, template_line, (template,), {PHRASE_SLOT})
+        found[act] = tuple(template for template, _ in templates)
+        if found[act] and not any(map(_slot_free, found[act])):
+            reader.problem(
+                at,
+                f"acknowledgements '{act}' needs a template without {{{PHRASE_SLOT}}}, "
+                "for messages with no key phrase",
+            )
+    return found
 
 
 def _read_states(reader: _Reader, raw: Any) -> dict[str, tuple[str, ...]]:
@@ -273,6 +347,7 @@ def _check(
     reader: _Reader, raw: LineDict, script: DialogueScript, intents: set[str] | None
 ) -> None:
     states = set(script.state_replies)
+    slots = set(script.slots) | {NAME_SLOT}
     if script.initial not in states:
         reader.problem(
             raw.line_of("initial"), f"initial state '{script.initial}' is not in 'states'"
@@ -307,9 +382,9 @@ def _check(
             reader.problem(
                 line, f"transition '{t.trigger}' has no replies and its destination none"
             )
-        _check_templates(reader, t.line_of("replies"), t.replies, script)
+        _check_templates(reader, t.line_of("replies"), t.replies, slots)
     for state, replies in script.state_replies.items():
-        _check_templates(reader, raw["states"].line_of(state), replies, script)
+        _check_templates(reader, raw["states"].line_of(state), replies, slots)
     if len({r for r in script.fallback_replies if _slot_free(r)}) < 2:
         # Otherwise a second fallback in a row would have to repeat the first.
         reader.problem(
@@ -317,7 +392,7 @@ def _check(
             "'fallback.replies' needs at least two different lines without slots, "
             "so a canned reply never repeats the one before",
         )
-    _check_templates(reader, raw.line_of("fallback"), script.fallback_replies, script)
+    _check_templates(reader, raw.line_of("fallback"), script.fallback_replies, slots)
     for flag in ("opt_out", "opt_in"):
         if sum(getattr(t, flag) for t in script.transitions) != 1:
             reader.problem(
@@ -351,11 +426,12 @@ def _known_guard(guard: str, script: DialogueScript) -> bool:
 
 
 def _check_templates(
-    reader: _Reader, line: int, templates: tuple[str, ...], script: DialogueScript
+    reader: _Reader, line: int, templates: tuple[str, ...], slots: set[str]
 ) -> None:
+    """Report templates with broken braces or naming a slot not in ``slots``."""
     for template in templates:
         try:
-            unknown = template_fields(template) - set(script.slots) - {NAME_SLOT}
+            unknown = template_fields(template) - slots
         except ValueError as exc:
             reader.problem(line, f"reply template {template!r} is malformed: {exc}")
             continue
@@ -454,6 +530,10 @@ def load_script(path: Path, intents: set[str] | None = None) -> DialogueScript:
             *_read_globals(reader, raw["global_intents"], initial),
         ),
         fallback_replies=fallback_replies,
+        persona=_read_persona(reader, raw.get("persona"), raw.line_of("persona")),
+        acknowledgements=_read_acknowledgements(
+            reader, raw.get("acknowledgements"), raw.line_of("acknowledgements")
+        ),
     )
     _check(reader, raw, script, intents)
     if reader.problems:

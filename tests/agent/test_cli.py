@@ -51,6 +51,17 @@ def test_validate_reports_ok_and_located_problems(env: Path) -> None:
     assert "unknown destination state 'limbo'" in output
 
 
+def test_validate_checks_persona_and_acknowledgements(env: Path) -> None:
+    dialogue = env / "dialogue.yml"
+    text = dialogue.read_text().replace("  kind: bot\n", "  kind: cyborg\n", 1)
+    dialogue.write_text(text.replace("  plan:\n", "  plans:\n", 1))
+    code, output = run("validate")
+    assert code == 1
+    assert "persona kind must be one of bot, human, not 'cyborg'" in output
+    assert "unknown dialogue act 'plans'" in output
+    assert all(f"{dialogue}:" in line for line in output.splitlines()[:2])
+
+
 def test_validate_warns_about_busy_transitions_with_few_variants(
     env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

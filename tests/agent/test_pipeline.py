@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from agent.core.messages import Incoming, MessageRejected, Reply
 from agent.core.pipeline import Agent, Thresholds
+from agent.core.replies import fill
 from agent.core.script import DialogueScript
 from agent.storage.models import Conversation, Turn, User
 from generator.types import Generated, ReplyContext
@@ -107,6 +108,19 @@ def test_generator_gets_history_and_its_rejection_is_recorded(
     assert context.previous_bot_reply == first.text
     assert context.topic == "artificial intelligence"
     assert turns(engine)[-1].generator_version == "refusing-1"
+
+
+def test_a_fallback_turn_hands_the_generator_persona_and_grounded_acknowledgements(
+    engine: Engine, make_agent: Callable[..., Agent], script: DialogueScript
+) -> None:
+    refusing = RefusingGenerator()
+    reply = say(make_agent(engine, generator=refusing), "my dog just stole my sandwich")
+    assert reply.tier == "canned"  # the script had no answer: the generator was asked
+    (context,) = refusing.contexts
+    assert context.persona == script.persona and context.persona.kind == "bot"
+    ada = {fill(t, {"phrase": "your sandwich"}) for t in script.acknowledgements["bad_news"]}
+    assert 1 <= len(context.grounded) <= 3 and set(context.grounded) <= ada
+    assert all("your sandwich" in text for text in context.grounded)
 
 
 def test_opt_out_is_confirmed_once_and_start_opts_back_in(

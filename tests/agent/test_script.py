@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from agent.core.script import DialogueScript, ScriptError, load_script, variant_warnings
+from generator.persona import Persona
 
 INTENTS = {"greet", "affirm", "help", "stop", "start", "out_of_scope"}
 
@@ -138,3 +139,47 @@ def test_busy_transitions_with_few_variants_are_warned_about(tmp_path: Path) -> 
     assert all(w.severity == "warning" and "1 reply variant" in w.message for w in warnings)
     assert {w.line for w in warnings if "greet" in w.message} == {10}
     assert variant_warnings(script, minimum=1) == []
+
+
+def test_persona_and_acknowledgements_are_read(tmp_path: Path) -> None:
+    default = load_script(write(tmp_path, VALID), INTENTS)
+    assert default.persona == Persona("bot") and default.acknowledgements == {}
+    text = VALID + (
+        "persona:\n  kind: human\n  also_refuse: ['\\bmy owner\\b']\n"
+        "acknowledgements:\n  plan: ['Good luck with {phrase}!', 'Good luck!']\n"
+    )
+    script = load_script(write(tmp_path, text), INTENTS)
+    assert script.persona == Persona("human", (r"\bmy owner\b",))
+    assert script.acknowledgements == {"plan": ("Good luck with {phrase}!", "Good luck!")}
+
+
+ACKS = "acknowledgements:\n  plan:\n    - 'Good luck with {phrase}!'\n    - 'Good luck!'\n"
+
+
+@pytest.mark.parametrize(
+    ("extra", "line", "message"),
+    [
+        ("persona:\n  kind: robot\n", 25, "persona kind must be one of bot, human, not 'robot'"),
+        ("persona:\n  kind: bot\n  also_refuse: ['(unclosed']\n", 26, "is not a regex"),
+        ("persona:\n  also_refuse:\n    - ok\n    - '[z-a]'\n", 27, "'[z-a]' is not a regex"),
+        ("persona:\n  kind: bot\n  tone: warm\n", 26, "unknown key 'tone' in 'persona'"),
+        ("persona: bot\n", 24, "'persona' must be a mapping"),
+        (ACKS.replace("plan:", "gossip:"), 25, "unknown dialogue act 'gossip'"),
+        (ACKS.replace("{phrase}", "{topic}"), 26, "names unknown slot '{topic}'"),
+        (ACKS.replace("{phrase}", "{phrase"), 26, "is malformed"),
+        (ACKS.replace("'Good luck!'", "'Luck with {phrase}'"), 25, "needs a template without"),
+        ("acknowledgements:\n  plan: []\n", 25, "acknowledgements 'plan' is empty"),
+        ("acknowledgements:\n  plan:\n", 25, "acknowledgements 'plan' is empty"),
+        ("acknowledgements:\n  plan: [1, 2]\n", 25, "must be a string or a list of strings"),
+        ("acknowledgements: [hi]\n", 24, "must map dialogue acts"),
+    ],
+)
+def test_persona_and_acknowledgement_problems_are_located(
+    tmp_path: Path, extra: str, line: int, message: str
+) -> None:
+    path = write(tmp_path, VALID + extra)
+    with pytest.raises(ScriptError) as error:
+        load_script(path, INTENTS)
+    found = [p for p in error.value.problems if message in p.message]
+    assert found, f"no problem mentioning {message!r} in {error.value}"
+    assert (found[0].file, found[0].line) == (str(path), line)

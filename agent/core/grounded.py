@@ -1,0 +1,46 @@
+"""Grounded acknowledgements: the bot's own templates, filled with what the message said.
+
+When the script has no answer, the hybrid fallback ranks these beside retrieved and generated
+replies (``ReplyContext.grounded``). The message's dialogue act (nlu/acts.py) picks the
+templates (``acknowledgements:`` in dialogue.yml); ``{phrase}`` says its key phrase back, so
+"my dog just stole my sandwich" can get "Oh no, I'm sorry about your sandwich."
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+
+from agent.core.replies import fill
+from agent.core.script import PHRASE_SLOT, template_fields
+from generator import guard
+from nlu.acts import Act
+
+# A longer phrase is the analyser's chunking gone astray, and would crowd a tweet.
+PHRASE_MAX_CHARS = 40
+# Enough for the ranker to choose from; more would be the same act's phrasings again.
+GROUNDED_MAX = 3
+
+
+def acknowledgements(
+    templates: Mapping[str, Sequence[str]], act: Act, seed: str, limit: int = GROUNDED_MAX
+) -> tuple[str, ...]:
+    """Up to ``limit`` acknowledgements of a message with ``act``, those that say its phrase
+    back first; seeded per conversation and turn, so a replayed turn gets the same ones."""
+    phrase = _sayable(act.phrase)
+    rng = random.Random(seed)
+    with_phrase, without = [], []
+    for template in templates.get(act.act, ()):
+        (with_phrase if PHRASE_SLOT in template_fields(template) else without).append(template)
+    rng.shuffle(with_phrase)
+    rng.shuffle(without)
+    chosen = [*(with_phrase if phrase else ()), *without][:limit]
+    return tuple(fill(template, {PHRASE_SLOT: phrase}) for template in chosen)
+
+
+def _sayable(phrase: str | None) -> str | None:
+    """The phrase, unless it is too long or the reply guard refuses it (profanity, links,
+    personal data): the bot must not say those back."""
+    if phrase is None or len(phrase) > PHRASE_MAX_CHARS or guard.check(phrase) is not None:
+        return None
+    return phrase

@@ -1,0 +1,93 @@
+"""Grounded acknowledgements (agent/core/grounded.py) and Ada's templates for them."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.core.grounded import PHRASE_MAX_CHARS, acknowledgements
+from agent.core.script import PHRASE_SLOT, DialogueScript, template_fields
+from generator.evaluate import has_stock_phrase
+from nlu.acts import ACTS, Act, analyse
+
+TEMPLATES = {
+    "bad_news": (
+        "Sorry about {phrase}.",
+        "Oh no, {phrase}!",
+        "What happened to {phrase}?",
+        "Sorry to hear that.",
+        "That sounds hard.",
+    )
+}
+BAD = "my dog just stole my sandwich"
+
+
+def test_phrase_templates_come_first_and_are_filled() -> None:
+    found = acknowledgements(TEMPLATES, analyse(BAD), "c1:1")
+    assert len(found) == 3
+    assert all("your sandwich" in text for text in found)
+
+
+def test_without_a_phrase_only_phrase_free_templates_are_used() -> None:
+    found = acknowledgements(TEMPLATES, Act("bad_news", "negative", None), "c1:1")
+    assert sorted(found) == ["Sorry to hear that.", "That sounds hard."]
+
+
+@pytest.mark.parametrize(
+    "phrase", ["x" * (PHRASE_MAX_CHARS + 1), "your shit", "me@example.com", "http://x.io"]
+)
+def test_long_or_unsayable_phrases_are_not_said_back(phrase: str) -> None:
+    found = acknowledgements(TEMPLATES, Act("bad_news", "negative", phrase), "c1:1")
+    assert found and all(phrase not in text for text in found)
+    assert set(found) <= set(TEMPLATES["bad_news"])
+
+
+def test_the_choice_is_seeded_per_conversation_and_turn() -> None:
+    act = analyse(BAD)
+    assert acknowledgements(TEMPLATES, act, "c1:1") == acknowledgements(TEMPLATES, act, "c1:1")
+    seen = {acknowledgements(TEMPLATES, act, f"c1:{turn}", limit=1) for turn in range(30)}
+    assert len(seen) == 3  # every phrase template gets its turn
+
+
+def test_acts_without_templates_get_none() -> None:
+    assert acknowledgements(TEMPLATES, analyse("lol"), "c1:1") == ()
+    assert acknowledgements({}, analyse(BAD), "c1:1") == ()
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "my dog just stole my \ud800sandwich",
+        "my dog \u202ejust\u202c stole my sandwich\u2066",
+        "my\u200d dog just stole my sandwich\u200b\ufeff",
+    ],
+)
+def test_hostile_characters_never_reach_an_acknowledgement(message: str) -> None:
+    found = acknowledgements(TEMPLATES, analyse(message), "c1:1")
+    assert found == acknowledgements(TEMPLATES, analyse(BAD), "c1:1")
+
+
+MESSAGES = [
+    BAD, "I just finished a marathon", "my dad got a new job", "I had pizza for dinner",
+    "I hate mondays", "I'm planning a trip to Japan", "do you have a dog?", "how are you?",
+    "what is the capital of France?", "I think AI is overrated", "I'm so happy today",
+    "I got fired", "tomorrow I'll finally start learning Python",
+]  # fmt: skip
+
+
+def test_ada_acknowledges_every_act_but_other(script: DialogueScript) -> None:
+    acts = script.acknowledgements
+    assert set(acts) == set(ACTS) - {"other"}
+    for act, templates in acts.items():
+        needs = [PHRASE_SLOT in template_fields(t) for t in templates]
+        assert sum(needs) >= 4 and needs.count(False) >= 2, act
+        assert not any(map(has_stock_phrase, templates)), act
+
+
+@pytest.mark.parametrize("message", MESSAGES)
+def test_ada_acknowledgements_stay_in_persona(script: DialogueScript, message: str) -> None:
+    for turn in range(5):
+        found = acknowledgements(script.acknowledgements, analyse(message), f"c9:{turn}")
+        assert found, message
+        for text in found:
+            assert not script.persona.breaks(text) and not has_stock_phrase(text), text
+            assert len(text) <= 200 and "{" not in text
