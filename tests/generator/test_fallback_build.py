@@ -95,7 +95,7 @@ def test_build_fallback_writes_an_index_and_ranker_that_serve(
     assert found.index.kept == {"tweets": len(train)} and not found.index.dropped
     index = ReplyIndex(folder / INDEX_FILE)
     try:
-        indexed = {reply for _, _, _, reply in index.rows()}
+        indexed = {reply for _, reply in index.all_replies()}
         assert index.sources == {"tweets": TWEETS.licence}
     finally:
         index.close()
