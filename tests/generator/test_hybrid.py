@@ -14,8 +14,9 @@ import generator
 from generator import Generated, ReplyContext
 from generator.checkpoint import INDEX_FILE, RANKER_FILE, fingerprint
 from generator.decode import DecodeOptions
+from generator.fallback_build import store_topic_scores
 from generator.hybrid import message_and_previous, pools
-from generator.index import IndexPair, ReplyIndexError, build
+from generator.index import IndexPair, ReplyIndexError, build, store_anti_lm
 from generator.persona import Persona
 from generator.ranker import FEATURES, Ranker, RankerError
 from generator.reuse import ReplySource
@@ -363,3 +364,54 @@ def test_pools_put_the_reference_first_and_leave_out_its_conversation(
         assert scores.logp < 0 and scores.anti_lm < 0 and scores.tokens == len(ids) + 1
     assert message_and_previous(contexts[0]) == ("do robots dream about electric sheep?", "")
     assert message_and_previous(ReplyContext(("a @bob", "b www.x.com"))) == ("b", "a")
+
+
+def test_stored_anti_lm_scores_match_those_a_turn_computes(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    folder = make_model_dir(tiny_model, tmp_path / "m")
+    options = DecodeOptions(beam_size=2, num_samples=0, seed=0, max_tokens=8)
+
+    def retrieved_anti_lm(gen: LSTMReplyGenerator) -> dict[str, float]:
+        contexts = [CONTEXT, ReplyContext(("can a computer fall in love?",))]
+        found = pools(
+            gen.model,
+            gen.tok,
+            gen.index,
+            contexts,
+            [gen.source(c) for c in contexts],
+            options,
+            gen.device,
+            retrieve=10,
+        )
+        return {
+            f"{i}:{text}": scores.anti_lm
+            for i, pool in enumerate(found)
+            for text, source, scores in zip(pool.texts, pool.sources, pool.scores, strict=True)
+            if source["kind"] == "retrieved"
+        }
+
+    before = generator.load(folder, seed=0)
+    computed = retrieved_anti_lm(before)
+    assert len(computed) >= 3 and all(v < 0 for v in computed.values())
+
+    store_topic_scores(generator.load(folder / "best.pt", seed=0, retrieve=0), folder / INDEX_FILE)
+    after = generator.load(folder, seed=0)
+    assert after.version != before.version  # the index's bytes changed
+    assert after.index is not None
+    for topic in after.tok.topic_ids:  # every reply, for every topic token
+        hits = after.index.search("robots computers music beach love", k=10, topic=topic)
+        assert len(hits) == len(PAIRS) and all(h.anti_lm is not None for h in hits)
+    stored = retrieved_anti_lm(after)
+    assert stored.keys() == computed.keys()
+    for key, value in computed.items():
+        assert stored[key] == pytest.approx(value, rel=0.05, abs=0.05), key
+
+    # A turn takes the stored score rather than computing it again.
+    topic = after.source(CONTEXT)[0]
+    store_anti_lm(folder / INDEX_FILE, topic, [(n, -99.0) for n in range(1, len(PAIRS) + 1)])
+    marked = retrieved_anti_lm(generator.load(folder, seed=0))
+    assert {k: v for k, v in marked.items() if k.startswith("0:")} == {
+        k: -99.0 for k in computed if k.startswith("0:")
+    }
+    assert all(v != -99.0 for k, v in marked.items() if k.startswith("1:"))  # another topic

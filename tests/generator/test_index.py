@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from generator.index import FORMAT, BuildReport, IndexPair, ReplyIndex, ReplyIndexError, build
+from generator.index import (
+    FORMAT,
+    BuildReport,
+    IndexPair,
+    ReplyIndex,
+    ReplyIndexError,
+    build,
+    store_anti_lm,
+)
 from generator.reuse import DROP_REASONS, ReplySource, ReuseNotAllowedError
 from generator.words import words
 from tests.hostile import NASTY
@@ -150,6 +158,28 @@ def test_idf_and_specificity_reward_rare_words(index: ReplyIndex) -> None:
     assert index.specificity("pasta basil") > index.specificity("jazz music")
     assert index.specificity("") == 0.0
     assert index.specificity("\u200b\u202e") == 0.0  # no words, no division by zero
+
+
+def test_stored_anti_lm_scores_come_back_for_their_topic_only(
+    tmp_path: Path, built: tuple[Path, BuildReport]
+) -> None:
+    path = tmp_path / "index.sqlite"
+    path.write_bytes(built[0].read_bytes())
+    reading = ReplyIndex(path)
+    pasta = next(pair for pair, reply in reading.all_replies() if reply == PASTA)
+    reading.close()
+    store_anti_lm(path, 7, [(pasta, -3.5)])
+    store_anti_lm(path, 7, [(pasta, -4.25)])  # stored again: replaced, not added
+    store_anti_lm(path, 8, [(pasta, -9.0)])
+    opened = ReplyIndex(path)
+    try:
+        assert [r.anti_lm for r in opened.search("pasta at night", topic=7)] == [-4.25]
+        assert [r.anti_lm for r in opened.search("pasta at night", topic=8)] == [-9.0]
+        assert [r.anti_lm for r in opened.search("pasta at night", topic=9)] == [None]
+        assert [r.anti_lm for r in opened.search("pasta at night")] == [None]
+        assert all(r.anti_lm is None for r in opened.search("enjoy music", topic=7))
+    finally:
+        opened.close()
 
 
 QUERY_SYNTAX = [

@@ -138,6 +138,19 @@ def test_top_features_are_the_largest_contributions_signed() -> None:
     assert ranker.top_features(row, n=3)["overlap"] == 0.667
 
 
+def test_an_absent_yes_no_feature_reads_as_not() -> None:
+    question = FEATURES.index("question")
+    weights = [0.0] * WIDTH
+    weights[question] = 2.0
+    ranker = Ranker(tuple(weights), tuple([0.5] * WIDTH), tuple([0.5] * WIDTH), {})
+    asks, tells = [0.5] * WIDTH, [0.5] * WIDTH
+    asks[question], tells[question] = 1.0, 0.0
+    assert ranker.top_features(asks, n=1) == {"question": 2.0}
+    assert ranker.top_features(tells, n=1) == {"not question": -2.0}
+    # A feature that is a number, not a flag, keeps its name whatever its value.
+    assert "not overlap" not in ranker.top_features([0.0] * WIDTH, n=WIDTH)
+
+
 def test_save_and_load_round_trip(tmp_path: Path, trained: Ranker) -> None:
     path = tmp_path / "ranker.json"
     trained.save(path)
