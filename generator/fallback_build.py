@@ -9,24 +9,30 @@ then covers all three (``generator.checkpoint.fingerprint``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import torch
 from tqdm import tqdm
 
 from generator import checkpoint
 from generator.checkpoint import INDEX_FILE, RANKER_FILE
 from generator.data import Conversation, load_corpus
 from generator.decode import DecodeOptions
-from generator.index import BuildReport, IndexPair, ReplyIndex, build
+from generator.errors import GeneratorError
+from generator.hybrid import MAX_REPLY_TOKENS
+from generator.index import BuildReport, IndexPair, ReplyIndex, build, store_anti_lm
+from generator.rerank import reply_logprobs
 from generator.reuse import ReplySource
 from generator.scoring import split_for_eval
-from generator.selection import all_groups, examples, report, train_ranker
-from generator.service import load
+from generator.selection import GROUP_SIZE, all_groups, examples, report, train_ranker
+from generator.service import LSTMReplyGenerator, load
+from nlu.wordvectors import SHIPPED, WordVectors
 
 PLOT_FILE = "ranker.png"
+LM_BATCH = 128  # replies scored per teacher-forced pass
 
 
 @dataclass(frozen=True)
@@ -63,40 +69,106 @@ def build_fallback(
     validation_examples: int = 1000,
     validation_topics: Sequence[str] = (),
 ) -> FallbackReport:
-    """Write ``model_dir``'s index and ranker; :class:`generator.reuse.ReuseNotAllowedError`
-    (before anything is written) when a corpus may not be reused."""
+    """Write ``model_dir``'s index and ranker, both or neither: they are built beside the old
+    ones and swapped in together at the end, so a failed build leaves a folder that loads as
+    before. :class:`generator.reuse.ReuseNotAllowedError` (before anything is written) when a
+    corpus may not be reused; :class:`GeneratorError` when too few pairs make a group."""
     for corpus in corpora:
         corpus.source.check()
     data_cfg = checkpoint.data_config(checkpoint.read(model_dir))
-    splits = {
-        c.source.name: (
-            split_for_eval(load_corpus(c.location), data_cfg, "train"),
-            split_for_eval(load_corpus(c.location), data_cfg, "validation", validation_topics),
+    loaded = {c.source.name: load_corpus(c.location) for c in corpora}
+    train = {name: split_for_eval(convs, data_cfg, "train") for name, convs in loaded.items()}
+    validation = [
+        conv
+        for convs in loaded.values()
+        for conv in split_for_eval(convs, data_cfg, "validation", validation_topics)
+    ]
+    staged = {name: model_dir / f"{name}.new" for name in (INDEX_FILE, RANKER_FILE, PLOT_FILE)}
+    try:
+        # Replies must keep to words the chitchat vectors know: typos and stretched words read
+        # as noise, and the anti-LM term would reward them for being unlikely.
+        vocabulary = WordVectors.load(SHIPPED).index
+        total = sum(len(c.turns) - 1 for convs in train.values() for c in convs)
+        with tqdm(total=total, desc="index", unit="pair") as bar:
+            pairs = (p for name, convs in train.items() for p in index_pairs(convs, name))
+            sources = [c.source for c in corpora]
+            built = build(staged[INDEX_FILE], pairs, sources, bar.update, vocabulary)
+        # The LSTM alone (the checkpoint file: no index or ranker of the folder's is read).
+        gen = load(checkpoint.resolve(model_dir), seed=0, retrieve=0)
+        store_topic_scores(gen, staged[INDEX_FILE])
+        out = _fit_ranker(
+            gen,
+            staged,
+            built,
+            train,
+            validation,
+            vocabulary,
+            data_cfg.context_turns,
+            (train_examples, validation_examples),
         )
-        for c in corpora
-    }
-    total = sum(len(c.turns) - 1 for train, _ in splits.values() for c in train)
-    with tqdm(total=total, desc="index", unit="pair") as bar:
-        pairs = (p for name, (train, _) in splits.items() for p in index_pairs(train, name))
-        built = build(model_dir / INDEX_FILE, pairs, [c.source for c in corpora], bar.update)
-    # The LSTM scores candidates; retrieval is the fresh index, opened here, not the model's.
-    gen = load(checkpoint.resolve(model_dir), seed=0, retrieve=0)
-    index = ReplyIndex(model_dir / INDEX_FILE)
-    train = [c for tr, _ in splits.values() for c in tr]
-    validation = [c for _, va in splits.values() for c in va]
-    chosen = examples(train, data_cfg.context_turns, train_examples, seed=1)
-    held = examples(validation, data_cfg.context_turns, validation_examples, seed=0)
-    with tqdm(total=len(chosen) + len(held), desc="ranker", unit="message") as bar:
-        train_rows = all_groups(gen, index, chosen, bar.update)
-        val_rows = all_groups(gen, index, held, bar.update)
-    ranker = train_ranker(train_rows, corpora=[c.source.name for c in corpora])
+        for name, path in staged.items():
+            path.replace(model_dir / name)
+        return out
+    finally:
+        for path in staged.values():
+            path.unlink(missing_ok=True)
+
+
+def _fit_ranker(
+    gen: LSTMReplyGenerator,
+    staged: dict[str, Path],
+    built: BuildReport,
+    train: dict[str, list[Conversation]],
+    validation: list[Conversation],
+    vocabulary: Container[str],
+    context_turns: int,
+    counts: tuple[int, int],
+) -> FallbackReport:
+    """Train the ranker on training exchanges, report it on validation ones, save both."""
+    index = ReplyIndex(staged[INDEX_FILE])
+    try:
+        convs = [c for cs in train.values() for c in cs]
+        chosen = examples(convs, context_turns, counts[0], 1, vocabulary)
+        held = examples(validation, context_turns, counts[1], 0, vocabulary)
+        with tqdm(total=len(chosen) + len(held), desc="ranker", unit="message") as bar:
+            train_rows = all_groups(gen, index, chosen, bar.update)
+            val_rows = all_groups(gen, index, held, bar.update)
+    finally:
+        index.close()
+    if not train_rows or not val_rows:
+        raise GeneratorError(
+            f"too few pairs to make groups of {GROUP_SIZE} candidates "
+            f"({len(train_rows)} training, {len(val_rows)} validation): index more conversations"
+        )
+    ranker = train_ranker(train_rows, corpora=list(train))
     selection = report(val_rows, ranker, DecodeOptions())
     ranker = replace(ranker, trained_on={**ranker.trained_on, "validation": selection})
-    ranker.save(model_dir / RANKER_FILE)
-    index.close()
+    ranker.save(staged[RANKER_FILE])
     out = FallbackReport(built, selection, ranker.named_weights())
-    plot(out, model_dir / PLOT_FILE)
+    plot(out, staged[PLOT_FILE])
     return out
+
+
+def store_topic_scores(gen: LSTMReplyGenerator, path: Path) -> None:
+    """Store log p(reply | topic token alone) of every indexed reply for each of the model's
+    topic tokens (the no-topic one included): the anti-LM feature, paid for once here."""
+    index = ReplyIndex(path)
+    rows = index.all_replies()
+    index.close()
+    topics = gen.tok.topic_ids
+    with tqdm(total=len(rows) * len(topics), desc="anti-LM", unit="reply") as bar:
+        for topic in topics:
+            values: list[tuple[int, float]] = []
+            for start in range(0, len(rows), LM_BATCH):
+                part = rows[start : start + LM_BATCH]
+                ids = [gen.tok.encode(text)[:MAX_REPLY_TOKENS] for _, text in part]
+                with torch.inference_mode():
+                    logp = reply_logprobs(
+                        gen.model, gen.tok, [[topic]], [0] * len(part), ids, gen.device, True
+                    )
+                values += zip((pair for pair, _ in part), logp.tolist(), strict=True)
+                bar.update(len(part))
+            store_anti_lm(path, topic, values)
 
 
 def plot(found: FallbackReport, path: Path) -> None:
@@ -118,7 +190,7 @@ def plot(found: FallbackReport, path: Path) -> None:
     right.barh(names, [found.weights[n] for n in names])
     right.set_title("ranker weights (standardised features)")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=100, format="png")
     plt.close(fig)
 
 

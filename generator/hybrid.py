@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from generator.clean import scrub
-from generator.decode import Candidate, DecodeOptions, pad_sources, search
+from generator.decode import DecodeOptions, pad_sources, search
 from generator.index import ReplyIndex
 from generator.model import Seq2Seq
 from generator.ranker import Scores
@@ -35,9 +35,22 @@ class Pool:
     sources: list[dict[str, Any]] = field(default_factory=list)
     ids: list[list[int]] = field(default_factory=list)
     scores: list[Scores] = field(default_factory=list)
+    searched: list[float] = field(default_factory=list)  # log p(reply | context) from the search
+    stored_lm: list[float | None] = field(default_factory=list)  # the index's anti-LM scores
 
-    def add(self, text: str, source: dict[str, Any], ids: list[int]) -> bool:
-        """Add a candidate unless its words are already in the pool; True if added."""
+    def add(
+        self,
+        text: str,
+        source: dict[str, Any],
+        ids: list[int],
+        logp: float | None = None,
+        anti_lm: float | None = None,
+    ) -> bool:
+        """Add a candidate unless its words are already in the pool; True if added.
+
+        ``logp``: log p(reply | context) where the search already has it (generated ones,
+        which are added after every other kind); ``anti_lm``: the index's stored score.
+        """
         key = " ".join(words(text))
         if not key or not ids or key in self._seen:
             return False
@@ -45,6 +58,9 @@ class Pool:
         self.texts.append(text)
         self.sources.append(source)
         self.ids.append(ids[:MAX_REPLY_TOKENS])
+        if logp is not None:
+            self.searched.append(logp)
+        self.stored_lm.append(anti_lm)
         return True
 
     def __post_init__(self) -> None:
@@ -89,10 +105,12 @@ def pools(
                 retrieve,
                 exclude_conversation=exclude[i] if exclude is not None else None,
                 allow_human_life=ctx.persona.kind != "bot",
+                topic=sources[i][0],
             )
             for r in found:
                 source = {"kind": "retrieved", "corpus": r.corpus, "pair": r.pair_id}
-                out[i].add(r.reply, {**source, "retrieval": round(r.score, 3)}, tok.encode(r.reply))
+                source["retrieval"] = round(r.score, 3)
+                out[i].add(r.reply, source, tok.encode(r.reply), anti_lm=r.anti_lm)
     for pool, ctx in zip(out, contexts, strict=True):
         for text in ctx.grounded:
             pool.add(text, {"kind": "grounded"}, tok.encode(text))
@@ -109,47 +127,42 @@ def _score(
     options: DecodeOptions,
     device: torch.device,
 ) -> None:
-    """Score the candidates found so far given their context, add the LSTM's beams and
-    samples (scored by the search itself), then score everything given the topic token alone
-    (the anti-LM)."""
-    for pool, logp in zip(out, _logprobs(model, tok, out, sources, device), strict=True):
-        pool.scores = [
-            Scores(lp, 0.0, len(ids) + 1) for lp, ids in zip(logp, pool.ids, strict=True)
-        ]
+    """Add the LSTM's beams and samples (the search scores them given their context), then
+    score every other candidate given its context and every candidate given the topic token
+    alone (the anti-LM) in one teacher-forced pass: the decoder's steps are the cost, so one
+    batch of twice the rows beats two passes."""
+    unscored = [len(p.ids) for p in out]  # retrieved, grounded, reference
     if options.beam_size or options.num_samples:
         src, lens = pad_sources(sources, tok.pad_id, device)
         opts = options if options.seed is not None else replace(options, seed=0)
         beams, samples = search(model, tok, src, lens, opts, opts.beam_size, opts.num_samples)
-        for pool, found in zip(out, beams, strict=True):
-            _add_generated(pool, tok, found)
-        for pool, found in zip(out, samples, strict=True):
-            _add_generated(pool, tok, found)
-    topic_only = [s[:1] for s in sources]
-    for pool, lm in zip(out, _logprobs(model, tok, out, topic_only, device), strict=True):
-        pool.scores = [replace(s, anti_lm=v) for s, v in zip(pool.scores, lm, strict=True)]
-
-
-def _add_generated(pool: Pool, tok: BPETokenizer, found: Sequence[Candidate]) -> None:
-    for c in found:
-        if pool.add(tok.decode(c.ids), {"kind": "generated"}, c.ids):
-            pool.scores.append(Scores(c.logp, 0.0, len(c.ids) + 1))
-
-
-def _logprobs(
-    model: Seq2Seq,
-    tok: BPETokenizer,
-    out: Sequence[Pool],
-    sources: Sequence[list[int]],
-    device: torch.device,
-) -> list[list[float]]:
-    """log p(reply + <eos> | source) of every candidate in every pool, in one batched pass."""
-    owner = [i for i, p in enumerate(out) for _ in p.ids]
-    if not owner:
-        return [[] for _ in out]
-    flat = reply_logprobs(model, tok, sources, owner, [i for p in out for i in p.ids], device)
-    values = flat.tolist()
-    result, at = [], 0
-    for pool in out:
-        result.append(values[at : at + len(pool.ids)])
-        at += len(pool.ids)
-    return result
+        for pool, a, b in zip(out, beams, samples, strict=True):
+            for c in a + b:
+                pool.add(tok.decode(c.ids), {"kind": "generated"}, c.ids, c.logp)
+    rows = [(i, ids) for i, p in enumerate(out) for ids in p.ids[: unscored[i]]]
+    given = len(rows)
+    rows += [
+        (len(out) + i, ids)
+        for i, p in enumerate(out)
+        for ids, stored in zip(p.ids, p.stored_lm, strict=True)
+        if stored is None
+    ]
+    values: list[float] = []
+    if rows:
+        topic_only = [s[:1] for s in sources]
+        values = reply_logprobs(
+            model,
+            tok,
+            [*sources, *topic_only],
+            [o for o, _ in rows],
+            [ids for _, ids in rows],
+            device,
+            packed=True,
+        ).tolist()
+    logp, lm = iter(values[:given]), iter(values[given:])
+    for pool, n in zip(out, unscored, strict=True):
+        context = [next(logp) for _ in range(n)] + pool.searched
+        pool.scores = [
+            Scores(lp, next(lm) if stored is None else stored, len(ids) + 1)
+            for lp, stored, ids in zip(context, pool.stored_lm, pool.ids, strict=True)
+        ]

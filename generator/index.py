@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Container, Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from generator.persona import Persona
 from generator.reuse import DROP_REASONS, ReplySource, drop_reason
 from generator.words import content_words, words
 
-FORMAT = "threadbot-reply-index/1"
+FORMAT = "threadbot-reply-index/2"  # 2: the stored anti-LM table
 MESSAGE_WEIGHT, PREVIOUS_WEIGHT = 1.0, 0.3  # bm25 column weights: the message itself counts most
 
 
@@ -68,6 +69,7 @@ class Retrieved:
     message: str
     reply: str
     score: float
+    anti_lm: float | None = None  # log p(reply | topic token alone), stored at build
 
 
 @dataclass
@@ -109,12 +111,14 @@ def build(
     pairs: Iterable[IndexPair],
     sources: Iterable[ReplySource],
     progress: Any = None,
+    vocabulary: Container[str] | None = None,
 ) -> BuildReport:
     """Write the index of ``pairs`` to ``path`` atomically and return what was kept and why not.
 
     Every corpus named by a pair must be among ``sources`` with reuse allowed
     (:class:`generator.reuse.ReuseNotAllowedError` otherwise, before anything is written).
-    ``progress`` is called with each pair offered (a tqdm ``update``, say).
+    ``progress`` is called with each pair offered (a tqdm ``update``, say); ``vocabulary``
+    (known words) drops replies with misspelt or made-up words.
     """
     allowed = {s.name: s for s in sources}
     for source in allowed.values():
@@ -122,6 +126,37 @@ def build(
     report = BuildReport()
     tmp = path.with_name(path.name + ".tmp")
     tmp.unlink(missing_ok=True)
+    try:
+        _write(tmp, pairs, allowed, report, progress, vocabulary)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    tmp.replace(path)
+    return report
+
+
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def _storable(pair: IndexPair) -> IndexPair:
+    """``pair`` without lone surrogates (a JSONL corpus can hold them escaped), which SQLite
+    cannot store as UTF-8."""
+    return replace(
+        pair,
+        message=_SURROGATE_RE.sub("", pair.message),
+        previous=_SURROGATE_RE.sub("", pair.previous),
+        reply=_SURROGATE_RE.sub("", pair.reply),
+    )
+
+
+def _write(
+    tmp: Path,
+    pairs: Iterable[IndexPair],
+    allowed: dict[str, ReplySource],
+    report: BuildReport,
+    progress: Any,
+    vocabulary: Container[str] | None,
+) -> None:
     db = sqlite3.connect(tmp)
     try:
         _create(db)
@@ -129,12 +164,14 @@ def build(
         df: Counter[str] = Counter()
         bot = Persona("bot")
         rows = 0
-        for pair in pairs:
+        for offered in pairs:
             if progress is not None:
                 progress(1)
+            pair = _storable(offered)
             if pair.corpus not in allowed:
-                raise ReplyIndexError(path, f"pair from corpus {pair.corpus!r} has no source")
-            reason = drop_reason(pair.message, pair.reply)
+                where = tmp.with_suffix("")  # the index being built, not its temporary file
+                raise ReplyIndexError(where, f"pair from corpus {pair.corpus!r} has no source")
+            reason = drop_reason(pair.message, pair.reply, vocabulary)
             if reason is not None:
                 report.dropped[reason] += 1
                 continue
@@ -171,8 +208,6 @@ def build(
         db.execute("VACUUM")
     finally:
         db.close()
-    tmp.replace(path)
-    return report
 
 
 def _create(db: sqlite3.Connection) -> None:
@@ -193,8 +228,27 @@ def _create(db: sqlite3.Connection) -> None:
             message, previous, content='pairs', content_rowid='id', tokenize='porter unicode61'
         );
         CREATE TABLE words (word TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
+        -- The model's log p(reply | topic token alone), per topic token: context-free, so
+        -- computed once at build instead of on every turn (the anti-LM feature).
+        CREATE TABLE lm (
+            topic INTEGER NOT NULL, pair INTEGER NOT NULL, logp REAL NOT NULL,
+            PRIMARY KEY (topic, pair)
+        ) WITHOUT ROWID;
         """
     )
+
+
+def store_anti_lm(path: Path, topic: int, values: Iterable[tuple[int, float]]) -> None:
+    """Store each reply's log p(reply | ``topic`` token alone) in the index at ``path``."""
+    db = sqlite3.connect(path)
+    try:
+        with db:
+            db.executemany(
+                "INSERT OR REPLACE INTO lm (topic, pair, logp) VALUES (?, ?, ?)",
+                ((topic, pair, logp) for pair, logp in values),
+            )
+    finally:
+        db.close()
 
 
 class ReplyIndex:
@@ -205,8 +259,9 @@ class ReplyIndex:
         if not self.path.is_file():
             raise ReplyIndexError(self.path, "no such file")
         try:
+            # As a URI, so "#", "?" and "%" in a folder name are escaped, not read as URI parts.
             self._db = sqlite3.connect(
-                f"file:{self.path}?mode=ro", uri=True, check_same_thread=False
+                self.path.resolve().as_uri() + "?mode=ro", uri=True, check_same_thread=False
             )
             meta = dict(self._db.execute("SELECT key, value FROM meta"))
             if meta.get("format") != FORMAT:
@@ -215,7 +270,9 @@ class ReplyIndex:
             self.sources: dict[str, str] = json.loads(meta["sources"])
             self._df = dict(self._db.execute("SELECT word, df FROM words"))
             self._db.execute("SELECT rowid FROM pairs_fts LIMIT 1").fetchall()
+            self._db.execute("SELECT 1 FROM lm LIMIT 1").fetchall()
         except (sqlite3.Error, KeyError, ValueError) as exc:
+            self._db.close()
             raise ReplyIndexError(self.path, f"not a readable reply index ({exc})") from exc
         self._lock = threading.Lock()
 
@@ -236,19 +293,23 @@ class ReplyIndex:
         *,
         exclude_conversation: str | None = None,
         allow_human_life: bool = True,
+        topic: int | None = None,
     ) -> list[Retrieved]:
         """The ``k`` best replies for ``message`` (after ``previous`` in its thread), best first.
 
         ``exclude_conversation`` leaves out one conversation's rows (a query never retrieves
         its own reply when the ranker is trained); ``allow_human_life=False`` leaves out
-        replies that claim a human life, which a bot persona would refuse anyway.
+        replies that claim a human life, which a bot persona would refuse anyway; ``topic``
+        (a topic token id) fills each reply's stored anti-LM score where the build stored one.
         """
         query = _match_query(message, previous)
         if query is None or k <= 0:
             return []
         sql = (
             "SELECT p.id, p.corpus, p.conversation, p.message, p.reply, "
-            "-pairs_fts.rank AS score FROM pairs_fts JOIN pairs p ON p.id = pairs_fts.rowid "
+            "-pairs_fts.rank AS score, lm.logp FROM pairs_fts "
+            "JOIN pairs p ON p.id = pairs_fts.rowid "
+            "LEFT JOIN lm ON lm.topic = ? AND lm.pair = p.id "
             f"WHERE pairs_fts MATCH ? AND rank MATCH 'bm25({MESSAGE_WEIGHT}, {PREVIOUS_WEIGHT})' "
             "AND p.conversation IS NOT ? "
         )
@@ -256,13 +317,13 @@ class ReplyIndex:
             sql += "AND p.human_life = 0 "
         sql += "ORDER BY pairs_fts.rank LIMIT ?"
         with self._lock:
-            rows = self._db.execute(sql, (query, exclude_conversation, k)).fetchall()
+            rows = self._db.execute(sql, (topic, query, exclude_conversation, k)).fetchall()
         return [Retrieved(*row) for row in rows]
 
-    def rows(self) -> Iterator[tuple[int, str, str, str]]:
-        """Every (id, corpus, conversation, reply), for precomputing per-reply features."""
+    def all_replies(self) -> list[tuple[int, str]]:
+        """Every (id, reply), for computing per-reply scores at build."""
         with self._lock:
-            yield from self._db.execute("SELECT id, corpus, conversation, reply FROM pairs")
+            return self._db.execute("SELECT id, reply FROM pairs ORDER BY id").fetchall()
 
     def close(self) -> None:
         self._db.close()

@@ -14,6 +14,7 @@ bot's own story, but "what kind of dog do you have?" passes.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 
@@ -64,6 +65,8 @@ _HUMAN_LIFE = (
 
 @cache
 def _compiled(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    if len(patterns) == 1:
+        return re.compile(patterns[0], re.IGNORECASE)
     return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
 
 
@@ -80,16 +83,22 @@ class Persona:
             raise ValueError(f"persona kind must be one of {', '.join(PERSONA_KINDS)}")
         for pattern in self.also_refuse:
             try:
-                re.compile(pattern)
+                re.compile(pattern, re.IGNORECASE)
             except re.error as exc:
                 raise ValueError(f"persona pattern {pattern!r} is not a regex: {exc}") from exc
 
     def breaks(self, text: str) -> bool:
         """True if ``text`` says something this persona would not (a bot's human life)."""
-        patterns = (*(_HUMAN_LIFE if self.kind == "bot" else ()), *self.also_refuse)
-        return bool(patterns) and _compiled(patterns).search(_plain(text)) is not None
+        plain = _plain(text)
+        if self.kind == "bot" and _compiled(_HUMAN_LIFE).search(plain):
+            return True
+        # The author's patterns each on their own: joined, one with inline flags or a named
+        # group could break the others.
+        return any(_compiled((p,)).search(plain) for p in self.also_refuse)
 
 
 def _plain(text: str) -> str:
-    """Curly apostrophes straightened (U+2019 and U+2018 read as ')."""
-    return text.replace("\u2019", "'").replace("\u2018", "'")
+    """Curly apostrophes straightened (U+2019 and U+2018 read as '), and format characters
+    (zero-width, bidi controls) removed, so "my\u200b mom" reads as "my mom"."""
+    text = text.replace("\u2019", "'").replace("\u2018", "'")
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")

@@ -12,11 +12,14 @@ Every candidate, whatever its source, is described by the same features of (cont
 - ``semantic``: cosine of the IDF-weighted mean word vectors of message and reply (the NLU's
   chitchat vectors: "puppy" and "dog" are near though they share no word);
 - ``stock``: the reply holds one of the published empty stock phrases;
-- ``question``: it asks something back.
+- ``question``: it asks something back;
+- ``generated``: the candidate is the LSTM's own. The human reply and the retrieved replies are
+  all human, so this flag is no tell of the true reply; without it the ranker learned "the
+  LSTM finds it likely" as "not human" and favoured whatever the LSTM found least likely
+  (typos, rambling). With it, likelihood can count as fit again.
 
-No feature says where a candidate came from: the ranker is trained with the human reply
-against retrieved replies of other conversations and the LSTM's own candidates, and a source
-flag would let it tell the true reply by its missing flag instead of by its fit.
+No other feature says where a candidate came from: a flag that the human reply lacks (as
+"retrieved" would be) would let the ranker find the true reply by that instead of by its fit.
 
 The model is linear over standardised features, trained listwise: each training message's
 candidates form one softmax, and the loss is the negative log-probability of the human reply
@@ -51,7 +54,10 @@ FEATURES = (
     "semantic",
     "stock",
     "question",
+    "generated",
 )
+
+FLAGS = frozenset({"stock", "question", "generated"})  # yes/no features
 
 
 class RankerError(GeneratorError):
@@ -107,8 +113,9 @@ class Featurizer:
         norm = float(np.linalg.norm(va) * np.linalg.norm(vb))
         return float(va @ vb) / norm if norm else 0.0
 
-    def row(self, message: str, reply: str, scores: Scores) -> list[float]:
-        """The :data:`FEATURES` of ``reply`` as an answer to ``message``."""
+    def row(self, message: str, reply: str, scores: Scores, kind: str) -> list[float]:
+        """The :data:`FEATURES` of ``reply`` (a candidate of source ``kind``) as an answer to
+        ``message``."""
         n = max(1, scores.tokens)
         return [
             scores.logp / n,
@@ -119,6 +126,7 @@ class Featurizer:
             self.semantic(message, reply),
             float(has_stock_phrase(reply)),
             float(reply.rstrip().endswith("?")),
+            float(kind == "generated"),
         ]
 
 
@@ -147,11 +155,14 @@ class Ranker:
         return dict(zip(FEATURES, self.weights, strict=True))
 
     def top_features(self, row: Sequence[float], n: int = 3) -> dict[str, float]:
-        """The ``n`` features that moved this candidate's score most, signed."""
-        parts = sorted(
-            zip(FEATURES, self.contributions(row), strict=True), key=lambda p: -abs(p[1])
-        )
-        return {name: round(value, 3) for name, value in parts[:n]}
+        """The ``n`` features that moved this candidate's score most against the average
+        candidate, signed; a yes/no feature that is absent reads "not <name>"."""
+        named = [
+            (f"not {name}" if name in FLAGS and not x else name, part)
+            for name, x, part in zip(FEATURES, row, self.contributions(row), strict=True)
+        ]
+        named.sort(key=lambda p: -abs(p[1]))
+        return {name: round(value, 3) for name, value in named[:n]}
 
     def save(self, path: Path) -> None:
         data = {
@@ -169,6 +180,8 @@ class Ranker:
         """Read a ranker written by :meth:`save`; :class:`RankerError` names what is wrong."""
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise RankerError(f"{path}: not a readable ranker file (not a JSON object)")
             if data.get("format") != FORMAT or tuple(data["features"]) != FEATURES:
                 raise RankerError(
                     f"{path}: written for other features ({data.get('format')}); rebuild it "

@@ -67,10 +67,12 @@ def reply_logprobs(
     owner: Sequence[int],
     replies: Sequence[list[int]],
     device: torch.device,
+    packed: bool = False,
 ) -> Tensor:
     """Summed log p(reply + <eos> | sources[owner[i]]) for every reply, teacher-forced.
 
-    The output layer and softmax, the bulk of the cost, run once per distinct prefix.
+    The output layer and softmax run once per distinct prefix; ``packed`` runs the decoder
+    over real positions only (see :meth:`Seq2Seq.teacher_forced`).
     """
     src, lens = _padded(sources, tok.pad_id)
     enc = model.encode(src.to(device), lens)
@@ -79,10 +81,12 @@ def reply_logprobs(
         part = replies[start : start + ROWS_PER_PASS]
         part_owner = owner[start : start + ROWS_PER_PASS]
         rows = torch.tensor(part_owner, device=device)
-        tgt_in, _ = _padded([[tok.bos_id, *r] for r in part], tok.pad_id)
+        tgt_in, lengths = _padded([[tok.bos_id, *r] for r in part], tok.pad_id)
         tgt_out, _ = _padded([[*r, tok.eos_id] for r in part], tok.pad_id)
         keep, index = _distinct_prefixes(part_owner, part)
-        logits = model.teacher_forced(enc.select(rows), tgt_in.to(device), keep.to(device))
+        logits = model.teacher_forced(
+            enc.select(rows), tgt_in.to(device), keep.to(device), lengths if packed else None
+        )
         tgt_out = tgt_out.to(device)
         picked = logits.log_softmax(-1)[index.to(device), tgt_out]  # (R, T)
         out[start : start + len(part)] = picked.masked_fill(tgt_out == tok.pad_id, 0.0).sum(1)

@@ -9,12 +9,13 @@ fragment ("yes", "lol"), no profanity and no personal data.
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from dataclasses import dataclass
 
 from generator import guard
 from generator.clean import has_personal_data
 from generator.errors import GeneratorError
-from generator.words import content_words
+from generator.words import content_words, words
 
 MIN_WORDS, MAX_WORDS = 3, 30
 
@@ -25,6 +26,7 @@ DROP_REASONS = (
     "context_bound",
     "names",
     "numbers_or_dates",
+    "misspelt",
     "refers_back",
     "profanity",
     "personal_data",
@@ -32,6 +34,7 @@ DROP_REASONS = (
 
 _WORD_RE = re.compile(r"[A-Za-z0-9']+")
 _DIGIT_RE = re.compile(r"\d")
+_ELONGATED_RE = re.compile(r"([a-z])\1\1\1", re.I)  # "ohhhhh", "sooooo"
 _DATES_RE = re.compile(
     r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|"
     r"april|june|july|august|september|october|november|december|today|tonight|tomorrow|"
@@ -43,6 +46,7 @@ _REFERS_BACK_RE = re.compile(r"\b(?:he|she|him|her|his|hers|he's|she's)\b", re.I
 # Capitalised words that are not names: sentence starts are skipped separately.
 _NOT_NAMES = frozenset({"I", "I'm", "I've", "I'll", "I'd", "OK", "Ok", "AI", "TV", "USA", "US"})
 _SENTENCE_END = frozenset(".!?")
+_TITLES = frozenset({"mr.", "mrs.", "ms.", "dr.", "st.", "prof."})
 # A message with fewer content words than this gives retrieval nothing to match on: its reply
 # answers the thread, not the message ("yes", "me too", "why?").
 _MIN_MESSAGE_WORDS = 2
@@ -84,15 +88,29 @@ def _has_name(text: str) -> bool:
         if token in _SENTENCE_END:
             after_end = True
             continue
-        if not after_end and token[0].isupper() and token not in _NOT_NAMES:
+        if not after_end and token[0].isupper() and token.rstrip(".") not in _NOT_NAMES:
             return True
-        after_end = False
+        # "Yes. Robots..." : the word took its full stop; a title ("Mr.") is not an end.
+        after_end = token.endswith(".") and token.lower() not in _TITLES
     return False
 
 
-def drop_reason(message: str, reply: str) -> str | None:
+def _misspelt(reply: str, vocabulary: Container[str]) -> bool:
+    """A word the vocabulary has never seen (typos such as "expeive", slang such as "gurs")
+    or a stretched one ("ohhhhh"): a stranger reads it as noise, and the LSTM's language
+    model finds it so unlikely that the anti-LM term would reward it."""
+    if _ELONGATED_RE.search(reply):
+        return True
+    return any(
+        len(w) > 2 and w.isalpha() and w not in vocabulary and w.replace("'", "") not in vocabulary
+        for w in (t.strip("'") for t in words(reply))
+    )
+
+
+def drop_reason(message: str, reply: str, vocabulary: Container[str] | None = None) -> str | None:
     """Why the ``reply`` to ``message`` must stay out of the index (a :data:`DROP_REASONS`
-    entry), or None when it may be reused on its own."""
+    entry), or None when it may be reused on its own. ``vocabulary``, when given, is the set
+    of known words a reply must keep to."""
     words = _WORD_RE.findall(reply)
     if len(words) < MIN_WORDS:
         return "too_short"
@@ -104,6 +122,8 @@ def drop_reason(message: str, reply: str) -> str | None:
         return "names"
     if _DIGIT_RE.search(reply) or _DATES_RE.search(reply):
         return "numbers_or_dates"
+    if vocabulary is not None and _misspelt(reply, vocabulary):
+        return "misspelt"
     if _REFERS_BACK_RE.search(reply):
         return "refers_back"
     if guard.contains_profanity(reply) or guard.contains_profanity(message):

@@ -9,7 +9,7 @@ validation split three ways: MMI's score alone, the retrieval match alone, the l
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 
 from generator.data import Conversation
@@ -37,7 +37,11 @@ class Example:
 
 
 def examples(
-    convs: Sequence[Conversation], context_turns: int, n: int, seed: int = 0
+    convs: Sequence[Conversation],
+    context_turns: int,
+    n: int,
+    seed: int = 0,
+    vocabulary: Container[str] | None = None,
 ) -> list[Example]:
     """Up to ``n`` exchanges drawn (seeded) from the replies of ``convs`` that the index would
     keep: a human reply the index would drop (too long, a name, a fragment) differs from every
@@ -47,7 +51,7 @@ def examples(
         Example(c.turns[max(0, i - context_turns) : i], c.turns[i], c.topic, c.id.split("#")[0])
         for c in convs
         for i in range(1, len(c.turns))
-        if drop_reason(c.turns[i - 1], c.turns[i]) is None
+        if drop_reason(c.turns[i - 1], c.turns[i], vocabulary) is None
     ]
     random.Random(seed).shuffle(out)
     return out[:n]
@@ -87,7 +91,10 @@ def groups(
         if len(keep) < GROUP_SIZE:
             continue
         message = example.context[-1]
-        rows = [featurizer.row(message, pool.texts[i], pool.scores[i]) for i in keep]
+        rows = [
+            featurizer.row(message, pool.texts[i], pool.scores[i], pool.sources[i]["kind"])
+            for i in keep
+        ]
         out.append((example, pool, rows))
     return out
 

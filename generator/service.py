@@ -129,8 +129,8 @@ class LSTMReplyGenerator:
         for ctx, pool in zip(contexts, found, strict=True):
             message, _ = message_and_previous(ctx)
             rows = [
-                self.featurizer.row(message, text, scores)
-                for text, scores in zip(pool.texts, pool.scores, strict=True)
+                self.featurizer.row(message, text, scores, source["kind"])
+                for text, scores, source in zip(pool.texts, pool.scores, pool.sources, strict=True)
             ]
             scored = sorted(
                 zip(self.ranker.score(rows), rows, pool.texts, pool.sources, strict=True),
@@ -289,4 +289,5 @@ def load_fallback(path: Path) -> tuple[ReplyIndex | None, Ranker | None]:
         )
     if not index_file.exists():
         raise ReplyIndexError(index_file, "the folder has a ranker but no index")
-    return ReplyIndex(index_file), Ranker.load(ranker_file)
+    ranker = Ranker.load(ranker_file)  # first: a bad ranker leaves no index open
+    return ReplyIndex(index_file), ranker

@@ -27,9 +27,10 @@ class BPETokenizer:
         self.sep_id = self._id(SEP)
         self.no_topic_id = self._id(NO_TOPIC)
         self.special_ids = frozenset(self._id(t) for t in SPECIALS)
-        topic_ids = {i for t, i in tok.get_vocab().items() if t.startswith("<t:")}
+        # Every topic token's id, <t:none> included, in id order.
+        self.topic_ids = tuple(sorted(i for t, i in tok.get_vocab().items() if t.startswith("<t:")))
         # Ids a reply may never contain: every special and topic token except <eos>.
-        self.banned_ids = tuple(sorted((self.special_ids | topic_ids) - {self.eos_id}))
+        self.banned_ids = tuple(sorted((self.special_ids | set(self.topic_ids)) - {self.eos_id}))
 
     def _id(self, token: str) -> int:
         idx = self.tok.token_to_id(token)

@@ -141,12 +141,6 @@ def test_index_command_builds_with_allow_reuse(
     assert generator.load(folder).hybrid
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: with too few pairs for a group of 20, fit() raises ValueError, which "
-    "`generator index` does not catch (a traceback), after index.sqlite was already replaced: "
-    "the folder keeps an index without a ranker and no longer loads",
-)
 def test_too_small_a_corpus_fails_cleanly_and_leaves_the_folder_loadable(
     tiny_model: Path, tmp_path: Path
 ) -> None:

@@ -316,11 +316,6 @@ def test_opening_an_index_with_damaged_tables_fails_at_open(
         _assert_names_file_and_rebuild(err, path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: an index without the anti-LM table (all built before it, same FORMAT) opens "
-    "without complaint, then every search fails with sqlite3.OperationalError: no such table: lm",
-)
 def test_an_index_without_its_anti_lm_table_is_refused_at_open(
     tmp_path: Path, built: tuple[Path, BuildReport]
 ) -> None:
@@ -338,12 +333,6 @@ def test_an_index_without_its_anti_lm_table_is_refused_at_open(
     _assert_names_file_and_rebuild(err, path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=UnicodeEncodeError,
-    reason="bug: build() passes a lone surrogate (JSON allows the escape) to sqlite3, which "
-    "cannot encode it: the whole build dies and leaves index.sqlite.tmp behind",
-)
 def test_a_lone_surrogate_in_a_corpus_does_not_stop_the_build(tmp_path: Path) -> None:
     path = tmp_path / "index.sqlite"
     broken = IndexPair("hand", "s1", "what kind of music \ud800 do you enjoy", "\udfff" + PASTA)
@@ -353,11 +342,6 @@ def test_a_lone_surrogate_in_a_corpus_does_not_stop_the_build(tmp_path: Path) ->
     opened.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: ReplyIndex opens f'file:{path}?mode=ro' unescaped, so '#', '?' or '%' in the "
-    "model folder's path cut the URI (and '#' makes SQLite create a stray file beside it)",
-)
 @pytest.mark.parametrize("folder", ["run#2", "what?", "pct%41"])
 def test_an_index_in_a_folder_with_uri_characters_opens(tmp_path: Path, folder: str) -> None:
     path = tmp_path / folder / "index.sqlite"

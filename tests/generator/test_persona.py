@@ -112,12 +112,6 @@ def test_hostile_characters_do_not_hide_a_claim_between_words() -> None:
     assert BOT.breaks("\ud800 I went to the gym \u200b")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: each also_refuse pattern is checked alone, but breaks() joins them into one "
-    "regex: a valid '(?i)...' (global flags not at the start) or a group name used twice "
-    "passes Persona() and the dialogue.yml check, then raises re.error on every candidate",
-)
 @pytest.mark.parametrize(
     "patterns", [("(?i)pineapple",), ("(?P<fruit>pineapple)", "(?P<fruit>mango)")]
 )

@@ -205,12 +205,6 @@ def test_a_bad_ranker_file_names_itself_and_how_to_rebuild(tmp_path: Path) -> No
     assert str(short) in str(err.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AttributeError,
-    reason="bug: Ranker.load calls data.get() before checking the JSON is an object, so a "
-    "ranker.json holding a list or null raises AttributeError instead of RankerError",
-)
 @pytest.mark.parametrize("content", ["[]", "null", "5", '"ranker"'])
 def test_a_ranker_file_that_is_not_an_object_is_a_ranker_error(
     tmp_path: Path, content: str

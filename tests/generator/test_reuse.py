@@ -66,11 +66,6 @@ def test_hostile_text_gets_a_reason_or_none_without_raising(text: str) -> None:
         assert drop_reason(message, reply, {"robots"}) in (None, *DROP_REASONS)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: reuse._has_name reads 'Yes.' as one token (its word class holds '.'), so the "
-    "capital after a full stop counts as a name and two-sentence replies are dropped",
-)
 def test_a_capital_after_a_full_stop_starts_a_sentence() -> None:
     assert drop_reason(MESSAGE, "Yes. Robots are great fun!") is None
 
