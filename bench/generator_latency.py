@@ -7,6 +7,11 @@ the figures reflect real inputs. Prints JSON; ``--out`` also writes it.
 
 ``--ab`` also times beam-only and re-ranked decoding interleaved on the same messages, so a
 busy machine slows both alike: wall and CPU time per reply, p50/p90/p99 each.
+
+``--hybrid-ab`` times whole replies the same way: today's re-ranked LSTM reply (``retrieve``
+0, the checkpoint alone) against the hybrid fallback's (retrieval, grounded acknowledgements
+written from the bot's templates as the agent writes them, the LSTM's candidates, the ranker),
+and reports the index's size on disk and the memory each load adds.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import platform
 import random
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -63,17 +69,25 @@ def ab(gen: LSTMReplyGenerator, ctxs: list[ReplyContext]) -> dict[str, dict[str,
         "beam only": lambda s: generate(gen.model, gen.tok, [s], beam_only, gen.device),
         "re-ranked": lambda s: generate(gen.model, gen.tok, [s], gen.options, gen.device),
     }
+    sources = [gen.source(c) for c in ctxs]
+    with torch.inference_mode():
+        return interleaved(
+            {name: (lambda i, f=f: f(sources[i])) for name, f in arms.items()}, len(ctxs)
+        )
+
+
+def interleaved(arms: dict[str, Callable[[int], object]], n: int) -> dict[str, dict[str, float]]:
+    """Each arm called on items 0..n-1, the arms' order alternating, so a busy machine slows
+    them alike: wall and CPU time percentiles per arm."""
     names = list(arms)
     wall: dict[str, list[float]] = {name: [] for name in names}
     cpu: dict[str, list[float]] = {name: [] for name in names}
-    with torch.inference_mode():
-        for i, ctx in enumerate(ctxs):
-            source = gen.source(ctx)
-            for name in names[i % 2 :] + names[: i % 2]:
-                t0, c0 = time.perf_counter(), time.process_time()
-                arms[name](source)
-                wall[name].append(time.perf_counter() - t0)
-                cpu[name].append(time.process_time() - c0)
+    for i in range(n):
+        for name in names[i % 2 :] + names[: i % 2]:
+            t0, c0 = time.perf_counter(), time.process_time()
+            arms[name](i)
+            wall[name].append(time.perf_counter() - t0)
+            cpu[name].append(time.process_time() - c0)
     return {
         name: {
             **percentiles(wall[name]),
@@ -81,6 +95,51 @@ def ab(gen: LSTMReplyGenerator, ctxs: list[ReplyContext]) -> dict[str, dict[str,
         }
         for name in names
     }
+
+
+def grounded(ctxs: list[ReplyContext], data_dir: Path) -> list[ReplyContext]:
+    """The contexts with the acknowledgements the agent would add from the bot's files."""
+    import nlu
+    from agent.core.grounded import acknowledgements
+    from agent.core.script import load_script
+    from nlu.acts import analyse
+
+    intents = nlu.load_intents(data_dir / "intents.yml")
+    script = load_script(data_dir / "dialogue.yml", intents.intent_names)
+    return [
+        replace(
+            c,
+            persona=script.persona,
+            grounded=acknowledgements(script.acknowledgements, analyse(c.history[-1]), str(i)),
+        )
+        for i, c in enumerate(ctxs)
+    ]
+
+
+def hybrid_ab(model: Path, ctxs: list[ReplyContext], data_dir: Path) -> dict[str, object]:
+    """Today's re-ranked reply against the hybrid one, interleaved, with memory and size."""
+    from generator.checkpoint import INDEX_FILE, resolve
+
+    base = rss_mb()
+    hybrid = load(model)
+    hybrid_mb = rss_mb() - base
+    today = load(resolve(model))
+    with_acks = grounded(ctxs, data_dir)
+    today.reply(ctxs[0])  # warm-up: the first call allocates
+    hybrid.reply(with_acks[0])
+    out: dict[str, object] = dict(
+        interleaved(
+            {
+                "re-ranked (today)": lambda i: today.reply(ctxs[i]),
+                "hybrid": lambda i: hybrid.reply(with_acks[i]),
+            },
+            len(ctxs),
+        )
+    )
+    out["index_mb_on_disk"] = (model / INDEX_FILE).stat().st_size / 2**20
+    out["memory_added_by_hybrid_load_mb"] = hybrid_mb
+    out["hybrid_retrieve"] = hybrid.options.retrieve
+    return out
 
 
 def main() -> None:
@@ -97,11 +156,23 @@ def main() -> None:
     ap.add_argument("--num-samples", type=int, default=4, help="nucleus samples re-ranked")
     ap.add_argument("--skip-batched", action="store_true", help="only the batch-of-one latency")
     ap.add_argument("--ab", action="store_true", help="time beam-only and re-ranked, interleaved")
+    ap.add_argument(
+        "--hybrid-ab", action="store_true", help="time today's reply and the hybrid's, interleaved"
+    )
+    ap.add_argument("--data-dir", type=Path, default=Path("data/bot"), help="the bot's files")
     ap.add_argument("--out", type=Path, help="write the JSON here")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     ctxs = contexts(max(args.n, args.batch * 4))
+    if args.hybrid_ab:  # its own run: the loads it measures come first in the process
+        result = {"load_avg_1m": os.getloadavg()[0], "threads": torch.get_num_threads()}
+        result.update(hybrid_ab(Path(args.model), ctxs[: args.n], args.data_dir))
+        result["load_avg_1m_after"] = os.getloadavg()[0]
+        print(json.dumps(result, indent=2))
+        if args.out:
+            args.out.write_text(json.dumps(result, indent=2) + "\n")
+        return
     before = rss_mb()
     gen = load(
         args.model,

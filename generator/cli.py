@@ -427,17 +427,28 @@ def reply_metrics(
     samples: int,
 ) -> dict[str, Any]:
     """Generate up to ``max_replies`` replies, print their figures and ``samples`` examples."""
-    from generator.scoring import generate_replies, guard_metrics, sample_exchanges, text_metrics
+    from generator.scoring import (
+        generate_replies,
+        guard_metrics,
+        sample_exchanges,
+        source_shares,
+        text_metrics,
+    )
     from generator.types import ReplyContext
 
     exchanges = sample_exchanges(convs, context_turns, max_replies)
-    raw, sent = generate_replies(gen, [ReplyContext(e.context, topic=e.topic) for e in exchanges])
-    metrics = {"replies": len(raw), **text_metrics(exchanges, raw, keywords)}
+    _, sent = generate_replies(gen, [ReplyContext(e.context, topic=e.topic) for e in exchanges])
+    # What the bot would post: the guard's and the persona rule's refusals are counted apart
+    # (guard_rejection_rate), since a canned line, not the generator, answers those.
+    posted = [(e, g.text) for e, g in zip(exchanges, sent, strict=True) if g.text]
+    replies = [text for _, text in posted]
+    metrics = {"replies": len(replies), **text_metrics([e for e, _ in posted], replies, keywords)}
     metrics.update(guard_metrics(gen, sent))
+    metrics.update(source_shares(sent))
     for key, value in metrics.items():
         if isinstance(value, float):
             click.echo(f"{key}: {value:.3f}")
-    for exchange, reply in list(zip(exchanges, raw, strict=True))[:samples]:
+    for exchange, reply in posted[:samples]:
         click.echo(f"  > {exchange.message}\n  < {reply}")
     return metrics
 
@@ -469,7 +480,8 @@ def reply_metrics(
     "--show-candidates",
     default=0,
     type=click.IntRange(0),
-    help="Also print this many ranked candidates that pass the guard (see the re-ranking).",
+    help="Also print this many ranked candidates with their source, score, the ranker's "
+    "top features and any refusal by the guard or the persona rule.",
 )
 def chat_cmd(
     model_dir: Path,
@@ -503,11 +515,24 @@ def chat_cmd(
         result = gen.reply(context)
         text = result.text if result.text is not None else f"[rejected: {result.rejected_reason}]"
         click.echo(f"bot: {text}")
-        for n, alt in enumerate(gen.ranked(context)[:show_candidates], 1):
-            click.echo(f"  {n}. {alt}")
+        if show_candidates:
+            show_ranked(gen.explain(context)[:show_candidates])
         if result.text is not None:
             history.append(result.text)
             previous = result.text
+
+
+def show_ranked(ranked: list[tuple[Any, str | None]]) -> None:
+    """Print ranked candidates: text, source, score, top features, and any refusal."""
+    for n, (cand, refused) in enumerate(ranked, 1):
+        source = cand.source
+        where = source["kind"]
+        if "corpus" in source:
+            where += f" {source['corpus']}#{source.get('pair')}"
+        features = ", ".join(f"{k} {v:+.2f}" for k, v in source.get("features", {}).items())
+        note = f"  [refused: {refused}]" if refused else ""
+        click.echo(f"  {n:>2}. {cand.text}{note}")
+        click.echo(f"      {where} · score {source.get('score', 0):.2f} · {features}")
 
 
 @generator.command("finetune")

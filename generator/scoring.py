@@ -4,6 +4,7 @@ of `generator finetune` share (which conversations, which replies, which figures
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,9 @@ from generator.evaluate import (
     generic_rate,
     on_topic_rate,
     salience,
+    stock_rate,
 )
+from generator.persona import Persona
 from generator.service import LSTMReplyGenerator
 from generator.types import Generated, ReplyContext
 
@@ -82,7 +85,7 @@ def generate_replies(
     for start in range(0, len(contexts), REPLY_BATCH):
         part = contexts[start : start + REPLY_BATCH]
         candidates = gen.candidates(part)
-        raw += [c[0] if c else "" for c in candidates]
+        raw += [c[0].text if c else "" for c in candidates]
         sent += gen.choose(part, candidates)
     return raw, sent
 
@@ -101,12 +104,29 @@ def text_metrics(
         "generic_rate_top10": generic_rate(replies),
         "salience_tfidf": salience(messages, replies),
         "reference_salience_tfidf": salience(messages, references),
+        "stock_phrase_rate": stock_rate(replies),
+        "reference_stock_phrase_rate": stock_rate(references),
+        "persona_break_rate": persona_rate(replies),
+        "reference_persona_break_rate": persona_rate(references),
     }
     if keywords is not None:
         words = list(keywords)
         out["on_topic_rate"] = on_topic_rate(replies, words)
         out["reference_on_topic_rate"] = on_topic_rate(references, words)
     return out
+
+
+def persona_rate(replies: Sequence[str], persona: Persona | None = None) -> float:
+    """Share of replies that break ``persona`` (a bot's, by default: a claimed human life)."""
+    rule = persona or Persona()
+    return sum(map(rule.breaks, replies)) / max(1, len(replies))
+
+
+def source_shares(sent: Sequence[Generated]) -> dict[str, float]:
+    """Share of sent replies from each source (retrieved, grounded, generated)."""
+    kinds = Counter((g.source or {}).get("kind", "generated") for g in sent if g.text)
+    total = max(1, sum(kinds.values()))
+    return {f"source_{kind}": n / total for kind, n in sorted(kinds.items())}
 
 
 def guard_metrics(gen: LSTMReplyGenerator, sent: Sequence[Generated]) -> dict[str, Any]:

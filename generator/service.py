@@ -163,6 +163,11 @@ class LSTMReplyGenerator:
                 out.append(fitted)
         return out
 
+    def explain(self, context: ReplyContext) -> list[tuple[Ranked, str | None]]:
+        """Every candidate, best first, with the reason the guard refuses it (None: it may
+        be sent). A query for people (``generator chat --show-candidates``): no counters."""
+        return [(c, _checked(context, c.text)[1]) for c in self.candidates([context])[0]]
+
     def choose(
         self, contexts: Sequence[ReplyContext], candidates: Sequence[Sequence[Ranked | str]]
     ) -> list[Generated]:

@@ -60,7 +60,7 @@ def test_generate_replies_returns_raw_and_guarded_replies(tiny_model: Path) -> N
     contexts = [ReplyContext((f"what do you think of robots {i}?",), topic="ai") for i in range(70)]
     raw, sent = generate_replies(gen, contexts)  # more than one batch of 64
     assert len(raw) == len(sent) == 70
-    assert raw[:3] == [c[0] for c in gen.candidates(contexts[:3])]
+    assert raw[:3] == [c[0].text for c in gen.candidates(contexts[:3])]
     assert all(out.text is not None or out.rejected_reason for out in sent)
     assert any(out.text for out in sent)  # the guard let ordinary replies through
     convs = [Conversation("x", ("do you like robots?", "yes, robots are fun."))]

@@ -65,7 +65,13 @@ def test_reply_is_thread_safe_and_deterministic(tiny_model: Path) -> None:
     for t in threads:
         t.join()
     assert [results[i] for i in range(6)] == expected
-    assert gen.reply_batch(contexts) == expected
+    # In a batch the same replies come back; their scores differ in the last digits, since
+    # padding changes the int8 activations' rounding.
+    batched = gen.reply_batch(contexts)
+    assert [g.text for g in batched] == [g.text for g in expected]
+    for got, want in zip(batched, expected, strict=True):
+        assert got.source is not None and want.source is not None
+        assert got.source["score"] == pytest.approx(want.source["score"], abs=0.05)
 
 
 def test_quantized_and_float_models_both_load(tiny_model: Path) -> None:
