@@ -58,6 +58,9 @@ def test_gate_refuses_a_model_trained_on_shuffled_targets(
     )
     assert not bad.gate.passed
     assert bad.gate.summary().startswith("refused: heldout_base")
+    # A plain served model: no index or ranker is built, and the gate says why it has no Hits.
+    assert bad.gate.checks[-1] == "ranker_hits_at_1 skipped: the served model has no ranker"
+    assert bad.fallback is None and "ranker_hits_at_1" not in bad.metrics
     assert bad.active_metrics is not None
     base_new, base_old = bad.metrics["heldout_base"], bad.active_metrics["heldout_base"]
     assert base_new is not None and base_old is not None and base_new > base_old

@@ -66,6 +66,27 @@ def _report(kind: str, published: Any) -> None:
     help="Also train on this corpus, e.g. one `generator collect` wrote (repeatable); its "
     "conversations take the bot's topic and a share of them joins the held-out set.",
 )
+@click.option(
+    "--allow-reuse",
+    is_flag=True,
+    help="The --corpus corpora's text may be posted as the bot's own replies (they join the "
+    "rebuilt reply index of a hybrid model): reposting other people's tweets is your decision "
+    "and responsibility (docs/generator.md).",
+)
+@click.option(
+    "--ranker-train-examples",
+    default=500,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Training messages the rebuilt ranker learns from (hybrid models only).",
+)
+@click.option(
+    "--ranker-validation-examples",
+    default=300,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Validation messages for the ranker's Hits@1/20, which the gate compares.",
+)
 @_quiet
 @pass_app
 def retrain_generator_cmd(
@@ -74,10 +95,17 @@ def retrain_generator_cmd(
     dry_run: bool,
     from_scratch: bool,
     extra_corpora: tuple[Path, ...],
+    allow_reuse: bool,
+    ranker_train_examples: int,
+    ranker_validation_examples: int,
     quiet: bool,
 ) -> None:
-    """Fine-tune the generator on the base corpus plus approved and corrected replies."""
-    from agent.mlops.retrain.generator_job import retrain_generator
+    """Fine-tune the generator on the base corpus plus approved and corrected replies.
+
+    If the served model has a reply index and ranker, the new one gets its own, built from
+    chitchat (and the --corpus corpora with --allow-reuse), and the gate compares the rankers.
+    """
+    from agent.mlops.retrain.generator_job import FallbackOptions, retrain_generator
 
     settings, sessions = app.settings, app.sessions
     topic = load_checked_script(settings).topic
@@ -88,6 +116,11 @@ def retrain_generator_cmd(
                 sessions,
                 default_topic=topic,
                 extra_corpora=extra_corpora,
+                fallback=FallbackOptions(
+                    allow_reuse=allow_reuse,
+                    train_examples=ranker_train_examples,
+                    validation_examples=ranker_validation_examples,
+                ),
                 from_scratch=from_scratch,
                 force_promote=force,
                 dry_run=dry_run,

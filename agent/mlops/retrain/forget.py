@@ -1,4 +1,9 @@
-"""``users forget``: delete a person's turns and keep them out of every future snapshot."""
+"""``users forget``: delete a person's turns and keep them out of every future snapshot.
+
+A model's reply index (index.sqlite) holds only corpus text (chitchat, and collected corpora
+the operator allowed to be reused); no bot turn, reviewed or not, is ever indexed, so there is
+nothing of a user's to remove there.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""``retrain generator``: snapshot, fine-tune (or train afresh), evaluate, gate, register."""
+"""``retrain generator``: snapshot, fine-tune (or train afresh), evaluate, gate, register.
+
+When the served model is a hybrid (its folder holds a reply index and a ranker), the release
+gets its own index and ranker, built for the new checkpoint, and the gate also compares the
+rankers' Hits@1/20.
+"""
 
 from __future__ import annotations
 
@@ -13,20 +18,46 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent.mlops.registry.loading import local_path, store_for
 from agent.mlops.registry.versions import active_version
-from agent.mlops.retrain.gate import GateResult, lower_is_better
+from agent.mlops.retrain.gate import (
+    HITS_TOLERANCE,
+    RANKER_METRIC,
+    GateResult,
+    combined,
+    lower_is_better,
+    ranker_rule,
+)
 from agent.mlops.retrain.publish import Candidate, Published, publish
 from agent.mlops.retrain.reviewed import reviewed_examples
 from agent.mlops.retrain.scoring import perplexities
 from agent.mlops.retrain.snapshot import Snapshot, reviewed_conversations, write_generator_snapshot
 from agent.settings import Settings
 from generator import checkpoint
+from generator.checkpoint import INDEX_FILE, RANKER_FILE
 from generator.clean import prepare, split_conversations
 from generator.config import DataConfig, TrainConfig
 from generator.data import Conversation, load_corpus
+from generator.fallback_build import Corpus, FallbackReport, build_fallback, describe
+from generator.ranker import Ranker
+from generator.reuse import CHITCHAT, ReplySource, ReuseNotAllowedError
 from generator.train import load_splits, train
 
 MODEL_NAME = "threadbot-generator"
 HELDOUT = ("heldout_base", "heldout_reviewed")
+
+
+@dataclass(frozen=True)
+class FallbackOptions:
+    """How a retrain of a hybrid-served deployment rebuilds the reply index and ranker."""
+
+    corpora: tuple[Corpus, ...] = (Corpus("chitchat", CHITCHAT),)
+    allow_reuse: bool = False  # the operator's word that the extra corpora may be reposted
+    # Modest counts: scoring each group of 20 candidates on a CPU is the slow part.
+    train_examples: int = 500
+    validation_examples: int = 300
+    hits_tolerance: float = HITS_TOLERANCE
+
+
+DEFAULT_FALLBACK = FallbackOptions()
 
 
 @dataclass
@@ -39,6 +70,7 @@ class GeneratorRetrain:
     active_metrics: dict[str, float | None] | None
     gate: GateResult
     published: Published | None
+    fallback: FallbackReport | None = None  # the release's index and ranker, if built
 
 
 def served_as(folder: Path) -> str:
@@ -59,6 +91,75 @@ def extra_splits(
     return split_conversations(convs, data.val_fraction, data.split_seed)
 
 
+def is_hybrid(folder: Path) -> bool:
+    """Whether a model folder serves the hybrid fallback (a reply index and a ranker)."""
+    return folder.is_dir() and all((folder / n).is_file() for n in (INDEX_FILE, RANKER_FILE))
+
+
+def index_corpora(
+    options: FallbackOptions, extra_corpora: Sequence[str | Path], log: Callable[[str], None]
+) -> list[Corpus]:
+    """The corpora a rebuilt index holds: the base ones, and the extra ones only with the
+    operator's consent (an extra corpus still trains the model without it)."""
+    out = list(options.corpora)
+    for path in map(Path, extra_corpora):
+        corpus = Corpus(str(path), ReplySource(path.stem, "collected from X", options.allow_reuse))
+        try:
+            corpus.source.check()
+        except ReuseNotAllowedError as exc:
+            log(f"left out of the reply index: {exc}")
+            continue
+        out.append(corpus)
+    return out
+
+
+def served_hits(folder: Path) -> float | None:
+    """The served ranker's Hits@1/20 on validation, as its build recorded it (None if not)."""
+    validation = Ranker.load(folder / RANKER_FILE).trained_on.get("validation")
+    figures = validation.get("ranker") if isinstance(validation, dict) else None
+    hits = figures.get("hits_at_1") if isinstance(figures, dict) else None
+    return float(hits) if isinstance(hits, int | float) else None
+
+
+def build_release_fallback(
+    release: Path, corpora: Sequence[Corpus], options: FallbackOptions, log: Callable[[str], None]
+) -> FallbackReport:
+    """The release's own reply index and ranker: the served ones were fitted to the old
+    checkpoint's likelihoods (the ranker's features and the stored anti-LM scores)."""
+    log(f"reply index and ranker: {', '.join(c.source.name for c in corpora)}")
+    found = build_fallback(
+        release,
+        corpora,
+        train_examples=options.train_examples,
+        validation_examples=options.validation_examples,
+    )
+    for line in describe(found):
+        log(line)
+    return found
+
+
+def judge(
+    metrics: dict[str, float | None],
+    active_metrics: dict[str, float | None] | None,
+    margin: float,
+    built: FallbackReport | None,
+    served: Path | None,
+    tolerance: float,
+) -> tuple[GateResult, dict[str, float | None], dict[str, float | None] | None]:
+    """The gate (perplexities, then the rankers' Hits@1/20 when there is a served model),
+    and both models' metrics with the Hits figures added for the registry."""
+    gate = lower_is_better(metrics, active_metrics, margin)
+    if served is None:
+        return gate, metrics, active_metrics
+    new = round(built.selection["ranker"]["hits_at_1"], 4) if built is not None else None
+    old = served_hits(served) if built is not None else None
+    gate = combined(gate, ranker_rule(new, old, tolerance))
+    if built is not None:
+        metrics = {**metrics, RANKER_METRIC: new}
+        active_metrics = {**(active_metrics or {}), RANKER_METRIC: old}
+    return gate, metrics, active_metrics
+
+
 def retrain_generator(
     settings: Settings,
     sessions: sessionmaker[Session],
@@ -72,6 +173,7 @@ def retrain_generator(
     by: str = "cli",
     log: Callable[[str], None] = print,
     progress: bool = True,
+    fallback: FallbackOptions = DEFAULT_FALLBACK,
 ) -> GeneratorRetrain:
     """Run the whole generator retrain; ``dry_run`` stops before registering anything."""
     cfg = config or TrainConfig.from_file(settings.retrain_generator_config)
@@ -92,6 +194,9 @@ def retrain_generator(
     elif settings.generator_model.exists():
         baseline = settings.generator_model
     init_from = None if from_scratch or baseline is None else baseline
+    hybrid = baseline is not None and is_hybrid(baseline)
+    # Decided before training, so a corpus left out of the index says so at once.
+    corpora = index_corpora(fallback, extra_corpora, log) if hybrid else []
     if init_from is not None and len(base_train) > settings.retrain_replay_conversations:
         base_train = random.Random(cfg.seed).sample(
             base_train, settings.retrain_replay_conversations
@@ -127,24 +232,33 @@ def retrain_generator(
     try:
         train(run_cfg, init_from=init_from, name=MODEL_NAME, log=log, progress=progress)
 
-        files = {name: snap.file(name) for name in HELDOUT}
-        metrics = perplexities(out / "best.pt", files)
-        active_metrics = perplexities(baseline, files) if baseline is not None else None
-        gate = lower_is_better(metrics, active_metrics, settings.retrain_generator_margin)
-        log(f"gate {gate.summary()}")
-        result = GeneratorRetrain(
-            snap, str(init_from) if init_from else None, metrics, active_metrics, gate, None
-        )
-        if dry_run:
-            log("dry run: nothing registered")
-            return result
-
         release = out / "release"
         release.mkdir()
         (out / "best.pt").replace(release / "model.pt")
         for extra in ("metrics.json", "loss.png"):
             if (out / extra).exists():
                 (out / extra).replace(release / extra)
+        built = build_release_fallback(release, corpora, fallback, log) if hybrid else None
+
+        files = {name: snap.file(name) for name in HELDOUT}
+        ppl = perplexities(release / "model.pt", files)
+        active_ppl = perplexities(baseline, files) if baseline is not None else None
+        gate, metrics, active_metrics = judge(
+            ppl,
+            active_ppl,
+            settings.retrain_generator_margin,
+            built,
+            baseline,
+            fallback.hits_tolerance,
+        )
+        log(f"gate {gate.summary()}")
+        result = GeneratorRetrain(
+            snap, str(init_from) if init_from else None, metrics, active_metrics, gate, None, built
+        )
+        if dry_run:
+            log("dry run: nothing registered")
+            return result
+
         result.published = publish(
             sessions,
             Candidate(
@@ -156,6 +270,7 @@ def retrain_generator(
                     **run_cfg.to_dict(),
                     "init_from": result.init_from,
                     "extra_corpora": [str(c) for c in extra_corpora],
+                    "index_corpora": [c.location for c in corpora],
                     "snapshot": str(snap.path),
                     "reviewed_train_turns": snap.reviewed_train,
                     "reviewed_heldout_turns": snap.reviewed_heldout,
