@@ -9,9 +9,9 @@ hand-written scores documents.
 
 A query matches the user's message against the indexed messages (and the thread's previous
 turn against the turn before them) and returns those messages' replies. Each row keeps its
-corpus and conversation, so a turn can say where its reply came from, a query can leave out its
-own conversation (the ranker is trained that way) and ``users forget`` can remove a person's
-turns.
+corpus and conversation, so a turn can say where its reply came from and a query can leave out
+its own conversation (the ranker is trained that way). The index holds corpus text only, never
+the bot's users' turns.
 """
 
 from __future__ import annotations
