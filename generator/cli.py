@@ -356,6 +356,14 @@ def export_cmd(source: Path, out_dir: Path, name: str | None, fp32: bool) -> Non
     type=click.IntRange(0),
     help="Print this many example message -> reply lines.",
 )
+@shown_option(
+    "--persona",
+    type=click.Choice(["bot", "human"]),
+    default="bot",
+    help="Persona rule the replies must pass: bot refuses claims of a human life; human "
+    "refuses none (how replies were chosen before the rule). Either way, the persona-break "
+    "rate counts what a bot may not say.",
+)
 def eval_cmd(
     model_dir: Path,
     data_path: str,
@@ -366,6 +374,7 @@ def eval_cmd(
     out_file: Path | None,
     quantize: bool,
     samples: int,
+    persona: str,
     decoding: dict[str, Any],
 ) -> None:
     """Per-word perplexity, distinct-1/2, length, generic-reply rate, salience, on-topic rate."""
@@ -410,7 +419,9 @@ def eval_cmd(
     if max_replies:
         keywords = TOPIC_KEYWORDS[on_topic] if on_topic else None
         metrics.update(
-            reply_metrics(gen, convs, data_cfg.context_turns, max_replies, keywords, samples)
+            reply_metrics(
+                gen, convs, data_cfg.context_turns, max_replies, keywords, samples, persona
+            )
         )
     if out_file:
         out_file.parent.mkdir(parents=True, exist_ok=True)
@@ -425,8 +436,10 @@ def reply_metrics(
     max_replies: int,
     keywords: Sequence[str] | None,
     samples: int,
+    persona: str = "bot",
 ) -> dict[str, Any]:
     """Generate up to ``max_replies`` replies, print their figures and ``samples`` examples."""
+    from generator.persona import Persona
     from generator.scoring import (
         generate_replies,
         guard_metrics,
@@ -437,7 +450,9 @@ def reply_metrics(
     from generator.types import ReplyContext
 
     exchanges = sample_exchanges(convs, context_turns, max_replies)
-    _, sent = generate_replies(gen, [ReplyContext(e.context, topic=e.topic) for e in exchanges])
+    rule = Persona(persona)
+    contexts = [ReplyContext(e.context, topic=e.topic, persona=rule) for e in exchanges]
+    _, sent = generate_replies(gen, contexts)
     # What the bot would post: the guard's and the persona rule's refusals are counted apart
     # (guard_rejection_rate), since a canned line, not the generator, answers those.
     posted = [(e, g.text) for e, g in zip(exchanges, sent, strict=True) if g.text]

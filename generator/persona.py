@@ -33,9 +33,10 @@ _LIFE_NOUNS = (
     r"birthday|wedding|vacation|church|gym|team|hair|feet|legs?|stomach"
 )
 _LIFE_VERBS = (
-    r"went|go|going|drove|drive|flew|fly|travel(?:l?ed)?|visit(?:ed)?|moved|live|lived|"
-    r"grew up|work|worked|working|study|studied|studying|graduated?|ate|eat|eating|cooked|"
-    r"drank|slept|sleep|woke up|ran|run|jog(?:ged)?|swim|swam|played|play|watched|"
+    r"went|go|going|drove|drive|driving|flew|fly|travel(?:l?ed|l?ing)?|visit(?:ed|ing)?|"
+    r"moved|live|lived|living|grew up|work|worked|working|doing (?:some )?(?:work|homework)|"
+    r"study|studied|studying|graduated?|ate|eat|eating|cooked|cooking|drank|slept|sleep|"
+    r"woke up|ran|run|running|jog(?:ged)?|swim|swam|played|play|playing|watched|watching|"
     r"bought|married|born|raised|got home|got back|came back|took a|take a|had (?:a|an|some)? ?"
     r"(?:breakfast|lunch|dinner|pizza|burger|nap|shower)"
 )
@@ -50,9 +51,10 @@ _HUMAN_LIFE = (
     rf"\b(?:my|our)\s+(?:\w+ )?(?:{_LIFE_NOUNS})\b",
     # "I went", "I'm going", "we'll drive", "I'd probably fly", "I've worked"; "I run on a
     # server" is a bot's truth, not a claim to legs.
-    rf"\b(?:i|we)(?:'m|'ve|'ll|'d)?\s+(?:(?:just|also|usually|really|actually|often|never|"
-    rf"always|sometimes|probably|used to|have|had|will|would|am|was|want to|wanna|gonna|"
-    rf"going to|need to|have to|got to)\s+)*(?:{_LIFE_VERBS})\b(?! on\b)",
+    rf"\b(?:i|we|im|ive|id)(?:'m|'ve|'ll|'d)?\s+(?:(?:just|also|usually|really|actually|"
+    rf"often|never|always|sometimes|probably|used to|have|had|will|would|am|was|want to|"
+    rf"wanna|gonna|going to|need to|have to|got to|still|currently)\s+)*"
+    rf"(?:{_LIFE_VERBS})\b(?! on\b)",
     r"\b(?:i've|i have|i)\s+(?:got|gotta|have) to (?:go|run|head out|leave|get going)\b",
     r"\bi(?:'m| am) (?:going|heading|off) to (?:bed|sleep|work|class|school|the)\b",
     r"\b(?:i|we) (?:have|had|own|got) (?:a|an|two|three|\d+) (?:\w+ )?"

@@ -27,6 +27,9 @@ SENTIMENTS = ("positive", "negative", "neutral")
 MAX_CHARS = 500
 # A longer "noun phrase" is the chunker losing its way, not something to say back.
 MAX_PHRASE_WORDS = 4
+# In a longer sentence the chunker loses its way ("its like one solid"): no phrase is said back
+# from it, and only the templates that need none are used.
+MAX_SENTENCE_WORDS = 14
 
 _INVISIBLE = re.compile(
     "[\u00ad\u115f\u1160\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufeff"
@@ -125,6 +128,8 @@ def _read(s: _Sentence) -> tuple[str, str | None]:
         act = "question_about_bot" if _about_bot(s.low) else "question"
     else:
         act = _statement(s.low)
+    if len(s.low) > MAX_SENTENCE_WORDS:
+        return act, None
     return act, _phrase(s, about_bot=act == "question_about_bot")
 
 
@@ -243,7 +248,8 @@ def _usable(low: list[str], span: tuple[int, int, int], about_bot: bool) -> bool
     head, first = low[head_end - 1], low[start]
     vague = head in lx.GENERIC_NOUNS or head in lx.ADJECTIVES or head in lx.NEGATIVE
     timely = head in lx.TIME_NOUNS and (first in lx.TIME_DETERMINERS or head_end - start == 1)
-    return bool(words) and lx.SECOND_PERSON.isdisjoint(words) and not (vague or timely)
+    clean = lx.SECOND_PERSON.isdisjoint(words) and lx.NOT_IN_PHRASES.isdisjoint(words)
+    return bool(words) and clean and not (vague or timely)
 
 
 def _phrase(s: _Sentence, about_bot: bool) -> str | None:

@@ -66,7 +66,16 @@ FUNCTION_WORDS = (
     | ADVERBS
 )
 # Nouns too vague to say back, and times ("this morning") that are not what a message is about.
-GENERIC_NOUNS = _words("thing things stuff lot lots bit way kind sort one ones time times")
+GENERIC_NOUNS = _words(
+    "thing things stuff lot lots bit way kind sort one ones time times terms part parts half"
+)
+# Words no phrase said back may hold: a pronoun-like head ("y'all"), or a verb the chunker took
+# for a noun after "that" ("does that make drawing on it difficult?" -> "that make drawing").
+NOT_IN_PHRASES = _words(
+    "its y'all yall someone somebody everyone everybody anyone anybody something everything "
+    "anything nothing make makes do does get gets go goes take takes give gives say says see "
+    "sees know knows think thinks want wants need needs seem seems feel feels try tries"
+)
 TIME_NOUNS = _words("morning afternoon evening night week weekend month year day")
 TIME_DETERMINERS = _words("this that last next every the")
 # Words that end a noun phrase ("the worst") rather than head one.
@@ -74,7 +83,8 @@ ADJECTIVES = _words(
     "new old big small little great good bad best worst first last next whole favourite "
     "favorite huge tiny long short nice cool awesome amazing terrible awful horrible "
     "beautiful real true right wrong sure happy sad tired fine busy free hard easy late early "
-    "young own other same different full empty hot cold high low"
+    "young own other same different full empty hot cold high low hungry sleepy bored solid "
+    "nervous excited scared angry glad weird funny crazy"
 )
 # Common verbs of everyday news, base forms: +s and +ing are derived below, and a past tense
 # is told by its -ed or by IRREGULAR_PAST.
