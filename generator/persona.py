@@ -24,7 +24,7 @@ _RELATIVES = (
     r"mom|mum|mother|dad|father|parents?|brother|sister|siblings?|sons?|daughters?|kids?|"
     r"children|wife|husband|boyfriend|girlfriend|partner|fianc[eé]e?|family|grandma|grandpa|"
     r"grandmother|grandfather|grandparents?|aunt|uncle|cousins?|roommates?|room mate|"
-    r"nephew|niece|baby"
+    r"nephew|niece|baby|friends?|buddies|best friend|bf|gf|mission|church"
 )
 _LIFE_NOUNS = (
     r"job|boss|coworkers?|co-workers?|office|shift|major|classes|class|school|college|"
@@ -37,6 +37,7 @@ _LIFE_VERBS = (
     r"moved|live|lived|living|grew up|work|worked|working|doing (?:some )?(?:work|homework)|"
     r"study|studied|studying|graduated?|ate|eat|eating|cooked|cooking|drank|slept|sleep|"
     r"woke up|ran|run|running|jog(?:ged)?|swim|swam|played|play|playing|watched|watching|"
+    r"took|taking|shopping|shopped|baked|baking|photograph(?:ed|ing)|doing a bunch|"
     r"bought|married|born|raised|got home|got back|came back|took a|take a|had (?:a|an|some)? ?"
     r"(?:breakfast|lunch|dinner|pizza|burger|nap|shower)"
 )
@@ -47,20 +48,29 @@ _HUMAN_LIFE = (
     r"wife|husband|kid|teenager|employee|intern|vegan|vegetarian)\b",
     r"\b(?:i am|i'm|im)\s+(?:from|in college|in school|at work|at home|home|hungry|starving|"
     r"sleepy|tired|sick|pregnant|married|single|\d+\s*(?:years old|yrs|y/o)|\d+\b)",
-    rf"\b(?:my|our)\s+(?:\w+ )?(?:{_RELATIVES})\b",
-    rf"\b(?:my|our)\s+(?:\w+ )?(?:{_LIFE_NOUNS})\b",
+    rf"\b(?:my|our)\s+(?:\w+ ){{0,2}}(?:{_RELATIVES})\b",
+    rf"\b(?:my|our)\s+(?:\w+ ){{0,2}}(?:{_LIFE_NOUNS})\b",
     # "I went", "I'm going", "we'll drive", "I'd probably fly", "I've worked"; "I run on a
     # server" is a bot's truth, not a claim to legs.
     rf"\b(?:i|we|im|ive|id)(?:'m|'ve|'ll|'d)?\s+(?:(?:just|also|usually|really|actually|"
     rf"often|never|always|sometimes|probably|used to|have|had|will|would|am|was|want to|"
-    rf"wanna|gonna|going to|need to|have to|got to|still|currently)\s+)*"
+    rf"wanna|gonna|going to|need to|have to|got to|still|currently|been)\s+)*"
     rf"(?:{_LIFE_VERBS})\b(?! on\b)",
     r"\b(?:i've|i have|i)\s+(?:got|gotta|have) to (?:go|run|head out|leave|get going)\b",
     r"\bi(?:'m| am) (?:going|heading|off) to (?:bed|sleep|work|class|school|the)\b",
-    r"\b(?:i|we) (?:have|had|own|got) (?:a|an|two|three|\d+) (?:\w+ )?"
-    r"(?:dog|dogs|cat|cats|pet|pets|kids?|children|car|house|job|brother|sister)\b",
+    r"\b(?:i|we) (?:(?:would|'d|really|much|rather|also|still|just) )*(?:have|had|own|got) "
+    r"(?:a|an|one|two|three|four|five|\d+|some) (?:\w+ )?(?:and (?:a|one|two|three) )?"
+    r"(?:dog|dogs|cat|cats|pet|pets|kids?|children|car|house|job|brothers?|sisters?|"
+    r"siblings?|roommates?)\b",
+    # "I really enjoy working at the library", "I love going to the gym"
+    r"\b(?:i|we)(?:'m| am)? (?:really |also |just )?(?:enjoy|enjoyed|love|loved|like|liked|hate|"
+    r"hated|miss|missed|started|stopped|quit) (?:working|studying|going|living|cooking|"
+    r"driving|running|swimming|playing|hiking|camping|teaching|my)\b",
     r"\b(?:i|we) (?:live|lived|grew up) in\b",
     r"\bwhen i was (?:a kid|young|little|in)\b",
+    r"\b(?:in|at|since|after|during) (?:high school|middle school|elementary school|college)\b",
+    r"\b(?:i|we) (?:\w+ )?(?:did|ran|finished|won) (?:a|an|the|two|three|my|some) (?:\w+ )?"
+    r"(?:marathons?|races?|games?|tests?|exams?)\b",
     r"\bmy (?:name is|birthday)\b",
 )
 

@@ -74,11 +74,16 @@ class LSTMReplyGenerator:
         self._lock = threading.Lock()
 
     def source(self, context: ReplyContext) -> list[int]:
-        """The encoder input for ``context``: topic token, then its last turns, scrubbed."""
+        """The encoder input for ``context``: topic token, then its last turns, scrubbed.
+
+        A topic the model never saw (a bot's script says "artificial intelligence", the model
+        knows "ai") reads as the model's own topic where it has exactly one: the ranker was
+        trained on the topics the model knows, and under <t:none> its features shift so far
+        that it picked rambling replies (docs/benchmarks.md, hybrid fallback).
+        """
         turns = [scrub(t) for t in context.history[-self.context_turns :]]
-        return self.tok.encode_context(
-            turns, context.topic or self.default_topic, self.max_source_tokens
-        )
+        topic = context.topic if self.tok.knows_topic(context.topic) else None
+        return self.tok.encode_context(turns, topic or self.default_topic, self.max_source_tokens)
 
     def reply(self, context: ReplyContext) -> Generated:
         """The best candidate that fits ``max_chars`` and passes the guard, else the reason."""

@@ -72,6 +72,10 @@ class BPETokenizer:
         """Number of ids, specials included."""
         return self.tok.get_vocab_size()
 
+    def knows_topic(self, topic: str | None) -> bool:
+        """Whether ``topic`` has a token of its own (not ``<t:none>``)."""
+        return bool(topic) and self.tok.token_to_id(topic_token(topic)) is not None
+
     def topic_id(self, topic: str | None) -> int:
         """Id of the topic's token, or of ``<t:none>`` for a topic the model never saw."""
         idx = self.tok.token_to_id(topic_token(topic))

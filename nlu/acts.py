@@ -248,7 +248,9 @@ def _usable(low: list[str], span: tuple[int, int, int], about_bot: bool) -> bool
     head, first = low[head_end - 1], low[start]
     vague = head in lx.GENERIC_NOUNS or head in lx.ADJECTIVES or head in lx.NEGATIVE
     timely = head in lx.TIME_NOUNS and (first in lx.TIME_DETERMINERS or head_end - start == 1)
-    clean = lx.SECOND_PERSON.isdisjoint(words) and lx.NOT_IN_PHRASES.isdisjoint(words)
+    # A contraction ("they'll") is a clause cut short, not a thing; a possessive 's is fine.
+    cut = any("'" in w and not w.endswith("'s") for w in words)
+    clean = lx.SECOND_PERSON.isdisjoint(words) and lx.NOT_IN_PHRASES.isdisjoint(words) and not cut
     return bool(words) and clean and not (vague or timely)
 
 

@@ -74,7 +74,9 @@ GENERIC_NOUNS = _words(
 NOT_IN_PHRASES = _words(
     "its y'all yall someone somebody everyone everybody anyone anybody something everything "
     "anything nothing make makes do does get gets go goes take takes give gives say says see "
-    "sees know knows think thinks want wants need needs seem seems feel feels try tries"
+    "sees know knows think thinks want wants need needs seem seems feel feels try tries "
+    "away anyway though again already yet still now then here there later soon unlikely "
+    "likely probably maybe"
 )
 TIME_NOUNS = _words("morning afternoon evening night week weekend month year day")
 TIME_DETERMINERS = _words("this that last next every the")
