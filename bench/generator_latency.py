@@ -116,12 +116,15 @@ def grounded(ctxs: list[ReplyContext], data_dir: Path) -> list[ReplyContext]:
     ]
 
 
-def hybrid_ab(model: Path, ctxs: list[ReplyContext], data_dir: Path) -> dict[str, object]:
-    """Today's re-ranked reply against the hybrid one, interleaved, with memory and size."""
+def hybrid_ab(
+    model: Path, ctxs: list[ReplyContext], data_dir: Path, **hybrid_options: int
+) -> dict[str, object]:
+    """Today's re-ranked reply against the hybrid one (``hybrid_options`` set its decoding),
+    interleaved, with memory and size."""
     from generator.checkpoint import INDEX_FILE, resolve
 
     base = rss_mb()
-    hybrid = load(model)
+    hybrid = load(model, **hybrid_options)
     hybrid_mb = rss_mb() - base
     today = load(resolve(model))
     with_acks = grounded(ctxs, data_dir)
@@ -138,7 +141,7 @@ def hybrid_ab(model: Path, ctxs: list[ReplyContext], data_dir: Path) -> dict[str
     )
     out["index_mb_on_disk"] = (model / INDEX_FILE).stat().st_size / 2**20
     out["memory_added_by_hybrid_load_mb"] = hybrid_mb
-    out["hybrid_retrieve"] = hybrid.options.retrieve
+    out["hybrid_options"] = {k: getattr(hybrid.options, k) for k in ("retrieve", "num_samples")}
     return out
 
 
@@ -160,6 +163,7 @@ def main() -> None:
         "--hybrid-ab", action="store_true", help="time today's reply and the hybrid's, interleaved"
     )
     ap.add_argument("--data-dir", type=Path, default=Path("data/bot"), help="the bot's files")
+    ap.add_argument("--retrieve", type=int, default=12, help="hybrid: retrieved candidates")
     ap.add_argument("--out", type=Path, help="write the JSON here")
     args = ap.parse_args()
     if args.threads:
@@ -167,7 +171,8 @@ def main() -> None:
     ctxs = contexts(max(args.n, args.batch * 4))
     if args.hybrid_ab:  # its own run: the loads it measures come first in the process
         result = {"load_avg_1m": os.getloadavg()[0], "threads": torch.get_num_threads()}
-        result.update(hybrid_ab(Path(args.model), ctxs[: args.n], args.data_dir))
+        hybrid = {"retrieve": args.retrieve, "num_samples": args.num_samples}
+        result.update(hybrid_ab(Path(args.model), ctxs[: args.n], args.data_dir, **hybrid))
         result["load_avg_1m_after"] = os.getloadavg()[0]
         print(json.dumps(result, indent=2))
         if args.out:
