@@ -291,7 +291,10 @@ def train_cmd(
 @click.option("--name", help="Rename the model (recorded in its version).")
 @click.option("--fp32", is_flag=True, help="Keep fp32 weights (default fp16 halves the size).")
 def export_cmd(source: Path, out_dir: Path, name: str | None, fp32: bool) -> None:
-    """Write a decoding-only checkpoint (no optimizer, fp16) for shipping."""
+    """Write a decoding-only checkpoint (no optimizer, fp16) for shipping, with the source
+    folder's reply index and ranker when it has them."""
+    import shutil
+
     from generator import checkpoint
 
     try:
@@ -313,6 +316,11 @@ def export_cmd(source: Path, out_dir: Path, name: str | None, fp32: bool) -> Non
     )
     size = (out_dir / "model.pt").stat().st_size / 2**20
     click.echo(f"wrote {out_dir / 'model.pt'} ({size:.1f} MiB)")
+    # The hybrid fallback's index and ranker belong to the model: they travel with it.
+    for name in (checkpoint.INDEX_FILE, checkpoint.RANKER_FILE, "ranker.png"):
+        if source.is_dir() and (source / name).is_file() and source != out_dir:
+            shutil.copy2(source / name, out_dir / name)
+            click.echo(f"copied {name}")
 
 
 @generator.command("eval")

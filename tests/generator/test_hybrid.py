@@ -415,3 +415,20 @@ def test_stored_anti_lm_scores_match_those_a_turn_computes(
         k: -99.0 for k in computed if k.startswith("0:")
     }
     assert all(v != -99.0 for k, v in marked.items() if k.startswith("1:"))  # another topic
+
+
+def test_export_carries_the_index_and_ranker_with_the_model(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from generator.cli import generator as generator_cli
+
+    out = tmp_path / "shipped"
+    result = CliRunner().invoke(
+        generator_cli, ["export", "--from", str(model_dir), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    for name in (INDEX_FILE, RANKER_FILE):
+        assert (out / name).read_bytes() == (model_dir / name).read_bytes()
+    assert generator.load(out).hybrid
