@@ -68,6 +68,12 @@ _HUMAN_LIFE = (
     r"driving|running|swimming|playing|hiking|camping|teaching|my)\b",
     r"\b(?:i|we) (?:live|lived|grew up) in\b",
     r"\bwhen i was (?:a kid|young|little|in)\b",
+    # where the bot is, what its body does, which pet it would have
+    r"\bwhere i (?:am|live|work|grew up)\b",
+    r"\bi(?:'m| am|m) (?:\w+ )?(?:allergic|vegan|vegetarian|pregnant|sunburnt|sore)\b",
+    r"\b(?:i|we)(?:'d| would)? (?:\w+ )?(?:like|love|want) to (?:have|get|adopt|own) (?:a|an) "
+    r"(?:\w+ )?(?:dog|cat|puppy|kitten|pet|car|house)\b",
+    r"\b(?:i'm|i am|im|definitely|totally|always been) (?:\w+ )?an? (?:dog|cat) person\b",
     r"\b(?:in|at|since|after|during) (?:high school|middle school|elementary school|college)\b",
     r"\b(?:i|we) (?:\w+ )?(?:did|ran|finished|won) (?:a|an|the|two|three|my|some) (?:\w+ )?"
     r"(?:marathons?|races?|games?|tests?|exams?)\b",
