@@ -73,7 +73,7 @@ _HUMAN_LIFE = (
     r"\bi(?:'m| am|m) (?:\w+ )?(?:allergic|vegan|vegetarian|pregnant|sunburnt|sore)\b",
     r"\b(?:i|we)(?:'d| would)? (?:\w+ )?(?:like|love|want) to (?:have|get|adopt|own) (?:a|an) "
     r"(?:\w+ )?(?:dog|cat|puppy|kitten|pet|car|house)\b",
-    r"\b(?:i'm|i am|im|definitely|totally|always been) (?:\w+ )?an? (?:dog|cat) person\b",
+    r"\b(?:i'm|i am|im|definitely|totally|always been) (?:\w+ ){0,2}an? (?:dog|cat) person\b",
     r"\b(?:in|at|since|after|during) (?:high school|middle school|elementary school|college)\b",
     r"\b(?:i|we) (?:\w+ )?(?:did|ran|finished|won) (?:a|an|the|two|three|my|some) (?:\w+ )?"
     r"(?:marathons?|races?|games?|tests?|exams?)\b",
