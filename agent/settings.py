@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     # MMI re-ranking of the generator's candidates (docs/generator.md): fewer generic replies,
     # about twice the decoding time; off keeps plain beam search.
     generator_rerank: bool = True
+    # Retrieved human replies ranked beside the generated ones where the model folder has a
+    # reply index and ranker (docs/generator.md, hybrid fallback); 0 serves the LSTM alone.
+    generator_retrieve: int = Field(default=12, ge=0)
     # torch intra-op threads in a process that serves the bot. A reply is a batch of one, which
     # a second thread barely speeds up, and when another request or job holds the other core,
     # torch's threads spin against it (p50 66 ms with 1 thread, 650+ ms with 2: benchmarks.md).

@@ -37,6 +37,7 @@ def build_agent(settings: Settings, sessions: sessionmaker[Session]) -> Agent:
         replier = generator.load(
             settings.generator_model,
             rerank=settings.generator_rerank,
+            retrieve=settings.generator_retrieve,
             threads=settings.generator_threads,
         )
     else:
