@@ -20,6 +20,11 @@ from nlu.acts import Act
 PHRASE_MAX_CHARS = 40
 # Enough for the ranker to choose from; more would be the same act's phrasings again.
 GROUNDED_MAX = 3
+# Acts whose templates without the phrase say nothing of the message ("Huh, and then what
+# happened?"): read blind, such a line was filler, and it won over retrieved replies that
+# did answer. Good or bad news, a complaint, a plan or a question about the bot keep theirs:
+# "Oh no, I'm sorry to hear that" answers the news even without naming it.
+NEEDS_PHRASE = frozenset({"news", "opinion", "question"})
 
 
 def acknowledgements(
@@ -34,6 +39,8 @@ def acknowledgements(
         (with_phrase if PHRASE_SLOT in template_fields(template) else without).append(template)
     rng.shuffle(with_phrase)
     rng.shuffle(without)
+    if phrase is None and act.act in NEEDS_PHRASE:
+        return ()
     chosen = [*(with_phrase if phrase else ()), *without][:limit]
     return tuple(fill(template, {PHRASE_SLOT: phrase}) for template in chosen)
 
