@@ -32,9 +32,6 @@ def test_without_a_phrase_only_phrase_free_templates_are_used() -> None:
     assert sorted(found) == ["Sorry to hear that.", "That sounds hard."]
 
 
-@pytest.mark.parametrize(
-    "phrase", ["x" * (PHRASE_MAX_CHARS + 1), "your shit", "me@example.com", "http://x.io"]
-)
 def test_acts_that_need_their_phrase_get_nothing_without_it() -> None:
     templates = {"news": ("Huh, {phrase}!", "Huh, and then what happened?")}
     assert acknowledgements(templates, Act("news", "neutral", None), "c1:1") == ()
@@ -42,6 +39,9 @@ def test_acts_that_need_their_phrase_get_nothing_without_it() -> None:
     assert found[0] == "Huh, the new dune movie!"
 
 
+@pytest.mark.parametrize(
+    "phrase", ["x" * (PHRASE_MAX_CHARS + 1), "your shit", "me@example.com", "http://x.io"]
+)
 def test_long_or_unsayable_phrases_are_not_said_back(phrase: str) -> None:
     found = acknowledgements(TEMPLATES, Act("bad_news", "negative", phrase), "c1:1")
     assert found and all(phrase not in text for text in found)
