@@ -18,6 +18,15 @@ HUMAN_LIFE = [
     "I\u2019m hungry",  # a curly apostrophe reads as a straight one
     "I\u2018m a teacher",
     "my mom made dinner",
+    # the broader claims found reading 1,000 eval replies
+    "Thats really cool my dads the branch president of my branch",
+    "Oh what made it awesome? I had tuna casserole.",
+    "It's been good, I'm practicing piano right now actually",
+    "haha im a girl but its all good",
+    "Thats cool, I have a friend who isn't going to byu",
+    "I am graduating high school this year with some dual credits.",
+    "oh yeah I love soccer but since I broke my ankle I don't play anymore...",
+    "i was just talking to someone about parks and rec",
     "My sister lives in Spain",
     "our house is by the lake",
     "my boss is so annoying",
@@ -38,6 +47,13 @@ HUMAN_LIFE = [
 ]
 
 BOT_TRUTHS = [
+    "Here's how I work: ask about AI.",
+    "I'm a small bot: a classifier, a script and a little neural network.",
+    "That one isn't in my notes yet. My guess is no.",
+    "I was just wondering what you think.",
+    "Okay, I won't reply to you any more.",
+    "will robots change how we live in the next five years?",
+    "Oh my goodness, that's a good question!",
     "I run on a server",
     "I run on electricity and code",
     "I am a bot",
