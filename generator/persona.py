@@ -56,7 +56,7 @@ _HUMAN_LIFE = (
     # server" is a bot's truth, not a claim to legs.
     rf"\b(?:i|im|ive|id|we(?='))(?:'m|'ve|'ll|'d|'re)?\s+(?:(?:just|also|usually|really|actually|"
     rf"often|never|always|sometimes|probably|used to|have|had|will|would|am|was|want to|"
-    rf"wanna|gonna|going to|need to|have to|got to|still|currently|been)\s+)*"
+    rf"wanna|gonna|going to|need to|have to|got to|still|currently|been|could)\s+)*"
     rf"(?:{_LIFE_VERBS})\b(?! on\b)",
     r"\b(?:i've|i have|i)\s+(?:got|gotta|have) to (?:go|run|head out|leave|get going)\b",
     r"\bi(?:'m| am) (?:going|heading|off) to (?:bed|sleep|work|class|school|the)\b",
@@ -80,23 +80,24 @@ _HUMAN_LIFE = (
     # any "my <thing>" but a bot's own ("my guess", "my favourite", "oh my goodness") ...
     r"\bmy (?!(?:guess|opinion|view|point|answer|question|mind|bad|pleasure|goodness|gosh|"
     r"favou?rite|turn|understanding|knowledge|training|data|creators?|code|model|repl(?:y|ies)|"
-    r"words|side|best|own|take|hunch|two cents|fault|apologies|notes|short|cheat|bet|thing|"
+    r"words|side|best|take|hunch|two cents|fault|apologies|notes|short|cheat|bet|thing|"
     r"name is ada|days|answers?|replies|knowledge|job is to|purpose)\b)\w",
     # ... a past event of the speaker's ("I had tuna casserole", "I broke my ankle") ...
     r"\bi(?:'ve| have)? (?:(?:just|also|really|actually|finally|recently|already|"
     r"never|once|even|still) )*(?:had|went|did|broke|celebrated|joined|met|watched|played|"
     r"graduated|started|finished|moved|grew|took|visited|bought|ate|spent|lived|worked|"
     r"studied|traveled|travelled|married|slept|woke|drove|flew|ran|swam|lost|won(?!')|left|came|"
+    r"served|done|googled|pay|paid|"
     r"was|were|got(?! it\b))\b(?! (?:wondering|thinking|curious|just (?:wondering|thinking|"
     r"curious|kidding|joking)|hoping|going to say|made|built|trained|programmed|designed|"
     r"created)\b)",
     # ... an activity under way ("I'm practicing piano", "I am graduating this year") ...
-    r"\bi(?:'m| am|m) (?:(?:also|just|currently|still|actually|really|so|pretty) )*"
+    r"\bi(?:'m| am|m) (?:(?:also|just|currently|still|actually|really|so|pretty|not) )*"
     r"(?!(?:thinking|wondering|guessing|hoping|learning|listening|reading|kidding|joking|"
     r"trying|talking|asking|chatting|saying|going to (?:say|guess|ask)|here|curious|"
     r"getting it|running on|built|made|programmed|designed)\b)\w+ing\b",
     # ... being someone ("im a girl", "I am really a book person"; a bot, a fan are fine) ...
-    r"\bi(?:'m| am|m) (?:\w+ )?an? (?!(?:\w+ )?(?:bot|ai|chatbot|program|computer|machine|"
+    r"\bi(?:'m| am|m) (?!not\b)(?:\w+ )?an? (?!(?:\w+ )?(?:bot|ai|chatbot|program|computer|machine|"
     r"language|robot|big|huge|fan|little|bit|fair)\b)\w+",
     # ... having someone or something ("I have a friend who", "i have two left") ...
     r"\b(?:i|we) (?:\w+ )?(?:have|had) (?:a|an|two|three|some|one|many|lots of) "
@@ -107,7 +108,8 @@ _HUMAN_LIFE = (
     r"classe?s?|semester|finals|"
     r"major|minor|college|professor|mission|prom|essays?|exams?|homework|dorm|degree|"
     r"graduat\w*|anniversary|married|wife|husband|girlfriend|boyfriend|ankle|nap|lunch|"
-    r"dinner|breakfast|campus|church|ward)\b",
+    r"dinner|breakfast|campus|church|ward|teachers?|meals?|tuition|rent|paycheck|plasma)\b",
+    rf"\bi (?:\w+ )?(?:have|had) (?:\w+ )?(?:{_RELATIVES})\b",
     r"\b(?:in|at|since|after|during) (?:high school|middle school|elementary school|college)\b",
     r"\b(?:i|we) (?:\w+ )?(?:did|ran|finished|won) (?:a|an|the|two|three|my|some) (?:\w+ )?"
     r"(?:marathons?|races?|games?|tests?|exams?)\b",
