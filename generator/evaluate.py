@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from generator.batches import Batch, Pair, batches
 from generator.model import Seq2Seq
 from generator.tokenizer import BPETokenizer
+from generator.words import weighted_cosine
 
 _TOKEN_RE = re.compile(r"[a-z0-9']+")
 
@@ -99,16 +100,13 @@ def salience(messages: Sequence[str], replies: Sequence[str]) -> float:
     df: Counter[str] = Counter(w for d in docs for w in set(d))
     n = len(docs)
 
-    def vec(words: list[str]) -> dict[str, float]:
-        tf = Counter(words)
-        return {w: c * (math.log((1 + n) / (1 + df[w])) + 1) for w, c in tf.items()}
+    def idf(word: str) -> float:
+        return math.log((1 + n) / (1 + df[word])) + 1
 
-    scores = []
-    for msg, rep in zip(messages, replies, strict=True):
-        a, b = vec(_tokens(msg)), vec(_tokens(rep))
-        dot = sum(v * b.get(w, 0.0) for w, v in a.items())
-        norm = math.sqrt(sum(v * v for v in a.values()) * sum(v * v for v in b.values()))
-        scores.append(dot / norm if norm else 0.0)
+    scores = [
+        weighted_cosine(_tokens(msg), _tokens(rep), idf)
+        for msg, rep in zip(messages, replies, strict=True)
+    ]
     return sum(scores) / max(1, len(scores))
 
 

@@ -9,7 +9,7 @@ then covers all three (``generator.checkpoint.fingerprint``).
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from generator.decode import DecodeOptions
 from generator.errors import GeneratorError
 from generator.hybrid import MAX_REPLY_TOKENS
 from generator.index import BuildReport, IndexPair, ReplyIndex, build, store_anti_lm
+from generator.ranker import Featurizer
 from generator.rerank import reply_logprobs
 from generator.reuse import ReplySource
 from generator.scoring import split_for_eval
@@ -87,12 +88,12 @@ def build_fallback(
     try:
         # Replies must keep to words the chitchat vectors know: typos and stretched words read
         # as noise, and the anti-LM term would reward them for being unlikely.
-        vocabulary = WordVectors.load(SHIPPED).index
+        vectors = WordVectors.load(SHIPPED)  # read once: vocabulary here, features below
         total = sum(len(c.turns) - 1 for convs in train.values() for c in convs)
         with tqdm(total=total, desc="index", unit="pair") as bar:
             pairs = (p for name, convs in train.items() for p in index_pairs(convs, name))
             sources = [c.source for c in corpora]
-            built = build(staged[INDEX_FILE], pairs, sources, bar.update, vocabulary)
+            built = build(staged[INDEX_FILE], pairs, sources, bar.update, vectors.index)
         # The LSTM alone (the checkpoint file: no index or ranker of the folder's is read).
         gen = load(checkpoint.resolve(model_dir), seed=0, retrieve=0)
         store_topic_scores(gen, staged[INDEX_FILE])
@@ -102,7 +103,7 @@ def build_fallback(
             built,
             train,
             validation,
-            vocabulary,
+            vectors,
             data_cfg.context_turns,
             (train_examples, validation_examples),
         )
@@ -120,7 +121,7 @@ def _fit_ranker(
     built: BuildReport,
     train: dict[str, list[Conversation]],
     validation: list[Conversation],
-    vocabulary: Container[str],
+    vectors: WordVectors,
     context_turns: int,
     counts: tuple[int, int],
 ) -> FallbackReport:
@@ -128,11 +129,12 @@ def _fit_ranker(
     index = ReplyIndex(staged[INDEX_FILE])
     try:
         convs = [c for cs in train.values() for c in cs]
-        chosen = examples(convs, context_turns, counts[0], 1, vocabulary)
-        held = examples(validation, context_turns, counts[1], 0, vocabulary)
+        chosen = examples(convs, context_turns, counts[0], 1, vectors.index)
+        held = examples(validation, context_turns, counts[1], 0, vectors.index)
+        featurizer = Featurizer(index, vectors)
         with tqdm(total=len(chosen) + len(held), desc="ranker", unit="message") as bar:
-            train_rows = all_groups(gen, index, chosen, bar.update)
-            val_rows = all_groups(gen, index, held, bar.update)
+            train_rows = all_groups(gen, featurizer, chosen, bar.update)
+            val_rows = all_groups(gen, featurizer, held, bar.update)
     finally:
         index.close()
     if not train_rows or not val_rows:

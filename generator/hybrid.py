@@ -18,7 +18,7 @@ from generator.clean import scrub
 from generator.decode import DecodeOptions, pad_sources, search
 from generator.index import ReplyIndex
 from generator.model import Seq2Seq
-from generator.ranker import Scores
+from generator.ranker import Featurizer, Scores
 from generator.rerank import reply_logprobs
 from generator.tokenizer import BPETokenizer
 from generator.types import ReplyContext
@@ -65,6 +65,16 @@ class Pool:
 
     def __post_init__(self) -> None:
         self._seen: set[str] = set()
+
+
+def feature_rows(featurizer: Featurizer, context: ReplyContext, pool: Pool) -> list[list[float]]:
+    """The ranker's feature row of every candidate in ``context``'s pool: one definition for
+    serving and for training, so the ranker learns on the features it is served."""
+    message, _ = message_and_previous(context)
+    return [
+        featurizer.row(message, text, scores, source["kind"])
+        for text, scores, source in zip(pool.texts, pool.scores, pool.sources, strict=True)
+    ]
 
 
 def message_and_previous(context: ReplyContext) -> tuple[str, str]:

@@ -30,7 +30,6 @@ so a person can read what it learned, and a turn can show which features decided
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +40,7 @@ import torch
 from generator.errors import GeneratorError
 from generator.evaluate import has_stock_phrase
 from generator.index import ReplyIndex
-from generator.words import content_words, words
+from generator.words import content_words, weighted_cosine, words
 from nlu.wordvectors import SHIPPED, WordVectors
 
 FORMAT = "threadbot-ranker/1"
@@ -80,18 +79,9 @@ class Featurizer:
         self.index = index
         self.vectors = vectors or WordVectors.load(SHIPPED)
 
-    def _weighted(self, text: str) -> dict[str, float]:
-        out: dict[str, float] = {}
-        for w in words(text):
-            out[w] = out.get(w, 0.0) + self.index.idf(w)
-        return out
-
     def overlap(self, a: str, b: str) -> float:
         """TF-IDF cosine of ``a`` and ``b`` (0 when they share no word)."""
-        va, vb = self._weighted(a), self._weighted(b)
-        dot = sum(v * vb.get(w, 0.0) for w, v in va.items())
-        norm = math.sqrt(sum(v * v for v in va.values()) * sum(v * v for v in vb.values()))
-        return dot / norm if norm else 0.0
+        return weighted_cosine(words(a), words(b), self.index.idf)
 
     def _mean_vector(self, text: str) -> np.ndarray | None:
         rows, weights = [], []

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 
 from generator.data import Conversation
 from generator.decode import DecodeOptions
-from generator.hybrid import Pool, pools
-from generator.index import ReplyIndex
+from generator.hybrid import Pool, feature_rows
 from generator.ranker import FEATURES, Featurizer, Ranker, fit, selection_metrics
 from generator.reuse import drop_reason
 from generator.service import LSTMReplyGenerator
@@ -58,29 +57,22 @@ def examples(
 
 
 def groups(
-    gen: LSTMReplyGenerator,
-    index: ReplyIndex,
-    featurizer: Featurizer,
-    batch: Sequence[Example],
+    gen: LSTMReplyGenerator, featurizer: Featurizer, batch: Sequence[Example]
 ) -> list[tuple[Example, Pool, list[list[float]]]]:
     """Each example's candidate group (the human reply first, then up to 19 distractors) with
-    the feature rows of its candidates; examples with too few distractors are left out."""
+    the feature rows of its candidates; examples with too few distractors are left out.
+    Retrieval is from ``featurizer``'s index, leaving out each example's own conversation."""
     contexts = [ReplyContext(e.context, topic=e.topic) for e in batch]
-    options = DecodeOptions(beam_size=4, num_samples=4, seed=0)
-    found = pools(
-        gen.model,
-        gen.tok,
-        index,
+    found = gen.pools(
         contexts,
-        [gen.source(c) for c in contexts],
-        options,
-        gen.device,
+        index=featurizer.index,
+        options=DecodeOptions(beam_size=4, num_samples=4, seed=0),
         retrieve=RETRIEVED_DISTRACTORS * 2,
         first=[e.reference for e in batch],
         exclude=[e.conversation for e in batch],
     )
     out = []
-    for example, pool in zip(batch, found, strict=True):
+    for example, context, pool in zip(batch, contexts, found, strict=True):
         if not pool.sources or pool.sources[0]["kind"] != "reference":
             continue  # the reply has no words the pool can hold
         retrieved = [i for i, s in enumerate(pool.sources) if s["kind"] == "retrieved"]
@@ -90,27 +82,22 @@ def groups(
         keep = keep[:GROUP_SIZE]
         if len(keep) < GROUP_SIZE:
             continue
-        message = example.context[-1]
-        rows = [
-            featurizer.row(message, pool.texts[i], pool.scores[i], pool.sources[i]["kind"])
-            for i in keep
-        ]
-        out.append((example, pool, rows))
+        rows = feature_rows(featurizer, context, pool)
+        out.append((example, pool, [rows[i] for i in keep]))
     return out
 
 
 def all_groups(
     gen: LSTMReplyGenerator,
-    index: ReplyIndex,
+    featurizer: Featurizer,
     chosen: Sequence[Example],
     progress: Callable[[int], object] | None = None,
 ) -> list[list[list[float]]]:
     """Feature groups of every example, in batches (``progress`` gets each batch's size)."""
-    featurizer = Featurizer(index)
     rows: list[list[list[float]]] = []
     for start in range(0, len(chosen), BATCH):
         part = chosen[start : start + BATCH]
-        rows += [r for _, _, r in groups(gen, index, featurizer, part)]
+        rows += [r for _, _, r in groups(gen, featurizer, part)]
         if progress is not None:
             progress(len(part))
     return rows

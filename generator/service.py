@@ -23,7 +23,7 @@ from generator import checkpoint, guard
 from generator.checkpoint import INDEX_FILE, RANKER_FILE
 from generator.clean import scrub
 from generator.decode import DecodeOptions, generate
-from generator.hybrid import message_and_previous, pools
+from generator.hybrid import Pool, feature_rows, pools
 from generator.index import ReplyIndex, ReplyIndexError
 from generator.model import Seq2Seq
 from generator.ranker import Featurizer, Ranker, RankerError
@@ -102,9 +102,9 @@ class LSTMReplyGenerator:
         """Unguarded candidate replies for each context, best first."""
         if not contexts:
             return []
-        sources = [self.source(c) for c in contexts]
         if self.hybrid:
-            return self._ranked_pools(contexts, sources)
+            return self._ranked_pools(contexts)
+        sources = [self.source(c) for c in contexts]
         with self._lock, torch.inference_mode():
             found = generate(self.model, self.tok, sources, self.options, self.device)
         return [
@@ -115,28 +115,38 @@ class LSTMReplyGenerator:
             for cands in found
         ]
 
-    def _ranked_pools(
-        self, contexts: Sequence[ReplyContext], sources: list[list[int]]
-    ) -> list[list[Ranked]]:
-        assert self.featurizer is not None and self.ranker is not None
+    def pools(
+        self,
+        contexts: Sequence[ReplyContext],
+        *,
+        index: ReplyIndex | None = None,
+        options: DecodeOptions | None = None,
+        retrieve: int | None = None,
+        first: Sequence[str] | None = None,
+        exclude: Sequence[str | None] | None = None,
+    ) -> list[Pool]:
+        """The hybrid fallback's candidate pools for ``contexts`` (generator/hybrid.py), with
+        this generator's model and, unless given, its index and decoding options."""
+        options = options or self.options
         with self._lock, torch.inference_mode():
-            found = pools(
+            return pools(
                 self.model,
                 self.tok,
-                self.index,
+                index or self.index,
                 contexts,
-                sources,
-                self.options,
+                [self.source(c) for c in contexts],
+                options,
                 self.device,
-                retrieve=self.options.retrieve,
+                retrieve=options.retrieve if retrieve is None else retrieve,
+                first=first,
+                exclude=exclude,
             )
+
+    def _ranked_pools(self, contexts: Sequence[ReplyContext]) -> list[list[Ranked]]:
+        assert self.featurizer is not None and self.ranker is not None
         out = []
-        for ctx, pool in zip(contexts, found, strict=True):
-            message, _ = message_and_previous(ctx)
-            rows = [
-                self.featurizer.row(message, text, scores, source["kind"])
-                for text, scores, source in zip(pool.texts, pool.scores, pool.sources, strict=True)
-            ]
+        for ctx, pool in zip(contexts, self.pools(contexts), strict=True):
+            rows = feature_rows(self.featurizer, ctx, pool)
             scored = sorted(
                 zip(self.ranker.score(rows), rows, pool.texts, pool.sources, strict=True),
                 key=lambda x: -x[0],

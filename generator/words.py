@@ -3,7 +3,9 @@ say what a text is about."""
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable, Iterable
 
 _WORD_RE = re.compile(r"[a-z0-9']+")
 _STOPWORD_TEXT = """
@@ -26,3 +28,19 @@ def words(text: str) -> list[str]:
 def content_words(text: str) -> list[str]:
     """Words of ``text`` that say what it is about (no stopwords, no bare numbers)."""
     return [w for w in words(text) if w not in STOPWORDS and not w.isdigit() and len(w) > 1]
+
+
+def weighted_cosine(a: Iterable[str], b: Iterable[str], weight: Callable[[str], float]) -> float:
+    """Cosine of two word lists as vectors of count x ``weight(word)`` (TF-IDF with an IDF as
+    ``weight``); 0 when they share no word or either is empty."""
+
+    def vector(ws: Iterable[str]) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for w in ws:
+            out[w] = out.get(w, 0.0) + weight(w)
+        return out
+
+    va, vb = vector(a), vector(b)
+    dot = sum(v * vb.get(w, 0.0) for w, v in va.items())
+    norm = math.sqrt(sum(v * v for v in va.values()) * sum(v * v for v in vb.values()))
+    return dot / norm if norm else 0.0

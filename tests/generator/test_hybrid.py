@@ -15,7 +15,7 @@ from generator import Generated, ReplyContext
 from generator.checkpoint import INDEX_FILE, RANKER_FILE, fingerprint
 from generator.decode import DecodeOptions
 from generator.fallback_build import store_topic_scores
-from generator.hybrid import message_and_previous, pools
+from generator.hybrid import message_and_previous
 from generator.index import IndexPair, ReplyIndexError, build, store_anti_lm
 from generator.persona import Persona
 from generator.ranker import FEATURES, Ranker, RankerError
@@ -343,18 +343,7 @@ def test_pools_put_the_reference_first_and_leave_out_its_conversation(
     contexts = [ReplyContext(("do robots dream about electric sheep?",))]
     reference = "i bet they dream in binary"
     options = DecodeOptions(beam_size=2, num_samples=2, seed=0, max_tokens=8)
-    (pool,) = pools(
-        gen.model,
-        gen.tok,
-        gen.index,
-        contexts,
-        [gen.source(c) for c in contexts],
-        options,
-        gen.device,
-        retrieve=10,
-        first=[reference],
-        exclude=["c1"],
-    )
+    (pool,) = gen.pools(contexts, options=options, retrieve=10, first=[reference], exclude=["c1"])
     assert pool.texts[0] == reference and pool.sources[0] == {"kind": "reference"}
     assert DREAM not in pool.texts  # its own conversation is left out
     assert CODE in pool.texts  # another conversation about robots is not
@@ -374,16 +363,7 @@ def test_stored_anti_lm_scores_match_those_a_turn_computes(
 
     def retrieved_anti_lm(gen: LSTMReplyGenerator) -> dict[str, float]:
         contexts = [CONTEXT, ReplyContext(("can a computer fall in love?",))]
-        found = pools(
-            gen.model,
-            gen.tok,
-            gen.index,
-            contexts,
-            [gen.source(c) for c in contexts],
-            options,
-            gen.device,
-            retrieve=10,
-        )
+        found = gen.pools(contexts, options=options, retrieve=10)
         return {
             f"{i}:{text}": scores.anti_lm
             for i, pool in enumerate(found)
