@@ -141,7 +141,9 @@ def hybrid_ab(
     )
     out["index_mb_on_disk"] = (model / INDEX_FILE).stat().st_size / 2**20
     out["memory_added_by_hybrid_load_mb"] = hybrid_mb
-    out["hybrid_options"] = {k: getattr(hybrid.options, k) for k in ("retrieve", "num_samples")}
+    out["hybrid_options"] = {
+        k: getattr(hybrid.options, k) for k in ("retrieve", "beam_size", "hybrid_samples")
+    }
     return out
 
 
@@ -164,6 +166,7 @@ def main() -> None:
     )
     ap.add_argument("--data-dir", type=Path, default=Path("data/bot"), help="the bot's files")
     ap.add_argument("--retrieve", type=int, default=12, help="hybrid: retrieved candidates")
+    ap.add_argument("--hybrid-samples", type=int, default=0, help="hybrid: samples beside beams")
     ap.add_argument("--out", type=Path, help="write the JSON here")
     args = ap.parse_args()
     if args.threads:
@@ -171,7 +174,7 @@ def main() -> None:
     ctxs = contexts(max(args.n, args.batch * 4))
     if args.hybrid_ab:  # its own run: the loads it measures come first in the process
         result = {"load_avg_1m": os.getloadavg()[0], "threads": torch.get_num_threads()}
-        hybrid = {"retrieve": args.retrieve, "num_samples": args.num_samples}
+        hybrid = {"retrieve": args.retrieve, "hybrid_samples": args.hybrid_samples}
         result.update(hybrid_ab(Path(args.model), ctxs[: args.n], args.data_dir, **hybrid))
         result["load_avg_1m_after"] = os.getloadavg()[0]
         print(json.dumps(result, indent=2))

@@ -62,6 +62,12 @@ def decode_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "Retrieved human replies ranked beside the generated ones (0: no retrieval).",
         ),
         (
+            "--hybrid-samples",
+            "hybrid_samples",
+            click.IntRange(0),
+            "Nucleus samples beside the beams among the hybrid's candidates.",
+        ),
+        (
             "--max-drop",
             "max_drop",
             click.FloatRange(0),

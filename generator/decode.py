@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 import torch
 from torch import Tensor
 
-from generator.model import Seq2Seq
+from generator.model import Encoded, Seq2Seq
 from generator.rerank import rerank
 from generator.tokenizer import BPETokenizer
 
@@ -45,6 +45,10 @@ class DecodeOptions:
     # a ranker: this many retrieved human replies join the candidates; 0 leaves retrieval and
     # the learned ranker out (MMI re-ranking then orders the LSTM's own candidates).
     retrieve: int = 12
+    # Nucleus samples among the hybrid's candidates (the beams always join). None: over 399
+    # `ai` validation groups the ranker picked a sample for none, and they cost a third of the
+    # search (docs/benchmarks.md); retrieved replies bring the variety they brought.
+    hybrid_samples: int = 0
 
     def __post_init__(self) -> None:
         if self.beam_size < 1:
@@ -63,6 +67,8 @@ class DecodeOptions:
             raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
         if self.num_samples < 0:
             raise ValueError(f"num_samples must be >= 0, got {self.num_samples}")
+        if self.hybrid_samples < 0:
+            raise ValueError(f"hybrid_samples must be >= 0, got {self.hybrid_samples}")
         if self.retrieve < 0:
             raise ValueError(f"retrieve must be >= 0 (0 = off), got {self.retrieve}")
         if self.max_drop < 0:
@@ -242,17 +248,19 @@ def search(
     opts: DecodeOptions,
     beams: int,
     samples: int,
+    encoded: Encoded | None = None,
 ) -> tuple[list[list[Candidate]], list[list[Candidate]]]:
     """``beams`` beam-search replies and ``samples`` nucleus samples for each source row.
 
     Both run in one decoding loop: every step is a single batched LSTM call over the beams
     and the samples together, so the samples cost far less than a second search would.
+    ``encoded``: ``src`` already encoded by the caller, who needs the encoding again.
     """
     model.eval()
     device = src.device
     b = src.size(0)
     rows = torch.arange(b, device=device)
-    enc = model.encode(src, src_lens)
+    enc = encoded if encoded is not None else model.encode(src, src_lens)
     enc = enc.select(torch.cat([rows.repeat_interleave(beams), rows.repeat_interleave(samples)]))
     state = enc.state
     beam = _Beams(b, beams, tok, opts.length_alpha, device)

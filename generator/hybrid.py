@@ -9,17 +9,18 @@ message's own conversation from retrieval).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
 
 from generator.clean import scrub
-from generator.decode import DecodeOptions, pad_sources, search
+from generator.decode import Candidate, DecodeOptions, pad_sources, search
 from generator.index import ReplyIndex
-from generator.model import Seq2Seq
+from generator.model import Encoded, Seq2Seq
 from generator.ranker import Featurizer, Scores
-from generator.rerank import reply_logprobs
+from generator.rerank import encoded_reply_logprobs
 from generator.tokenizer import BPETokenizer
 from generator.types import ReplyContext
 from generator.words import words
@@ -34,9 +35,8 @@ class Pool:
     texts: list[str] = field(default_factory=list)
     sources: list[dict[str, Any]] = field(default_factory=list)
     ids: list[list[int]] = field(default_factory=list)
-    scores: list[Scores] = field(default_factory=list)
-    searched: list[float] = field(default_factory=list)  # log p(reply | context) from the search
-    stored_lm: list[float | None] = field(default_factory=list)  # the index's anti-LM scores
+    logp: list[float | None] = field(default_factory=list)  # log p(reply | context)
+    anti_lm: list[float | None] = field(default_factory=list)  # log p(reply | topic alone)
 
     def add(
         self,
@@ -48,8 +48,8 @@ class Pool:
     ) -> bool:
         """Add a candidate unless its words are already in the pool; True if added.
 
-        ``logp``: log p(reply | context) where the search already has it (generated ones,
-        which are added after every other kind); ``anti_lm``: the index's stored score.
+        ``logp`` where the search already has it (generated ones), ``anti_lm`` where the
+        index stored it (retrieved ones); :func:`_score` fills in the rest.
         """
         key = " ".join(words(text))
         if not key or not ids or key in self._seen:
@@ -58,10 +58,19 @@ class Pool:
         self.texts.append(text)
         self.sources.append(source)
         self.ids.append(ids[:MAX_REPLY_TOKENS])
-        if logp is not None:
-            self.searched.append(logp)
-        self.stored_lm.append(anti_lm)
+        self.logp.append(logp)
+        self.anti_lm.append(anti_lm)
         return True
+
+    @property
+    def scores(self) -> list[Scores]:
+        """Every candidate's figures (:func:`pools` returns only scored pools)."""
+        out = []
+        for lp, lm, ids in zip(self.logp, self.anti_lm, self.ids, strict=True):
+            if lp is None or lm is None:
+                raise RuntimeError("a candidate of this pool has not been scored")
+            out.append(Scores(lp, lm, len(ids) + 1))
+        return out
 
     def __post_init__(self) -> None:
         self._seen: set[str] = set()
@@ -83,6 +92,7 @@ def message_and_previous(context: ReplyContext) -> tuple[str, str]:
     return (history[-1] if history else ""), (history[-2] if len(history) > 1 else "")
 
 
+@torch.no_grad()
 def pools(
     model: Seq2Seq,
     tok: BPETokenizer,
@@ -101,13 +111,48 @@ def pools(
     ``first`` puts one extra text at the head of each pool (the human reply, when training or
     measuring the ranker); ``exclude`` names each context's own conversation, which retrieval
     then leaves out.
+
+    Retrieval runs in a second thread while the LSTM searches (SQLite lets go of the GIL while
+    it ranks): with a core free, a reply takes little longer than the search and its scoring;
+    on a busy machine the two take turns, as they would in one thread. The search's encoding
+    of the contexts is reused by the scoring, and everything the search did not score is
+    scored in one packed pass at the end.
     """
     out = [Pool() for _ in contexts]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="retrieval") as background:
+        found = background.submit(
+            _gather, tok, index, contexts, sources, out, retrieve, first, exclude
+        )
+        src, lens = pad_sources(sources, tok.pad_id, device)
+        enc = model.encode(src, lens)
+        topic_only = model.encode(*pad_sources([s[:1] for s in sources], tok.pad_id, device))
+        beams, samples = _search(model, tok, src, lens, enc, options)
+        found.result()
+    for pool, a, b in zip(out, beams, samples, strict=True):
+        for c in a + b:
+            pool.add(tok.decode(c.ids), {"kind": "generated"}, c.ids, c.logp)
+    # Rows 0..B-1: the contexts; B..2B-1: the topic token alone (the anti-LM's input).
+    _score(model, tok, out, enc.stacked(topic_only), device)
+    return out
+
+
+def _gather(
+    tok: BPETokenizer,
+    index: ReplyIndex | None,
+    contexts: Sequence[ReplyContext],
+    sources: Sequence[list[int]],
+    out: list[Pool],
+    retrieve: int,
+    first: Sequence[str] | None,
+    exclude: Sequence[str | None] | None,
+) -> None:
+    """Add the reference, retrieved and grounded candidates to ``out``, in that order (the
+    first of two texts with the same words is kept)."""
     if first is not None:
         for pool, text in zip(out, first, strict=True):
             pool.add(text, {"kind": "reference"}, tok.encode(text))
     if index is not None and retrieve:
-        for i, ctx in enumerate(contexts):
+        for i, (pool, ctx) in enumerate(zip(out, contexts, strict=True)):
             message, previous = message_and_previous(ctx)
             found = index.search(
                 message,
@@ -120,59 +165,48 @@ def pools(
             for r in found:
                 source = {"kind": "retrieved", "corpus": r.corpus, "pair": r.pair_id}
                 source["retrieval"] = round(r.score, 3)
-                out[i].add(r.reply, source, tok.encode(r.reply), anti_lm=r.anti_lm)
+                pool.add(r.reply, source, tok.encode(r.reply), anti_lm=r.anti_lm)
     for pool, ctx in zip(out, contexts, strict=True):
         for text in ctx.grounded:
             pool.add(text, {"kind": "grounded"}, tok.encode(text))
-    _score(model, tok, out, sources, options, device)
-    return out
 
 
-@torch.no_grad()
-def _score(
+def _search(
     model: Seq2Seq,
     tok: BPETokenizer,
-    out: list[Pool],
-    sources: Sequence[list[int]],
+    src: torch.Tensor,
+    lens: torch.Tensor,
+    enc: Encoded,
     options: DecodeOptions,
-    device: torch.device,
+) -> tuple[list[list[Candidate]], list[list[Candidate]]]:
+    """The LSTM's beams and ``hybrid_samples`` seeded samples for each source."""
+    opts = options if options.seed is not None else replace(options, seed=0)
+    return search(model, tok, src, lens, opts, opts.beam_size, opts.hybrid_samples, enc)
+
+
+def _score(
+    model: Seq2Seq, tok: BPETokenizer, out: list[Pool], both: Encoded, device: torch.device
 ) -> None:
-    """Add the LSTM's beams and samples (the search scores them given their context), then
-    score every other candidate given its context and every candidate given the topic token
-    alone (the anti-LM) in one teacher-forced pass: the decoder's steps are the cost, so one
-    batch of twice the rows beats two passes."""
-    unscored = [len(p.ids) for p in out]  # retrieved, grounded, reference
-    if options.beam_size or options.num_samples:
-        src, lens = pad_sources(sources, tok.pad_id, device)
-        opts = options if options.seed is not None else replace(options, seed=0)
-        beams, samples = search(model, tok, src, lens, opts, opts.beam_size, opts.num_samples)
-        for pool, a, b in zip(out, beams, samples, strict=True):
-            for c in a + b:
-                pool.add(tok.decode(c.ids), {"kind": "generated"}, c.ids, c.logp)
-    rows = [(i, ids) for i, p in enumerate(out) for ids in p.ids[: unscored[i]]]
-    given = len(rows)
-    rows += [
-        (len(out) + i, ids)
+    """Fill in every missing figure of ``out``'s candidates: log p given the context (row i of
+    ``both``) and given the topic token alone (row B + i), in one packed teacher-forced pass:
+    the decoder's steps are the cost, so one batch of twice the rows beats two passes."""
+    missing = [
+        (figures, j, owner)
         for i, p in enumerate(out)
-        for ids, stored in zip(p.ids, p.stored_lm, strict=True)
-        if stored is None
+        for figures, owner in ((p.logp, i), (p.anti_lm, len(out) + i))
+        for j, value in enumerate(figures)
+        if value is None
     ]
-    values: list[float] = []
-    if rows:
-        topic_only = [s[:1] for s in sources]
-        values = reply_logprobs(
-            model,
-            tok,
-            [*sources, *topic_only],
-            [o for o, _ in rows],
-            [ids for _, ids in rows],
-            device,
-            packed=True,
-        ).tolist()
-    logp, lm = iter(values[:given]), iter(values[given:])
-    for pool, n in zip(out, unscored, strict=True):
-        context = [next(logp) for _ in range(n)] + pool.searched
-        pool.scores = [
-            Scores(lp, next(lm) if stored is None else stored, len(ids) + 1)
-            for lp, stored, ids in zip(context, pool.stored_lm, pool.ids, strict=True)
-        ]
+    if not missing:
+        return
+    values = encoded_reply_logprobs(
+        model,
+        tok,
+        both,
+        [owner for _, _, owner in missing],
+        [out[owner % len(out)].ids[j] for _, j, owner in missing],
+        device,
+        packed=True,
+    ).tolist()
+    for (figures, j, _), value in zip(missing, values, strict=True):
+        figures[j] = value

@@ -35,6 +35,11 @@ from generator.words import content_words, words
 
 FORMAT = "threadbot-reply-index/2"  # 2: the stored anti-LM table
 MESSAGE_TERMS, PREVIOUS_TERMS = 8, 4  # the rarest words of each that a query matches on
+# A word in more than this many indexed replies ("good", "here", "tell") is left out of a query
+# that has rarer ones: its posting list is most of the query's time (chitchat's index: 10 -> 6
+# ms a query) and BM25 gives it little weight; 96 % of the top 12 stay the same
+# (docs/benchmarks.md). A count, not a share: the cost is the list's length.
+COMMON_DF = 1000
 MESSAGE_WEIGHT, PREVIOUS_WEIGHT = 1.0, 0.3  # bm25 column weights: the message itself counts most
 
 
@@ -92,17 +97,21 @@ class BuildReport:
         return out
 
 
-def _match_query(message: str, previous: str, rarity: Callable[[str], float]) -> str | None:
+def _match_query(
+    message: str, previous: str, rarity: Callable[[str], float], common: Callable[[str], bool]
+) -> str | None:
     """An FTS5 query: any of the message's rarest content words, in either column, or of the
     previous turn's, in the previous column. Words are quoted, so no user text is read as
     syntax. Only the rarest few: BM25's score comes from them anyway, and every common word
     of a long message adds a long posting list to scan (15 ms a query at 40 words, ~3 ms so).
     """
 
-    def rarest(words: Iterable[str], n: int) -> list[str]:
-        return sorted(dict.fromkeys(words), key=lambda w: (-rarity(w), w))[:n]
+    def rarest(words: Iterable[str], n: int, at_least: int = 0) -> list[str]:
+        ranked = sorted(dict.fromkeys(words), key=lambda w: (-rarity(w), w))
+        rare = [w for w in ranked if not common(w)]
+        return (rare if len(rare) >= at_least else ranked[:at_least])[:n]
 
-    said = rarest(content_words(message), MESSAGE_TERMS)
+    said = rarest(content_words(message), MESSAGE_TERMS, at_least=1)
     before = rarest((w for w in content_words(previous) if w not in said), PREVIOUS_TERMS)
     if not said:
         return None
@@ -288,6 +297,10 @@ class ReplyIndex:
         """Smoothed inverse document frequency of ``word`` over the indexed replies."""
         return math.log((1 + self.replies) / (1 + self._df.get(word, 0))) + 1
 
+    def common(self, word: str) -> bool:
+        """Whether ``word`` is in so many rows that a query does better without it."""
+        return self._df.get(word, 0) > COMMON_DF
+
     def specificity(self, text: str) -> float:
         """Mean IDF of the words of ``text``: rare words say something, "that's nice" does not."""
         ws = words(text)
@@ -310,7 +323,7 @@ class ReplyIndex:
         replies that claim a human life, which a bot persona would refuse anyway; ``topic``
         (a topic token id) fills each reply's stored anti-LM score where the build stored one.
         """
-        query = _match_query(message, previous, self.idf)
+        query = _match_query(message, previous, self.idf, self.common)
         if query is None or k <= 0:
             return []
         sql = (

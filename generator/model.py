@@ -29,6 +29,30 @@ class Encoded:
             self.memory[index], self.keys[index], self.mask[index], (h[:, index], c[:, index])
         )
 
+    def stacked(self, other: Encoded) -> Encoded:
+        """This batch's rows, then ``other``'s, padded to the longer source (the padding is
+        masked, so attention is unchanged): one decoder pass can then score rows of both."""
+        width = max(self.mask.size(1), other.mask.size(1))
+
+        def pad(t: Tensor, value: float | bool) -> Tensor:
+            extra = width - t.size(1)
+            if not extra:
+                return t
+            return torch.cat([t, t.new_full((t.size(0), extra, *t.shape[2:]), value)], 1)
+
+        def cat(a: Tensor, b: Tensor, value: float | bool) -> Tensor:
+            return torch.cat([pad(a, value), pad(b, value)], 0)
+
+        return Encoded(
+            cat(self.memory, other.memory, 0.0),
+            cat(self.keys, other.keys, 0.0),
+            cat(self.mask, other.mask, True),
+            (
+                torch.cat([self.state[0], other.state[0]], 1),
+                torch.cat([self.state[1], other.state[1]], 1),
+            ),
+        )
+
 
 class Seq2Seq(nn.Module):
     """Encoder-decoder whose decoder runs a whole target in one LSTM call while training.

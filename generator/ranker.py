@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -78,12 +79,15 @@ class Featurizer:
     def __init__(self, index: ReplyIndex, vectors: WordVectors | None = None) -> None:
         self.index = index
         self.vectors = vectors or WordVectors.load(SHIPPED)
+        # The message is compared with every candidate, and popular replies come back turn
+        # after turn: their vectors are worth keeping (a few MB at most).
+        self._mean_vector = lru_cache(maxsize=16384)(self._weighted_mean_vector)
 
     def overlap(self, a: str, b: str) -> float:
         """TF-IDF cosine of ``a`` and ``b`` (0 when they share no word)."""
         return weighted_cosine(words(a), words(b), self.index.idf)
 
-    def _mean_vector(self, text: str) -> np.ndarray | None:
+    def _weighted_mean_vector(self, text: str) -> np.ndarray | None:
         rows, weights = [], []
         for w in content_words(text):
             row = self.vectors.index.get(w)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from generator.model import Seq2Seq
+from generator.model import Encoded, Seq2Seq
 from generator.tokenizer import BPETokenizer
 
 Candidates = list[list[tuple[list[int], float]]]  # per context: (reply ids, a score)
@@ -75,7 +75,23 @@ def reply_logprobs(
     over real positions only (see :meth:`Seq2Seq.teacher_forced`).
     """
     src, lens = _padded(sources, tok.pad_id)
-    enc = model.encode(src.to(device), lens)
+    return encoded_reply_logprobs(
+        model, tok, model.encode(src.to(device), lens), owner, replies, device, packed
+    )
+
+
+@torch.no_grad()
+def encoded_reply_logprobs(
+    model: Seq2Seq,
+    tok: BPETokenizer,
+    enc: Encoded,
+    owner: Sequence[int],
+    replies: Sequence[list[int]],
+    device: torch.device,
+    packed: bool = False,
+) -> Tensor:
+    """:func:`reply_logprobs` given the sources' encoding (``owner`` indexes its rows), for a
+    caller that has already encoded them."""
     out = torch.empty(len(replies))
     for start in range(0, len(replies), ROWS_PER_PASS):
         part = replies[start : start + ROWS_PER_PASS]

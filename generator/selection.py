@@ -66,7 +66,8 @@ def groups(
     found = gen.pools(
         contexts,
         index=featurizer.index,
-        options=DecodeOptions(beam_size=4, num_samples=4, seed=0),
+        # Samples too, though the served pool has none: more of the LSTM's own to tell apart.
+        options=DecodeOptions(beam_size=4, hybrid_samples=4, seed=0),
         retrieve=RETRIEVED_DISTRACTORS * 2,
         first=[e.reference for e in batch],
         exclude=[e.conversation for e in batch],

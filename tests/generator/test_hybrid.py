@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -342,8 +343,11 @@ def test_pools_put_the_reference_first_and_leave_out_its_conversation(
 ) -> None:
     contexts = [ReplyContext(("do robots dream about electric sheep?",))]
     reference = "i bet they dream in binary"
-    options = DecodeOptions(beam_size=2, num_samples=2, seed=0, max_tokens=8)
+    options = DecodeOptions(beam_size=2, hybrid_samples=2, seed=0, max_tokens=8)
     (pool,) = gen.pools(contexts, options=options, retrieve=10, first=[reference], exclude=["c1"])
+    (beams_only,) = gen.pools(contexts, options=replace(options, hybrid_samples=0), retrieve=10)
+    generated = sum(s["kind"] == "generated" for s in pool.sources)
+    assert 1 <= sum(s["kind"] == "generated" for s in beams_only.sources) <= 2 <= generated <= 4
     assert pool.texts[0] == reference and pool.sources[0] == {"kind": "reference"}
     assert DREAM not in pool.texts  # its own conversation is left out
     assert CODE in pool.texts  # another conversation about robots is not

@@ -15,6 +15,7 @@ from generator.index import (
     IndexPair,
     ReplyIndex,
     ReplyIndexError,
+    _match_query,
     build,
     store_anti_lm,
 )
@@ -135,6 +136,15 @@ def test_search_matches_the_previous_turn_more_weakly(index: ReplyIndex) -> None
     assert both[0].reply == ROBOTS
     weak = index.search("they scare me", previous="automation")[0].score
     assert both[0].score > weak
+
+
+def test_queries_leave_out_common_words_while_rarer_ones_remain() -> None:
+    rarity = {"good": 1.0, "weather": 5.0, "today": 2.0, "hiking": 6.0}.__getitem__
+    common = {"good", "today"}.__contains__
+    query = _match_query("good weather today", "hiking today", rarity, common)
+    assert query == '{message previous} : ("weather") OR previous : ("hiking")'
+    # A message of common words alone still asks for its rarest one.
+    assert _match_query("good today", "", rarity, common) == '{message previous} : ("today")'
 
 
 def test_exclude_conversation_leaves_out_its_own_rows(index: ReplyIndex) -> None:

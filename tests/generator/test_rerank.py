@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from generator import checkpoint
-from generator.decode import DecodeOptions, generate
-from generator.rerank import mmi_scores, reply_logprobs, rerank
+from generator.decode import DecodeOptions, generate, pad_sources
+from generator.rerank import encoded_reply_logprobs, mmi_scores, reply_logprobs, rerank
 from generator.train import train
 
 from .conftest import tiny_config
@@ -113,3 +113,23 @@ def test_garbled_candidates_rank_after_fluent_ones(generic_model: Path) -> None:
     # ... the fluency floor keeps it behind the fluent one.
     out = rerank(model, tok, [src], scored, 1.0, 50.0, cpu, max_drop=1.0)
     assert [ids for ids, _ in out[0]] == [good, garbled]
+
+
+def test_scores_over_stacked_encodings_match_scores_over_their_sources(
+    generic_model: Path,
+) -> None:
+    """The hybrid scores context rows and topic-only rows against one stacked encoding, the
+    shorter sources padded: the padding must change nothing."""
+    model, tok = checkpoint.build(checkpoint.read(generic_model))
+    model.eval()
+    cpu = torch.device("cpu")
+    long = [tok.encode_context([f"{msg} and {msg}"], "general", 48) for msg, _ in PAIRS[:3]]
+    short = [s[:1] for s in long]
+    replies = [tok.encode(r) for _, r in PAIRS[:3]] + [tok.encode(GENERIC)] * 3
+    owner = [0, 1, 2, 3, 4, 5]  # each long source once, then each topic-only one
+    enc = model.encode(*pad_sources(long, tok.pad_id, cpu))
+    stacked = enc.stacked(model.encode(*pad_sources(short, tok.pad_id, cpu)))
+    assert stacked.mask.shape == (6, max(map(len, long)))
+    got = encoded_reply_logprobs(model, tok, stacked, owner, replies, cpu, packed=True)
+    want = reply_logprobs(model, tok, long + short, owner, replies, cpu)
+    assert torch.allclose(got, want, atol=1e-4)
