@@ -45,6 +45,7 @@ from agent.storage.store import (
     thread_history,
     update_user,
 )
+from generator.tweetlen import TWEET_LIMIT
 from generator.types import Generated, ReplyContext, ReplyGenerator
 from nlu.acts import analyse
 from nlu.types import IntentParser, Parse, is_trusted
@@ -53,7 +54,6 @@ log = logging.getLogger(__name__)
 
 # PostgreSQL's serialization failure and deadlock codes: both mean "run the turn again".
 _RETRY_SQLSTATES = {"40001", "40P01"}
-TWEET_LIMIT = 280
 
 Record = Callable[[Session, Turn], bool]
 """A channel's rows for a turn (the Twitter inbox status and outbox reply), written in the
