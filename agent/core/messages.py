@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-# Zero-width and bidi controls carry no words but break tokenizers and exact-match rules.
-_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u00ad]")
+from nlu.chars import INVISIBLE
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SPACES = re.compile(r"\s+")
 # Half of a UTF-16 pair: JSON can carry one ("\ud800"), but it is no character and no database
@@ -59,7 +59,7 @@ class Reply:
 def clean_text(text: str) -> str:
     """The text the NLU sees: NFC, invisible and control characters removed, spaces collapsed."""
     text = unicodedata.normalize("NFC", text)
-    text = _CONTROL.sub(" ", _INVISIBLE.sub("", text))
+    text = _CONTROL.sub(" ", INVISIBLE.sub("", text))
     return _SPACES.sub(" ", text).strip()
 
 
