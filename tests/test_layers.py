@@ -1,5 +1,6 @@
 """Imports run one way: nlu, generator <- agent core and storage <- channels, mlops, ops <- web
-and the CLI root; and no module imports one that imports it back (function-local imports count).
+<- the CLI root; and no module imports one that imports it back (function-local and type-only
+imports count).
 
 Read from the source with ``ast``, so nothing is imported and the test takes milliseconds.
 """
