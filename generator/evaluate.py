@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from generator.batches import Batch, Pair, batches
+from generator.batches import Batch, Pair, batches, make_pairs
+from generator.data import Conversation
 from generator.model import Seq2Seq
 from generator.tokenizer import BPETokenizer
 from generator.words import weighted_cosine
@@ -43,6 +44,23 @@ def batch_nll(model: Seq2Seq, batch: Batch, pad_id: int) -> torch.Tensor:
     keep = batch.tgt_out != pad_id
     logits = model(batch.src, batch.src_lens, batch.tgt_in, keep)  # (N, V): real tokens only
     return F.cross_entropy(logits.float(), batch.tgt_out[keep], reduction="sum")
+
+
+# Replies are scored up to this many tokens, more than training's cap: every teacher-forced
+# score (validation while training, `generator eval`, retraining's gate) counts the same tokens.
+SCORED_REPLY_TOKENS = 256
+
+
+def scored_pairs(
+    conversations: Sequence[Conversation],
+    tok: BPETokenizer,
+    context_turns: int,
+    max_source_tokens: int,
+) -> list[Pair]:
+    """The (context, reply) pairs ``corpus_nll`` scores: every reply, none filtered out."""
+    return make_pairs(
+        list(conversations), tok, context_turns, max_source_tokens, SCORED_REPLY_TOKENS
+    )
 
 
 @torch.no_grad()

@@ -9,7 +9,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from generator.batches import make_pairs
 from generator.clean import prepare, split_conversations
 from generator.config import DataConfig
 from generator.data import Conversation, iter_pairs
@@ -21,6 +20,7 @@ from generator.evaluate import (
     generic_rate,
     on_topic_rate,
     salience,
+    scored_pairs,
     stock_rate,
 )
 from generator.persona import Persona
@@ -62,7 +62,7 @@ def perplexity(
 ) -> tuple[NLL, int]:
     """Teacher-forced NLL of every reply in ``convs`` under ``gen``'s model, and the number
     of (context, reply) pairs it covers."""
-    pairs = make_pairs(list(convs), gen.tok, context_turns, gen.max_source_tokens, 256)
+    pairs = scored_pairs(convs, gen.tok, context_turns, gen.max_source_tokens)
     return corpus_nll(gen.model, pairs, gen.tok, gen.device), len(pairs)
 
 

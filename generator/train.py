@@ -29,7 +29,7 @@ from generator.batches import (
 from generator.clean import prepare, split_conversations
 from generator.config import DataConfig, ModelConfig, TrainConfig
 from generator.data import Conversation, load_corpus
-from generator.evaluate import NLL, corpus_nll
+from generator.evaluate import NLL, corpus_nll, scored_pairs
 from generator.model import Seq2Seq
 from generator.targets import FilterReport, TargetFilter
 from generator.tokenizer import BPETokenizer
@@ -291,7 +291,7 @@ def _build_pairs(
             "data.drop_least_informative"
         )
     train_pairs = with_reply_lm(train_pairs, tok, d.lm_share, cfg.seed)
-    val_pairs = make_pairs(val_convs, tok, d.context_turns, d.max_source_tokens, 256)
+    val_pairs = scored_pairs(val_convs, tok, d.context_turns, d.max_source_tokens)
     return train_pairs, val_pairs
 
 

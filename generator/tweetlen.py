@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-MAX_WEIGHTED_LENGTH = 280
+# The one tweet limit: what a reply may weigh, and what the sandbox and the agent count to.
+TWEET_LIMIT = 280
 URL_LENGTH = 23
 _SCALE = 100
 _DEFAULT_WEIGHT = 200
@@ -68,7 +69,7 @@ def _text_weight(text: str) -> int:
 
 
 def weighted_length(text: str) -> int:
-    """Length in Twitter characters (what the 280 limit applies to)."""
+    """Length in Twitter characters (what ``TWEET_LIMIT`` applies to)."""
     text = unicodedata.normalize("NFC", text)
     total, pos = 0, 0
     for m in _URL_RE.finditer(text):

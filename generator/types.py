@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from generator.persona import Persona
+from generator.tweetlen import TWEET_LIMIT
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class ReplyContext:
     history: tuple[str, ...]
     topic: str | None = None
     previous_bot_reply: str | None = None
-    max_chars: int = 280
+    max_chars: int = TWEET_LIMIT
     persona: Persona = field(default_factory=Persona)
     grounded: tuple[str, ...] = ()
 

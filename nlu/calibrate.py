@@ -7,32 +7,32 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from nlu.classifier import softmax
+from nlu.trust import TrustGate
 
 THRESHOLDS = np.round(np.arange(0.0, 0.96, 0.01), 2)
 MARGINS = np.round(np.arange(0.0, 0.51, 0.02), 2)
 
 
 @dataclass(frozen=True)
-class Gate:
-    """Trust the top intent when its confidence and its lead over the second reach these."""
-
-    threshold: float
-    margin: float
-
-
-@dataclass(frozen=True)
 class GateScore:
     """How a gate does on validation data; recalls are None where no such example exists."""
 
-    threshold: float
-    margin: float
+    gate: TrustGate
     in_scope_accuracy: float | None
     oos_recall: float | None
     trusted_precision: float | None
 
+    @property
+    def threshold(self) -> float:
+        return self.gate.threshold
+
+    @property
+    def margin(self) -> float:
+        return self.gate.margin
+
     def as_dict(self) -> dict[str, float | None]:
-        """Plain dict, for the model's metadata."""
-        return asdict(self)
+        """Plain dict, for the model's metadata: the gate's values, then its figures."""
+        return {**asdict(self.gate), **{k: v for k, v in asdict(self).items() if k != "gate"}}
 
 
 def fit_temperature(logits: np.ndarray, gold: np.ndarray) -> float:
@@ -62,23 +62,26 @@ def top_two(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return top, probs[rows, top], probs[rows, second]
 
 
-def decide(probs: np.ndarray, gate: Gate) -> tuple[np.ndarray, np.ndarray]:
+def decide(probs: np.ndarray, gate: TrustGate) -> tuple[np.ndarray, np.ndarray]:
     """Return (top class index, trusted flag) for each row of calibrated probabilities."""
     top, p1, p2 = top_two(probs)
-    return top, (p1 >= gate.threshold) & (p1 - p2 >= gate.margin)
+    return top, gate.clears(p1, p2)
 
 
-def score_gate(probs: np.ndarray, gold: np.ndarray, oos: int | None, gate: Gate) -> GateScore:
+def score_gate(probs: np.ndarray, gold: np.ndarray, oos: int | None, gate: TrustGate) -> GateScore:
     """Score one gate: in-scope accuracy counts untrusted answers as wrong (they fall back)."""
     return _score(top_two(probs), gold, oos, gate)
 
 
 def _score(
-    ranked: tuple[np.ndarray, np.ndarray, np.ndarray], gold: np.ndarray, oos: int | None, gate: Gate
+    ranked: tuple[np.ndarray, np.ndarray, np.ndarray],
+    gold: np.ndarray,
+    oos: int | None,
+    gate: TrustGate,
 ) -> GateScore:
     """``score_gate`` on precomputed ``top_two`` output, so a grid search ranks once."""
     top, p1, p2 = ranked
-    trusted = (p1 >= gate.threshold) & (p1 - p2 >= gate.margin)
+    trusted = gate.clears(p1, p2)
     said_oos = ~trusted if oos is None else (~trusted | (top == oos))
     in_scope = gold != oos if oos is not None else np.ones(len(gold), dtype=bool)
     right = (top == gold) & ~said_oos
@@ -86,7 +89,7 @@ def _score(
     recall = float(said_oos[~in_scope].mean()) if (~in_scope).any() else None
     answered = ~said_oos
     precision = float((top == gold)[answered].mean()) if answered.any() else None
-    return GateScore(gate.threshold, gate.margin, acc, recall, precision)
+    return GateScore(gate, acc, recall, precision)
 
 
 def choose_gate(
@@ -105,7 +108,7 @@ def choose_gate(
     accuracy, the benchmark's measure; 1 stops trusting answers that are more often wrong.
     """
     ranked = top_two(probs)
-    gates = [Gate(float(t), float(m)) for t in THRESHOLDS for m in MARGINS]
+    gates = [TrustGate(float(t), float(m)) for t in THRESHOLDS for m in MARGINS]
     scores = [_score(ranked, gold, oos, g) for g in gates]
     has_oos = oos is not None and bool((gold == oos).any())
     candidates = list(zip(gates, scores, strict=True))
@@ -124,12 +127,12 @@ def _net_right(
     ranked: tuple[np.ndarray, np.ndarray, np.ndarray],
     gold: np.ndarray,
     oos: int | None,
-    gate: Gate,
+    gate: TrustGate,
     wrong_cost: float,
 ) -> float:
     """Right answers minus ``wrong_cost`` times wrong ones; fallbacks count as neither."""
     top, p1, p2 = ranked
-    answered = (p1 >= gate.threshold) & (p1 - p2 >= gate.margin)
+    answered = gate.clears(p1, p2)
     if oos is not None:
         answered &= top != oos
     right = int((answered & (top == gold)).sum())

@@ -160,22 +160,20 @@ def make_intent_classifier(
 
 
 class IntentGate:
-    """Marks the top intent trusted when its confidence and top-2 margin reach the thresholds."""
+    """The pipe that applies a ``TrustGate``: marks the top intent trusted or not.
 
-    def __init__(self, name: str, threshold: float, margin: float) -> None:
+    A spaCy component only, holding no values of its own: saved models name its factory,
+    ``intent_gate``, whose config carries the gate's threshold and margin.
+    """
+
+    def __init__(self, name: str, gate: TrustGate) -> None:
         self.name = name
-        self.threshold = threshold
-        self.margin = margin
+        self.gate = gate
 
     def __call__(self, doc: Doc) -> Doc:
         """Set ``doc._.intent_trusted``."""
         doc._.intent_trusted = self.gate.trusts(doc.cats.values())
         return doc
-
-    @property
-    def gate(self) -> TrustGate:
-        """The rule this component applies, with its current values."""
-        return TrustGate(self.threshold, self.margin)
 
 
 @Language.factory(
@@ -186,4 +184,4 @@ def make_intent_gate(nlp: Language, name: str, threshold: float, margin: float) 
     """Build the gate; training replaces the defaults with values chosen on validation data."""
     if not 0.0 <= threshold <= 1.0 or not 0.0 <= margin <= 1.0:
         raise ValueError(f"threshold and margin must lie in [0, 1], got {threshold}, {margin}")
-    return IntentGate(name, threshold, margin)
+    return IntentGate(name, TrustGate(threshold, margin))

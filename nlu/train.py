@@ -6,7 +6,7 @@ import json
 import random
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -278,10 +278,7 @@ def describe(
         "entity_labels": sorted(data.entity_labels),
         **({"entity_model": entity_model} if entity_model else {}),
         "temperature": classifier.temperature,
-        "gate": {
-            "threshold": nlp.get_pipe("intent_gate").threshold,
-            "margin": nlp.get_pipe("intent_gate").margin,
-        },
+        "gate": asdict(nlp.get_pipe("intent_gate").gate),
         "validation": {
             "examples": len([e for e in validation.examples if e.intent in classifier.labels]),
             "source": validation.source,
@@ -319,11 +316,9 @@ def calibrate(
     classifier.temperature = fit_temperature(logits, gold)
     oos = index.get(oos_name) if oos_name else None
     probs = softmax(logits / classifier.temperature)
-    gate = choose_gate(probs, gold, oos, oos_recall, wrong_cost)
-    nlp.replace_pipe(
-        "intent_gate", "intent_gate", config={"threshold": gate.threshold, "margin": gate.margin}
-    )
-    return gate
+    score = choose_gate(probs, gold, oos, oos_recall, wrong_cost)
+    nlp.replace_pipe("intent_gate", "intent_gate", config=asdict(score.gate))
+    return score
 
 
 def save(nlp: Language, out: Path) -> Path:

@@ -1,13 +1,17 @@
-"""The trust rule: act on the top intent only when it is confident and clear of the runner-up."""
+"""The trust rule: act on the top intent only when it is confident and clear of the runner-up.
+
+The one definition of the rule and of the gate that holds its two values: the spaCy
+``intent_gate`` pipe applies it to a message, calibration to whole arrays of scores.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 if TYPE_CHECKING:
-    from nlu.types import Parse
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -17,14 +21,22 @@ class TrustGate:
     threshold: float
     margin: float
 
+    @overload
+    def clears(self, top: float, runner_up: float) -> bool: ...
+    @overload
+    def clears(self, top: np.ndarray, runner_up: np.ndarray) -> np.ndarray: ...
+    def clears(self, top: float | np.ndarray, runner_up: float | np.ndarray) -> bool | np.ndarray:
+        """The rule itself: the top score reaches the threshold and leads by the margin; on
+        arrays, row by row (``&``, not ``and``, so one expression serves both)."""
+        return (top >= self.threshold) & (top - runner_up >= self.margin)
+
     def trusts(self, confidences: Iterable[float]) -> bool:
         """Whether the best of ``confidences`` reaches the threshold and beats the next by the
         margin; a lone candidate's runner-up counts as 0, and no candidate is never trusted."""
         ranked = sorted(confidences, reverse=True)
         if not ranked:
             return False
-        runner_up = ranked[1] if len(ranked) > 1 else 0.0
-        return ranked[0] >= self.threshold and ranked[0] - runner_up >= self.margin
+        return bool(self.clears(ranked[0], ranked[1] if len(ranked) > 1 else 0.0))
 
     def overridden(self, threshold: float | None, margin: float | None) -> TrustGate:
         """This gate with each value that is given replaced; a None keeps this gate's own."""
@@ -37,11 +49,3 @@ class TrustGate:
 
 # The untrained gate's values; also what a parser that does not report its gate is judged by.
 DEFAULT_GATE = TrustGate(threshold=0.5, margin=0.1)
-
-
-def is_trusted(parse: Parse, threshold: float | None = None, margin: float | None = None) -> bool:
-    """The model's own decision, unless a threshold or margin override replaces its value."""
-    if threshold is None and margin is None:
-        return parse.trusted
-    gate = (parse.gate or DEFAULT_GATE).overridden(threshold, margin)
-    return gate.trusts(i.confidence for i in parse.intents)

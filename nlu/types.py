@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from nlu.trust import TrustGate
+from nlu.trust import DEFAULT_GATE, TrustGate
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,17 @@ class Parse:
     @property
     def confidence(self) -> float:
         return self.intents[0].confidence if self.intents else 0.0
+
+
+def is_trusted(parse: Parse, threshold: float | None = None, margin: float | None = None) -> bool:
+    """The model's own decision, unless a threshold or margin override replaces its value.
+
+    Here rather than in nlu/trust.py, so that the rule's module does not import the parse
+    that imports it."""
+    if threshold is None and margin is None:
+        return parse.trusted
+    gate = (parse.gate or DEFAULT_GATE).overridden(threshold, margin)
+    return gate.trusts(i.confidence for i in parse.intents)
 
 
 class IntentParser(Protocol):

@@ -32,7 +32,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         PAGE_SIZE=50,
         # The dashboard scans a month of turns; a reviewer's reloads within this reuse it.
         DASHBOARD_CACHE_SECONDS=30,
-        JSON_AS_ASCII=False,
     )
     app.config.from_mapping(overrides)
 

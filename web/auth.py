@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import time
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from flask import (
     Blueprint,
@@ -64,16 +61,6 @@ def guard(blueprint: Blueprint) -> Blueprint:
     """Make every route of ``blueprint`` refuse anonymous visitors."""
     blueprint.before_request(require_admin)
     return blueprint
-
-
-def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Guard one view (for routes outside a guarded blueprint)."""
-
-    @functools.wraps(view)
-    def wrapped(**kwargs: Any) -> Any:
-        return require_admin() or view(**kwargs)
-
-    return wrapped
 
 
 def _safe_next(target: str | None) -> str:

@@ -8,7 +8,6 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -19,7 +18,7 @@ from flask import (
 )
 from sqlalchemy import select
 
-from agent.core.messages import Incoming, MessageRejected, Reply, lone_surrogate
+from agent.core.messages import Incoming, MessageRejected, Rejection, Reply
 from agent.storage.models import Conversation, Turn, User
 from web.db import get_session, runtime
 from web.errors import api_error
@@ -29,6 +28,12 @@ bp = Blueprint("chat", __name__)
 CHANNEL = "web"
 MAX_USER_CHARS = 100  # users.external_id holds 100 characters
 HISTORY_TURNS = 50
+# The API's answer to each reason the agent refuses a message (agent/core/messages.py);
+# any other reason is 422 text_rejected.
+REJECTION_STATUS: dict[Rejection, tuple[int, str]] = {
+    Rejection.LONE_SURROGATE: (400, "bad_text"),
+    Rejection.TOO_LONG: (413, "text_too_long"),
+}
 
 
 def browser_user() -> str:
@@ -122,17 +127,9 @@ def api_chat() -> tuple[Response, int] | Response:
         return api_error(
             400, "bad_user", f'"user" must be 1 to {MAX_USER_CHARS} printable characters'
         )
-    if surrogate := lone_surrogate(text):
-        return api_error(
-            400, "bad_text", f'"text" holds a lone surrogate ({surrogate}), not a character'
-        )
-    limit = current_app.config["SETTINGS"].max_message_chars
-    if len(text) > limit:
-        return api_error(
-            413, "text_too_long", f'"text" is {len(text):,} characters long; the limit is {limit:,}'
-        )
     try:
         reply = runtime().agent().handle(Incoming(channel=CHANNEL, user_id=user, text=text))
     except MessageRejected as exc:
-        return api_error(422, "text_rejected", str(exc))
+        status, code = REJECTION_STATUS.get(exc.reason, (422, "text_rejected"))
+        return api_error(status, code, str(exc))
     return jsonify(reply_json(reply))

@@ -9,7 +9,7 @@ from typing import Any
 from transitions import EventData, Machine
 from transitions.extensions.diagrams import GraphMachine
 
-from agent.core.script import DialogueScript
+from agent.core.script import DialogueScript, is_filled
 
 
 class _Chosen:
@@ -35,7 +35,7 @@ class _TurnModel:
         # (filled by this very message: an old topic must not answer for a new hobby).
         if name.startswith("has_"):
             slot = name.removeprefix("has_")
-            return lambda _event=None: self.slots.get(slot) not in (None, "")
+            return lambda _event=None: is_filled(self.slots.get(slot))
         if name.startswith("mentions_"):
             return lambda _event=None: name.removeprefix("mentions_") in self.mentioned
         raise AttributeError(name)
@@ -98,7 +98,7 @@ class DialogueMachine:
         """
         if intent is None or intent not in self.script.triggers:
             return Step(None, state)
-        filled = frozenset(name for name, value in slots.items() if value not in (None, ""))
+        filled = frozenset(name for name, value in slots.items() if is_filled(value))
         key = (state, intent, filled, mentioned)
         known = self._known.get(key)
         if known is not None:

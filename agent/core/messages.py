@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import enum
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-# Zero-width and bidi controls carry no words but break tokenizers and exact-match rules.
-_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u00ad]")
+from nlu.chars import INVISIBLE
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SPACES = re.compile(r"\s+")
 # Half of a UTF-16 pair: JSON can carry one ("\ud800"), but it is no character and no database
@@ -17,8 +18,22 @@ _SPACES = re.compile(r"\s+")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+class Rejection(enum.StrEnum):
+    """Why a message is refused, for a caller that answers each case its own way (the chat
+    API picks its status code by it)."""
+
+    NOT_TEXT = "not_text"
+    TOO_LONG = "too_long"
+    LONE_SURROGATE = "lone_surrogate"
+    EMPTY = "empty"
+
+
 class MessageRejected(ValueError):
     """The message cannot be handled as it is; the text says why, for the person who sent it."""
+
+    def __init__(self, reason: Rejection, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -59,7 +74,7 @@ class Reply:
 def clean_text(text: str) -> str:
     """The text the NLU sees: NFC, invisible and control characters removed, spaces collapsed."""
     text = unicodedata.normalize("NFC", text)
-    text = _CONTROL.sub(" ", _INVISIBLE.sub("", text))
+    text = _CONTROL.sub(" ", INVISIBLE.sub("", text))
     return _SPACES.sub(" ", text).strip()
 
 
@@ -76,16 +91,24 @@ def storable_text(text: str) -> str:
 
 
 def check_message(text: str, max_chars: int) -> str:
-    """Return the cleaned text, or raise ``MessageRejected`` for empty, long or broken input."""
+    """Return the cleaned text, or raise ``MessageRejected`` for empty, long or broken input.
+
+    Broken text is reported before long text, as the chat API always did."""
     if not isinstance(text, str):
-        raise MessageRejected("message text must be a string")
+        raise MessageRejected(Rejection.NOT_TEXT, "message text must be a string")
+    if surrogate := lone_surrogate(text):
+        raise MessageRejected(
+            Rejection.LONE_SURROGATE,
+            f"message holds a lone surrogate ({surrogate}), not a character",
+        )
     if len(text) > max_chars:
         raise MessageRejected(
-            f"message is {len(text):,} characters long; the limit is {max_chars:,}"
+            Rejection.TOO_LONG,
+            f"message is {len(text):,} characters long; the limit is {max_chars:,}",
         )
-    if surrogate := lone_surrogate(text):
-        raise MessageRejected(f"message holds a lone surrogate ({surrogate}), not a character")
     cleaned = clean_text(text)
     if not cleaned:
-        raise MessageRejected("message is empty (only spaces or invisible characters)")
+        raise MessageRejected(
+            Rejection.EMPTY, "message is empty (only spaces or invisible characters)"
+        )
     return cleaned

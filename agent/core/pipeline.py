@@ -45,29 +45,20 @@ from agent.storage.store import (
     thread_history,
     update_user,
 )
+from generator.tweetlen import TWEET_LIMIT
 from generator.types import Generated, ReplyContext, ReplyGenerator
 from nlu.acts import analyse
-from nlu.trust import is_trusted
-from nlu.types import IntentParser, Parse
+from nlu.types import IntentParser, Parse, is_trusted
 
 log = logging.getLogger(__name__)
 
 # PostgreSQL's serialization failure and deadlock codes: both mean "run the turn again".
 _RETRY_SQLSTATES = {"40001", "40P01"}
-TWEET_LIMIT = 280
 
 Record = Callable[[Session, Turn], bool]
 """A channel's rows for a turn (the Twitter inbox status and outbox reply), written in the
 turn's transaction; False refuses the turn (another worker answered the message first), and
 nothing of it is saved."""
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Overrides for the NLU model's own trust decision; None keeps the model's."""
-
-    confidence: float | None = None
-    margin: float | None = None
 
 
 @dataclass(frozen=True)
@@ -143,7 +134,8 @@ class Agent:
         generator: ReplyGenerator | None,
         sessions: sessionmaker[Session],
         *,
-        thresholds: Thresholds | None = None,
+        threshold: float | None = None,
+        margin: float | None = None,
         session_timeout_minutes: float | None = None,
         max_message_chars: int = 10_000,
         history_turns: int = 3,
@@ -153,7 +145,9 @@ class Agent:
         self.machine = DialogueMachine(script)
         self.models = Models(parser, generator)
         self.sessions = sessions
-        self.thresholds = thresholds or Thresholds()
+        # Overrides of the NLU model's own trust gate, each on its own; None keeps the model's.
+        self.threshold = threshold
+        self.margin = margin
         self.session_timeout = timedelta(
             minutes=session_timeout_minutes or script.session_timeout_minutes
         )
@@ -233,7 +227,7 @@ class Agent:
 
     def trusted(self, parse: Parse) -> bool:
         """Whether to act on the top intent: the model's decision unless settings override it."""
-        return is_trusted(parse, self.thresholds.confidence, self.thresholds.margin)
+        return is_trusted(parse, self.threshold, self.margin)
 
     def _prepare(self, models: Models, incoming: Incoming, parse: Parse, kept: _Kept) -> _Plan:
         """Read the conversation and decide, generating where the decision needs it, with no

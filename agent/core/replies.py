@@ -7,7 +7,7 @@ import re
 import string
 from typing import Any
 
-from agent.core.script import template_fields
+from agent.core.script import is_filled, template_fields
 
 # Where a sentence starts: the template's start, or after ., ! or ? and white space.
 _SENTENCE_START = re.compile(r"(?:^|[.!?]\s+)$")
@@ -39,7 +39,7 @@ def render_reply(
     fresh = [
         text
         for template in templates
-        if all(slots.get(name) not in (None, "") for name in template_fields(template))
+        if all(is_filled(slots.get(name)) for name in template_fields(template))
         and (text := fill(template, slots)) != last_reply
     ]
     if not fresh:

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import generator
 import nlu
-from agent.core.pipeline import Agent, Thresholds
+from agent.core.pipeline import Agent
 from agent.core.script import DialogueScript, load_script
 from agent.settings import Settings
 
@@ -50,7 +50,8 @@ def build_agent(settings: Settings, sessions: sessionmaker[Session]) -> Agent:
         parser,
         replier,
         sessions,
-        thresholds=Thresholds(settings.nlu_threshold, settings.nlu_margin),
+        threshold=settings.nlu_threshold,
+        margin=settings.nlu_margin,
         session_timeout_minutes=settings.session_timeout_minutes,
         max_message_chars=settings.max_message_chars,
     )

@@ -39,6 +39,12 @@ class ScriptError(ValueError):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+def is_filled(value: Any) -> bool:
+    """Whether a slot holds a value: the one meaning of ``has_<slot>`` guards, of the slots
+    the state machine keys its steps by, and of the templates a reply may use."""
+    return value not in (None, "")
+
+
 @dataclass(frozen=True)
 class SlotSpec:
     """Where a slot's value comes from: an entity label, a mapping of intents to values, or a

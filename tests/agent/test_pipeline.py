@@ -9,7 +9,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from agent.core.messages import Incoming, MessageRejected, Reply
-from agent.core.pipeline import Agent, Thresholds
+from agent.core.pipeline import Agent
 from agent.core.replies import fill
 from agent.core.script import DialogueScript
 from agent.storage.models import Conversation, Turn, User
@@ -216,11 +216,11 @@ def test_settings_thresholds_override_the_models_decision(
 ) -> None:
     parse = Parse("x", (IntentScore("greet", 0.6), IntentScore("thanks", 0.3)), trusted=True)
     assert make_agent(sqlite_engine).trusted(parse)
-    strict = make_agent(sqlite_engine, thresholds=Thresholds(confidence=0.7))
+    strict = make_agent(sqlite_engine, threshold=0.7)
     assert not strict.trusted(parse)
-    narrow = make_agent(sqlite_engine, thresholds=Thresholds(confidence=0.5, margin=0.4))
+    narrow = make_agent(sqlite_engine, threshold=0.5, margin=0.4)
     assert not narrow.trusted(parse)
-    assert make_agent(sqlite_engine, thresholds=Thresholds(margin=0.2)).trusted(parse)
+    assert make_agent(sqlite_engine, margin=0.2).trusted(parse)
 
 
 def test_overriding_one_value_with_the_models_own_changes_no_decision(
@@ -240,8 +240,8 @@ def test_overriding_one_value_with_the_models_own_changes_no_decision(
     ]
     parses = [agent.parser.parse(t) for t in texts]
     assert {p.trusted for p in parses} == {True, False}  # both kinds of decision are covered
-    for thresholds in (Thresholds(confidence=own.threshold), Thresholds(margin=own.margin)):
-        overridden = make_agent(sqlite_engine, thresholds=thresholds)
+    for override in ({"threshold": own.threshold}, {"margin": own.margin}):
+        overridden = make_agent(sqlite_engine, **override)
         assert [overridden.trusted(p) for p in parses] == [p.trusted for p in parses]
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from nlu.calibrate import Gate, choose_gate, decide, fit_temperature, score_gate
+from nlu.calibrate import choose_gate, decide, fit_temperature, score_gate
 from nlu.classifier import softmax
+from nlu.trust import TrustGate
 
 
 def test_fit_temperature_recovers_the_generating_temperature() -> None:
@@ -18,7 +19,7 @@ def test_fit_temperature_recovers_the_generating_temperature() -> None:
 
 def test_decide_applies_threshold_and_margin() -> None:
     probs = np.array([[0.9, 0.1, 0.0], [0.45, 0.4, 0.15], [0.32, 0.3, 0.38]])
-    top, trusted = decide(probs, Gate(threshold=0.4, margin=0.1))
+    top, trusted = decide(probs, TrustGate(threshold=0.4, margin=0.1))
     assert top.tolist() == [0, 0, 2]
     assert trusted.tolist() == [True, False, False]
 
@@ -34,7 +35,7 @@ def test_choose_gate_reaches_the_oos_recall_target() -> None:
     chosen = choose_gate(probs, gold, oos=3, oos_recall=0.8)
     assert chosen.oos_recall is not None and chosen.oos_recall >= 0.8
     assert chosen.in_scope_accuracy is not None and chosen.in_scope_accuracy > 0.9
-    again = score_gate(probs, gold, 3, Gate(chosen.threshold, chosen.margin))
+    again = score_gate(probs, gold, 3, chosen.gate)
     assert again == chosen
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from nlu.trust import DEFAULT_GATE, TrustGate, is_trusted
-from nlu.types import IntentScore, Parse
+from nlu.trust import DEFAULT_GATE, TrustGate
+from nlu.types import IntentScore, Parse, is_trusted
 
 # The model's own gate: a low threshold, a wide margin.
 OWN = TrustGate(threshold=0.3, margin=0.4)

@@ -7,9 +7,9 @@ import json
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from agent.mlops.retrain.reviewed import reviewed_examples
 from agent.storage.review_models import Annotation
 from tests.web.conftest import AdminActions, add_turn
-from web.review.annotations import training_pairs
 
 
 def test_annotate_one_turn(admin: AdminActions, db: Session) -> None:
@@ -67,7 +67,7 @@ def test_bulk_actions_on_ticked_and_on_all_matching(admin: AdminActions, db: Ses
     notes = db.scalars(select(Annotation)).all()
     assert len(notes) == 4 and all(n.approved for n in notes)
     assert sorted(n.verdict or "" for n in notes) == ["", "", "good", "good"]  # kept
-    assert len(list(training_pairs(db))) == 4
+    assert len(reviewed_examples(db, context_turns=3, default_topic=None)) == 4
     admin.post("/admin/turns/bulk", {"action": "clear", "turn_id": [str(ids[0])]})
     db.expire_all()
     assert len(db.scalars(select(Annotation)).all()) == 3
@@ -79,15 +79,16 @@ def test_bulk_actions_on_ticked_and_on_all_matching(admin: AdminActions, db: Ses
     assert "Nothing changed: action must be one of" in unknown.text
 
 
-def test_training_pairs_use_corrections(admin: AdminActions, db: Session) -> None:
+def test_reviewed_examples_use_corrections(admin: AdminActions, db: Session) -> None:
     turn = add_turn(db, "ana", "yo", intent="thanks", reply="You're welcome!")
     db.commit()
     admin.post(
         f"/admin/turns/{turn.id}/annotate",
         {"better_reply": "Hey!", "corrected_intent": "greet", "approved": "1"},
     )
-    (pair,) = training_pairs(db)
-    assert (pair.text, pair.intent, pair.reply) == ("yo", "greet", "Hey!")
+    # Retraining's one rule for which reviewed turns teach what (agent/mlops/retrain/reviewed.py).
+    (example,) = reviewed_examples(db, context_turns=3, default_topic=None)
+    assert (example.context[-1], example.intent, example.reply) == ("yo", "greet", "Hey!")
 
 
 def test_export_csv_and_jsonl_follow_the_filter(admin: AdminActions, db: Session) -> None:

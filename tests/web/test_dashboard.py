@@ -3,11 +3,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agent.channels.twitter.models import InboxMention, MentionCursor
+from agent.storage.models import Turn
 from tests.web.conftest import AdminActions, add_turn
 from web.review import stats
+from web.review.filters import TIERS, doubtful_turn, is_doubtful
 from web.review.stats import percentile
 
 
@@ -82,3 +85,16 @@ def test_settled_days_are_counted_once(db: Session) -> None:
     second = stats.dashboard(db, now=now, window_days=7, settled=settled)
     assert second.turns == 2
     assert stats.dashboard(db, now=now, window_days=7).turns == 3
+
+
+def test_doubtful_turn_in_sql_and_in_python_agree(db: Session) -> None:
+    # The review filter asks the database, the dashboard's counts ask Python: one rule.
+    kinds = [(tier, trusted) for tier in TIERS for trusted in (True, False)]
+    ids = {
+        add_turn(db, "ana", f"{tier} {trusted}", tier=tier, trusted=trusted).id: (tier, trusted)
+        for tier, trusted in kinds
+    }
+    db.commit()
+    in_sql = set(db.scalars(select(Turn.id).where(doubtful_turn())))
+    assert in_sql == {i for i, (tier, trusted) in ids.items() if is_doubtful(tier, trusted)}
+    assert 0 < len(in_sql) < len(kinds)

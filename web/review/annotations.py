@@ -1,9 +1,12 @@
-"""Write reviewers' marks on turns and read them back for retraining; caller owns the session."""
+"""Write reviewers' marks on turns; caller owns the session.
+
+Which reviewed turns retraining learns from is decided in one place only:
+agent/mlops/retrain/reviewed.py.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,16 +20,6 @@ MAX_REPLY_CHARS = 1000
 
 class AnnotationError(ValueError):
     """The annotation cannot be saved as given; the message says why."""
-
-
-@dataclass(frozen=True)
-class TrainingPair:
-    """What retraining learns from an approved turn: the text, its intent and the reply to give."""
-
-    turn_id: int
-    text: str
-    intent: str | None
-    reply: str | None
 
 
 def annotate(
@@ -109,26 +102,3 @@ def bulk_annotate(
         note.updated_at = now
     session.flush()
     return len(real)
-
-
-def training_pairs(session: Session, batch: int = 1000) -> Iterator[TrainingPair]:
-    """Approved turns as training pairs: the corrected intent and better reply when given."""
-    after = 0
-    while True:
-        rows = session.execute(
-            select(Turn, Annotation)
-            .join(Annotation, Annotation.turn_id == Turn.id)
-            .where(Annotation.approved.is_(True), Turn.id > after)
-            .order_by(Turn.id)
-            .limit(batch)
-        ).all()
-        if not rows:
-            return
-        for turn, note in rows:
-            yield TrainingPair(
-                turn_id=turn.id,
-                text=turn.user_text,
-                intent=note.corrected_intent or turn.intent,
-                reply=note.better_reply or turn.reply_text,
-            )
-        after = rows[-1][0].id

@@ -15,6 +15,8 @@ from web.review.search import contains_text
 TIERS = ("scripted", "generated", "canned", "silent")
 # Tiers that mean the script had no answer.
 FALLBACK_TIERS = ("generated", "canned")
+# The bot said nothing, so an untrusted parse there leaves nothing to review.
+SILENT = "silent"
 # Confidence bands: (lowest included, highest excluded).
 BANDS: dict[str, tuple[float, float]] = {
     "low": (0.0, 0.5),
@@ -35,8 +37,14 @@ def annotated(*conditions: ColumnElement[bool]) -> Exists:
 
 def doubtful_turn() -> ColumnElement[bool]:
     """Fallback and untrusted turns (silent turns never count: nothing was said)."""
-    untrusted = and_(Turn.trusted == false(), Turn.tier != "silent")
+    untrusted = and_(Turn.trusted == false(), Turn.tier != SILENT)
     return or_(Turn.tier.in_(FALLBACK_TIERS), untrusted)
+
+
+def is_doubtful(tier: str, trusted: bool) -> bool:
+    """``doubtful_turn`` for a row already read (the dashboard's per-day counts); written
+    next to it, with the same constants, so the two cannot drift apart."""
+    return tier in FALLBACK_TIERS or (not trusted and tier != SILENT)
 
 
 def needs_review() -> ColumnElement[bool]:

@@ -203,18 +203,3 @@ def conversation_with_user(
         .where(Conversation.id == conversation_id)
     ).one_or_none()
     return None if row is None else (row[0], row[1])
-
-
-def distinct_values(session: Session) -> dict[str, list[str]]:
-    """Channels, intents and states seen, for the filter drop-downs."""
-    return {
-        "channel": list(session.scalars(select(User.channel).distinct().order_by(User.channel))),
-        "intent": list(
-            session.scalars(
-                select(Turn.intent).where(Turn.intent.is_not(None)).distinct().order_by(Turn.intent)
-            )
-        ),
-        "state": list(
-            session.scalars(select(Conversation.state).distinct().order_by(Conversation.state))
-        ),
-    }

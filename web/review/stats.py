@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from agent.storage.models import Turn, User
 from agent.storage.review_models import Annotation
-from web.review.filters import FALLBACK_TIERS, TIERS, doubtful_turn
+from web.review.filters import FALLBACK_TIERS, SILENT, TIERS, doubtful_turn, is_doubtful
 
 # Latency percentiles come from this many most recent turns of the window.
 LATENCY_SAMPLE = 5000
@@ -104,14 +104,14 @@ def dashboard(
             counts[tier] = counts.get(tier, 0) + count
             board.tiers[tier] = board.tiers.get(tier, 0) + count
             intents[intent or "(none)"] = intents.get(intent or "(none)", 0) + count
-            if tier in FALLBACK_TIERS or (not trusted and tier != "silent"):
+            if is_doubtful(tier, trusted):
                 doubtful += count
     board.tiers = {tier: board.tiers.get(tier, 0) for tier in TIERS} | board.tiers
     for offset in range(window_days):
         key = (first_day + timedelta(days=offset)).isoformat()
         counts = per_day.get(key, {})
         total = sum(counts.values())
-        answered = total - counts.get("silent", 0)
+        answered = total - counts.get(SILENT, 0)
         fallbacks = sum(counts.get(t, 0) for t in FALLBACK_TIERS)
         board.days.append(key)
         board.messages.append(total)

@@ -23,6 +23,7 @@ from agent.channels.twitter.sandbox.state import DUPLICATE_RULES
 from agent.context import AppContext, host_option, pass_app, port_option
 from agent.settings import Settings
 from generator.errors import GeneratorError
+from generator.tweetlen import TWEET_LIMIT
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +214,7 @@ def sandbox_command(
             raise click.BadParameter(str(exc), param_hint="--load") from None
         click.echo(
             f"loaded {loaded.threads} threads ({loaded.tweets} tweets"
-            + (f", {loaded.cut} cut to 280 characters" if loaded.cut else "")
+            + (f", {loaded.cut} cut to {TWEET_LIMIT} characters" if loaded.cut else "")
             + f") from {load_file}"
         )
     state.duplicate_rule = duplicate_rule

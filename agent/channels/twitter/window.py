@@ -17,17 +17,16 @@ from sqlalchemy import and_, or_, select, text
 from sqlalchemy.orm import Session
 
 from agent.channels.twitter.models import PENDING, POSTED, OutboxReply
+from nlu.chars import INVISIBLE
 
 _LEADING_HANDLES = re.compile(r"^(?:@\w+\s*)+")
-# Zero-width and bidi controls: invisible to a reader, so they must not make two texts differ.
-_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u00ad]")
 _SPACES = re.compile(r"\s+")
 
 
 def normalise(value: str) -> str:
     """The text as the rule sees it: NFC, invisible characters dropped, case-folded, spaces
     collapsed, and the leading @handles (X's reply prefix) removed."""
-    value = _INVISIBLE.sub("", unicodedata.normalize("NFC", value)).casefold()
+    value = INVISIBLE.sub("", unicodedata.normalize("NFC", value)).casefold()
     value = _SPACES.sub(" ", value).strip()
     return _LEADING_HANDLES.sub("", value).strip()
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import delete, func, or_, select
@@ -19,16 +18,6 @@ from agent.channels.twitter.models import InboxMention, OutboxReply
 from agent.storage.models import Conversation, Turn, User
 
 TWITTER = "twitter"
-
-
-@dataclass(frozen=True)
-class Forgotten:
-    """How much was deleted for one handle."""
-
-    users: int
-    turns: int
-    mentions: int
-    snapshots: int
 
 
 def find_users(session: Session, handle: str) -> list[User]:

@@ -8,10 +8,9 @@ from pathlib import Path
 import torch
 
 from generator import checkpoint
-from generator.batches import make_pairs
 from generator.clean import prepare
 from generator.data import Conversation, load_jsonl
-from generator.evaluate import NLL, corpus_nll
+from generator.evaluate import NLL, corpus_nll, scored_pairs
 
 
 def generator_nll(model_path: Path, conversations: Sequence[Conversation]) -> NLL | None:
@@ -24,7 +23,7 @@ def generator_nll(model_path: Path, conversations: Sequence[Conversation]) -> NL
     data = checkpoint.data_config(ckpt)
     # The same cleaning and context length the model was trained with, as it will be served.
     convs = prepare(conversations, max_turn_words=data.max_turn_words)
-    pairs = make_pairs(convs, tok, data.context_turns, data.max_source_tokens, 256)
+    pairs = scored_pairs(convs, tok, data.context_turns, data.max_source_tokens)
     if not pairs:
         return None
     return corpus_nll(model, pairs, tok, torch.device("cpu"))

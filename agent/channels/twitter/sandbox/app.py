@@ -12,6 +12,7 @@ from urllib.parse import unquote
 from flask import Flask, Response, jsonify, render_template, request
 
 from agent.channels.twitter.sandbox.state import ApiError, SandboxState
+from generator.tweetlen import TWEET_LIMIT
 
 TWEET_FIELDS = (
     "author_id",
@@ -268,12 +269,13 @@ def create_app(state: SandboxState | None = None) -> Flask:
         if (
             not re.fullmatch(r"\w{1,15}", username)
             or not text
-            or len(text) > 280
+            or len(text) > TWEET_LIMIT
             or not re.fullmatch(r"[a-z]{2,3}", lang)
         ):
             return jsonify(
                 {
-                    "error": "a user name (letters, digits, _; up to 15), 1-280 characters of "
+                    "error": "a user name (letters, digits, _; up to 15), "
+                    f"1-{TWEET_LIMIT} characters of "
                     "text and, optionally, a language code such as en"
                 }
             ), 400

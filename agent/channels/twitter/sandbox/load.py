@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.channels.twitter.sandbox.state import TWEET_LIMIT, SandboxState
+from agent.channels.twitter.sandbox.state import SandboxState
 from generator.data import load_corpus
+from generator.tweetlen import TWEET_LIMIT
 
 # Each thread is a dialogue between two people, who get user names of their own per thread.
 SPEAKERS = ("a", "b")
@@ -18,7 +19,7 @@ class Loaded:
 
     threads: int
     tweets: int
-    cut: int  # turns longer than a tweet, cut to 280 characters
+    cut: int  # turns longer than a tweet, cut to TWEET_LIMIT characters
 
 
 def load_threads(state: SandboxState, path: Path, prefix: str = "t") -> Loaded:

@@ -13,6 +13,7 @@ from typing import Any
 from agent.channels.twitter.sandbox.query import QueryError, compile_query
 from agent.channels.twitter.search_limits import RECENT_SEARCH_DAYS
 from agent.channels.twitter.window import normalise
+from generator.tweetlen import TWEET_LIMIT
 
 # Credentials the sandbox accepts unless told otherwise; they open no real account anywhere.
 SANDBOX_CREDENTIALS = {
@@ -31,7 +32,6 @@ def snowflake_now() -> int:
     return (int(time.time() * 1000) - SNOWFLAKE_EPOCH_MS) << 22
 
 
-TWEET_LIMIT = 280
 # X's own per-user limits differ by tier; these defaults are Pro-like and tests shrink them.
 DEFAULT_LIMITS = {"mentions": 180, "post": 100, "search": 180, "lookup": 900, "me": 75}
 
