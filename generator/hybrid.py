@@ -112,27 +112,32 @@ def pools(
     measuring the ranker); ``exclude`` names each context's own conversation, which retrieval
     then leaves out.
 
-    Retrieval runs in a second thread while the LSTM searches (SQLite lets go of the GIL while
-    it ranks): with a core free, a reply takes little longer than the search and its scoring;
-    on a busy machine the two take turns, as they would in one thread. The search's encoding
-    of the contexts is reused by the scoring, and everything the search did not score is
-    scored in one packed pass at the end.
+    Retrieval, and the LSTM's scoring of what it finds, run in a second thread while the LSTM
+    searches (SQLite and torch's kernels let go of the GIL): with a core free, a reply takes
+    little longer than today's search and re-ranking; on a busy machine the two take turns
+    as they would in one thread (docs/benchmarks.md has wall and CPU time). The contexts are
+    encoded once, for the search and the scoring alike.
     """
     out = [Pool() for _ in contexts]
+    src, lens = pad_sources(sources, tok.pad_id, device)
+    enc = model.encode(src, lens)
+    topic_only = model.encode(*pad_sources([s[:1] for s in sources], tok.pad_id, device))
+    # Rows 0..B-1: the contexts; B..2B-1: the topic token alone (the anti-LM's input).
+    both = enc.stacked(topic_only)
+
+    def gather_and_score() -> None:
+        _gather(tok, index, contexts, sources, out, retrieve, first, exclude)
+        with torch.inference_mode():  # grad mode is per thread
+            _score(model, tok, out, both, device)
+
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="retrieval") as background:
-        found = background.submit(
-            _gather, tok, index, contexts, sources, out, retrieve, first, exclude
-        )
-        src, lens = pad_sources(sources, tok.pad_id, device)
-        enc = model.encode(src, lens)
-        topic_only = model.encode(*pad_sources([s[:1] for s in sources], tok.pad_id, device))
+        found = background.submit(gather_and_score)
         beams, samples = _search(model, tok, src, lens, enc, options)
         found.result()
     for pool, a, b in zip(out, beams, samples, strict=True):
         for c in a + b:
             pool.add(tok.decode(c.ids), {"kind": "generated"}, c.ids, c.logp)
-    # Rows 0..B-1: the contexts; B..2B-1: the topic token alone (the anti-LM's input).
-    _score(model, tok, out, enc.stacked(topic_only), device)
+    _score(model, tok, out, both, device)  # the generated ones' anti-LM
     return out
 
 
