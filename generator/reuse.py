@@ -28,6 +28,7 @@ DROP_REASONS = (
     "numbers_or_dates",
     "misspelt",
     "refers_back",
+    "about_the_chat",
     "profanity",
     "personal_data",
 )
@@ -43,6 +44,11 @@ _DATES_RE = re.compile(
 )
 # A third person the reply's own conversation introduced ("he said", "her sister").
 _REFERS_BACK_RE = re.compile(r"\b(?:he|she|him|her|his|hers|he's|she's)\b", re.I)
+# Chitchat's writers were paid to chat from prompts: replies about that task ("How about a new
+# prompt:", "let's end this chat") answer no one else's message.
+_ABOUT_THE_CHAT_RE = re.compile(
+    r"\b(?:prompts?|m?turk(?:ers?)?|this (?:chat|conversation)|chat ?room|the topic)\b", re.I
+)
 # Capitalised words that are not names: sentence starts are skipped separately.
 _NOT_NAMES = frozenset({"I", "I'm", "I've", "I'll", "I'd", "OK", "Ok", "AI", "TV", "USA", "US"})
 _SENTENCE_END = frozenset(".!?")
@@ -126,6 +132,8 @@ def drop_reason(message: str, reply: str, vocabulary: Container[str] | None = No
         return "misspelt"
     if _REFERS_BACK_RE.search(reply):
         return "refers_back"
+    if _ABOUT_THE_CHAT_RE.search(reply):
+        return "about_the_chat"
     if guard.contains_profanity(reply) or guard.contains_profanity(message):
         return "profanity"
     if has_personal_data(reply) or has_personal_data(message):

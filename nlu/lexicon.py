@@ -46,7 +46,10 @@ AUXILIARIES = _words(
 # Skipped between a subject and its verb: "I just finished", "we really love".
 ADVERBS = _words(
     "just really finally actually also still never always totally literally so even already "
-    "ever usually sometimes kinda honestly not"
+    "ever usually sometimes kinda honestly not apparently basically definitely seriously "
+    "obviously hopefully clearly often recently currently eventually suddenly luckily "
+    "unfortunately fortunately personally generally especially exactly absolutely certainly "
+    "surely simply quite sorta mostly"
 )
 # Boundaries: nothing here is part of a noun phrase.
 FUNCTION_WORDS = (

@@ -52,6 +52,7 @@ DROPPED = [
     IndexPair("hand", "d5", "when does the concert start", "the concert starts at eight tonight"),
     IndexPair("hand", "d5b", "do you like cooking pasta", "pasta is realy tasty with cheese"),
     IndexPair("hand", "d6", "what did your friend say of movies", "he said the movie was boring"),
+    IndexPair("hand", "d6b", "what should we talk about", "how about a new prompt for us"),
     IndexPair("hand", "d7", "what about rush hour traffic", "traffic is a damn nightmare"),
     IndexPair("hand", "d8", "how can i reach you later", "write to me at bob@example.com please"),
     IndexPair("other", "d9", "favourite music genre?", "Mostly jazz, and some old rock records!"),

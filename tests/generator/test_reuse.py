@@ -36,6 +36,8 @@ MESSAGE = "what do you think about robots and computers"
         (MESSAGE, "see you on monday then", "numbers_or_dates"),
         (MESSAGE, "she says robots are great", "refers_back"),
         (MESSAGE, "ask his brother about it", "refers_back"),
+        (MESSAGE, "How about a new prompt: robots?", "about_the_chat"),
+        (MESSAGE, "let's end this chat about robots", "about_the_chat"),
         (MESSAGE, "robots are a damn nuisance", "profanity"),
         ("what the fuck are robots", "robots are great fun to build", "profanity"),
         (MESSAGE, "mail me at ada@example.com anytime", "personal_data"),

@@ -43,6 +43,9 @@ from tests.hostile import FUZZ, HOSTILE
         ("this movie was great", "opinion", "that movie"),
         ("I saw a great movie last night", "good_news", "the great movie"),
         ("I ATE A WHOLE PIZZA", "news", "the whole pizza"),
+        # A sentence adverb is no part of the phrase ("Apparently target, huh?").
+        ("I looked it up apparently target is selling them", "news", "target"),
+        ("Luckily my sister found the keys", "news", "the keys"),
         ("lol", "other", None),
         ("hello there", "other", None),
         # The most important sentence wins: news over a question.
