@@ -11,11 +11,17 @@ the shipped generator (models/generator). Usage:
     .venv/bin/python bench/turns.py                # both databases, 1 and 8 threads
     .venv/bin/python bench/turns.py --db sqlite --turns 2000
     .venv/bin/python bench/turns.py --generating --turns 2000
+    .venv/bin/python bench/turns.py --profile      # where a scripted turn's time goes
+
+``--profile`` runs the SQLite single-thread row under cProfile and prints the functions that
+take the most time, cumulative and own.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
 import statistics
 import sys
 import tempfile
@@ -63,22 +69,24 @@ def database(kind: str) -> Iterator[Engine]:
         yield engine
 
 
+def play(agent: Agent, turns: int, users: int, threads: int, index: int) -> list[float]:
+    """Thread ``index`` of ``threads``'s share of the turns; its latencies (ms)."""
+    latencies = []
+    for n in range(index, turns, threads):
+        user = n % users
+        message = CYCLE[(n // users) % len(CYCLE)]
+        started = time.perf_counter()
+        agent.handle(Incoming(channel="bench", user_id=f"u{user}", text=message))
+        latencies.append((time.perf_counter() - started) * 1000)
+    return latencies
+
+
 def run(agent: Agent, turns: int, users: int, threads: int) -> tuple[float, list[float]]:
     """Play ``turns`` messages over ``users`` users; return turns/s and per-turn latencies (ms)."""
-
-    def worker(index: int) -> list[float]:
-        latencies = []
-        for n in range(index, turns, threads):
-            user = n % users
-            message = CYCLE[(n // users) % len(CYCLE)]
-            started = time.perf_counter()
-            agent.handle(Incoming(channel="bench", user_id=f"u{user}", text=message))
-            latencies.append((time.perf_counter() - started) * 1000)
-        return latencies
-
     started = time.perf_counter()
     with ThreadPoolExecutor(threads) as pool:
-        latencies = [ms for part in pool.map(worker, range(threads)) for ms in part]
+        parts = pool.map(lambda i: play(agent, turns, users, threads, i), range(threads))
+        latencies = [ms for part in parts for ms in part]
     return turns / (time.perf_counter() - started), latencies
 
 
@@ -141,6 +149,24 @@ def generating_rows(
         print(f"\n{kind}: scripted p99 beside generating threads is {p99[4] / p99[0]:.2f}x alone\n")
 
 
+def profile_turns(turns: int, users: int, script: DialogueScript, model: IntentParser) -> None:
+    """cProfile of ``turns`` scripted turns on SQLite in one thread (after the warm-up that
+    creates every user): the top functions by cumulative and by own time."""
+    with database("sqlite") as engine:
+        agent = Agent(script, model, None, make_sessionmaker(engine))
+        run(agent, users, users, 1)
+        profiler = cProfile.Profile()  # in this thread: cProfile sees no other
+        started = time.perf_counter()
+        profiler.enable()
+        play(agent, turns, users, 1, 0)
+        profiler.disable()
+    rate = turns / (time.perf_counter() - started)
+    print(f"{turns} turns at {rate:,.0f} turns/s under the profiler")
+    stats = pstats.Stats(profiler)
+    for order in ("cumulative", "tottime"):
+        stats.sort_stats(order).print_stats(25)
+
+
 def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
@@ -156,6 +182,11 @@ def main() -> None:
         action="store_true",
         help="instead: scripted p99 of 4 threads alone and beside 4 threads running the generator",
     )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="instead: profile the SQLite single-thread row and print where the time goes",
+    )
     args = parser.parse_args()
     if args.turns < args.users:
         parser.error("--turns must be at least --users, so every user gets a turn")
@@ -165,6 +196,9 @@ def main() -> None:
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     if args.generating:
         generating_rows(kinds, args.turns, args.users, script, model)
+        return
+    if args.profile:
+        profile_turns(args.turns, args.users, script, model)
         return
     print("| database | threads | turns | turns/s | p50 ms | p99 ms |")
     print("|---|---|---|---|---|---|")
