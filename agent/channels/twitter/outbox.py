@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.channels.twitter.api import TwitterApi
-from agent.channels.twitter.inbox import tweet_id
+from agent.channels.twitter.inbox import ClaimedMention
 from agent.channels.twitter.limits import TokenBucket
 from agent.channels.twitter.models import (
     DRY_RUN,
@@ -25,7 +25,6 @@ from agent.channels.twitter.models import (
 )
 from agent.channels.twitter.retry import TRANSIENT, Retrier
 from agent.channels.twitter.window import PostedTextWindow, text_key
-from agent.core.messages import Incoming
 from agent.core.variants import Option, choose
 from agent.storage.models import Turn
 
@@ -54,7 +53,7 @@ def _now() -> datetime:
 def queue_reply(
     session: Session,
     account_id: str,
-    mention: Incoming,
+    mention: ClaimedMention,
     turn: Turn,
     *,
     dry_run: bool,
@@ -67,10 +66,10 @@ def queue_reply(
     # Born claimed with one attempt counted: if the process dies before the POST returns, the
     # next run reconciles against X instead of posting blind.
     reply = OutboxReply(
-        mention_id=tweet_id(mention),
+        mention_id=mention.tweet_id,
         account_id=account_id,
-        author_id=mention.user_id,
-        conversation_id=mention.thread_id,
+        author_id=mention.message.user_id,
+        conversation_id=mention.message.thread_id,
         text=text,
         text_key=text_key(text),
         status=DRY_RUN if dry_run else PENDING,
@@ -271,7 +270,9 @@ class Poster:
             texts = [o.text for o in options]
             if row.text not in texts:
                 options, texts = [*options, Option(row.text, "sent")], [*texts, row.text]
-            index, options = choose(self.window, session, options, texts.index(row.text) + 1)
+            found = choose(self.window, session, options, texts.index(row.text) + 1)
+            assert found is not None  # no tier to make: a numbered line always gets through
+            index, options = found
             chosen = options[index]
             note = f"X refused {row.text[:60]!r} as duplicate; switched to option {index + 1}"
             row.text, row.text_key = chosen.text, text_key(chosen.text)
