@@ -266,9 +266,8 @@ class Agent:
             inputs.wants_options |= saved is _Unsaved.OPTIONS
             log.debug("turn for %s starts over: %s", incoming.user_id, saved.value)
         # The callers' error for a turn that never got to write (the data stayed stale).
-        raise StaleDataError(f"turn for {incoming.user_id} found no quiet moment to write") from (
-            failure
-        )
+        message = f"turn for {incoming.user_id} found no quiet moment to write"
+        raise StaleDataError(message) from failure
 
     def trusted(self, parse: Parse) -> bool:
         """Whether to act on the top intent: the model's decision unless settings override it."""

@@ -123,3 +123,14 @@ def test_a_record_that_refuses_saves_nothing_of_the_turn(
     with Session(engine) as session:
         conv = session.scalars(select(Conversation)).one()
     assert (conv.state, conv.version) == (only.state_after, 2)
+
+
+def test_answer_hands_back_what_the_committed_record_returned(
+    engine: Engine, make_agent: Callable[..., Agent]
+) -> None:
+    agent = make_agent(engine)
+    incoming = Incoming(channel="test", user_id="alice", text="hello")
+    answered = agent.answer(incoming, lambda session, turn: f"job for turn {turn.id}")
+    assert answered is not None
+    reply, job = answered
+    assert job == f"job for turn {reply.turn_id}"
