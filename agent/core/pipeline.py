@@ -9,7 +9,8 @@ writes that. Only a new decision that needs a generation it has not got sends th
 of the transaction to generate.
 
 The agent owns the transactions (rather than the caller, as STYLE.md suggests) because only it
-can redo a turn that lost a race; a channel that writes with the turn passes a ``Record``.
+can redo a turn that lost a race; a channel that writes with the turn passes a ``Record``, and
+gets back what the committed attempt's record returned.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -55,10 +56,26 @@ log = logging.getLogger(__name__)
 # PostgreSQL's serialization failure and deadlock codes: both mean "run the turn again".
 _RETRY_SQLSTATES = {"40001", "40P01"}
 
-Record = Callable[[Session, Turn], bool]
+J = TypeVar("J")
+
+
+class Refused(enum.Enum):
+    """A channel's record refusing a turn: another worker answered the message first."""
+
+    REFUSED = "refused"
+
+
+REFUSED = Refused.REFUSED
+
+Record = Callable[[Session, Turn], J | Refused]
 """A channel's rows for a turn (the Twitter inbox status and outbox reply), written in the
-turn's transaction; False refuses the turn (another worker answered the message first), and
-nothing of it is saved."""
+turn's transaction: what the channel wants back once the turn commits (X: the job to post), or
+``REFUSED``, and nothing of the turn is saved. A retried write calls it again; only the
+committed attempt's value comes back."""
+
+
+def _no_rows(session: Session, turn: Turn) -> None:
+    """The record of a channel that writes nothing with its turns."""
 
 
 @dataclass(frozen=True)
@@ -101,27 +118,53 @@ class _Plan:
 
 
 @dataclass
-class _Kept:
-    """What a turn keeps across attempts: generator output, paid for once, reused while the
-    decision that asked for it stands."""
+class _Inputs(Generic[J]):
+    """What one turn works from, fixed before its first attempt, and the generator output it
+    keeps across attempts: paid for once, reused while the decision that asked for it stands."""
 
+    incoming: Incoming
+    parse: Parse  # pure: made once, whatever happens to the write
+    models: Models  # one snapshot per turn, even if a hot swap lands meanwhile
+    record: Record[J]
+    window: TextWindow | None
+    started: float
     generated: Generated | None = None
-    alternatives: list[Option] | None = None  # the generator's options for a channel's window
-    wants_alternatives: bool = False
+    wants_options: bool = False  # a write found every other option taken by the window
+    alternatives: list[Option] | None = None  # the generator's options for the window
 
 
 class _Unsaved(enum.Enum):
-    AGAIN = "start over from the read: the generator must run first, outside the lock"
+    """Why an attempt saved nothing."""
+
+    REPLY = "the fallback needs a generated reply: made outside the transaction, then again"
+    OPTIONS = "the window took every option but the generator's: made outside, then again"
+    ERASED = "the conversation was erased meanwhile: start over as someone new"
     REFUSED = "the channel's record refused the turn"
 
 
+class _Conflict(Exception):
+    """Another process holds the conversation's row for its own write: run the turn again."""
+
+
 def _retryable(exc: Exception) -> bool:
-    if isinstance(exc, StaleDataError | IntegrityError):
+    if isinstance(exc, _Conflict | IntegrityError):
         return True
     if isinstance(exc, OperationalError):
         code = getattr(exc.orig, "sqlstate", None)
         return code in _RETRY_SQLSTATES or "database is locked" in str(exc.orig)
     return False
+
+
+def _conversation_values(plan: _Plan, outcome: _Outcome) -> dict[str, Any]:
+    """The conversation's columns after the turn."""
+    values: dict[str, Any] = {
+        "state": outcome.state_after,
+        "slots": plan.slots,
+        "last_activity": plan.now,
+    }
+    if outcome.text is not None:
+        values["last_reply"] = outcome.text
+    return values
 
 
 class Agent:
@@ -178,72 +221,81 @@ class Agent:
         """Serve new models from the next turn on; turns in flight finish with the old pair."""
         self.models = Models(parser or self.parser, generator or self.generator)
 
-    def handle(self, incoming: Incoming) -> Reply:
+    def handle(self, incoming: Incoming, window: TextWindow | None = None) -> Reply:
         """Answer ``incoming`` and log the turn.
-
-        :raise MessageRejected: the text is empty or too long; nothing is saved.
-        """
-        reply = self.answer(incoming)
-        assert reply is not None  # only a channel's record can refuse a turn
-        return reply
-
-    def answer(
-        self, incoming: Incoming, record: Record | None = None, window: TextWindow | None = None
-    ) -> Reply | None:
-        """Answer ``incoming`` and log the turn, with the channel's ``record`` in the same
-        transaction; None when the record refused the turn (nothing was saved).
 
         With a ``window`` (X's duplicate rule), the reply is the best option whose text the
         channel has not used lately, and the turn keeps the ranked options for the poster.
 
         :raise MessageRejected: the text is empty or too long; nothing is saved.
         """
+        answered = self.answer(incoming, _no_rows, window)
+        assert answered is not None  # only a channel's record can refuse a turn
+        return answered[0]
+
+    def answer(
+        self, incoming: Incoming, record: Record[J], window: TextWindow | None = None
+    ) -> tuple[Reply, J] | None:
+        """Answer ``incoming`` and log the turn with the channel's ``record`` in the same
+        transaction: the reply and what the record returned; None when the record refused the
+        turn (nothing was saved). ``window`` as for ``handle``.
+
+        :raise MessageRejected: the text is empty or too long; nothing is saved.
+        """
         started = time.perf_counter()
         text = check_message(incoming.text, self.max_message_chars)
-        models = self.models  # one snapshot per turn, even if a hot swap lands meanwhile
-        parse = models.parser.parse(text)  # pure: done once, whatever happens to the write
-        kept = _Kept()
+        models = self.models
+        inputs = _Inputs(incoming, models.parser.parse(text), models, record, window, started)
+        failure: Exception | None = None
         for attempt in range(1, self.max_attempts + 1):
             try:
-                plan = self._prepare(models, incoming, parse, kept)
-                with self._writer, self.sessions() as session:
-                    saved = self._write(
-                        session, models, incoming, parse, plan, kept, window, started, record
-                    )
-                    if isinstance(saved, Turn):
-                        session.commit()
-                if isinstance(saved, Turn):
-                    return self._reply(saved, parse)
-                if saved is _Unsaved.REFUSED:
-                    return None
-                log.debug("turn for %s needs the generator after all", incoming.user_id)
-            except (StaleDataError, IntegrityError, OperationalError) as exc:
-                if not _retryable(exc) or attempt == self.max_attempts:
+                saved = self._attempt(inputs)
+            except (_Conflict, IntegrityError, OperationalError) as exc:
+                if not _retryable(exc):
                     raise
+                failure = exc
                 log.debug("turn for %s lost a race (%s); retrying", incoming.user_id, exc)
                 # Jittered exponential backoff keeps hammering writers from colliding in step.
                 time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))
-        raise StaleDataError(f"turn for {incoming.user_id} found no quiet moment to write")
+                continue
+            if isinstance(saved, tuple):
+                turn, recorded = saved
+                return self._reply(turn, inputs.parse), recorded
+            if saved is _Unsaved.REFUSED:
+                return None
+            inputs.wants_options |= saved is _Unsaved.OPTIONS
+            log.debug("turn for %s starts over: %s", incoming.user_id, saved.value)
+        # The callers' error for a turn that never got to write (the data stayed stale).
+        message = f"turn for {incoming.user_id} found no quiet moment to write"
+        raise StaleDataError(message) from failure
 
     def trusted(self, parse: Parse) -> bool:
         """Whether to act on the top intent: the model's decision unless settings override it."""
         return is_trusted(parse, self.threshold, self.margin)
 
-    def _prepare(self, models: Models, incoming: Incoming, parse: Parse, kept: _Kept) -> _Plan:
+    def _attempt(self, inputs: _Inputs[J]) -> tuple[Turn, J] | _Unsaved:
+        """Read and decide (generating where needed) holding nothing, then write and commit."""
+        plan = self._prepare(inputs)
+        with self._writer, self.sessions() as session:
+            saved = self._write(session, inputs, plan)
+            if isinstance(saved, tuple):
+                session.commit()
+        return saved
+
+    def _prepare(self, inputs: _Inputs[J]) -> _Plan:
         """Read the conversation and decide, generating where the decision needs it, with no
         lock held and no transaction open."""
-        read = self._read(incoming)
-        plan = self._plan(models, read, parse, incoming, kept)
-        generator = models.generator
-        wants_alternatives = kept.wants_alternatives and kept.alternatives is None
-        if generator is None or (plan.outcome is not None and not wants_alternatives):
+        plan = self._plan(inputs, self._read(inputs.incoming))
+        generator = inputs.models.generator
+        wants_options = inputs.wants_options and inputs.alternatives is None
+        if generator is None or (plan.outcome is not None and not wants_options):
             return plan
-        context = self._context(plan, incoming.text)
+        context = self._context(plan, inputs.incoming.text)
         if plan.outcome is None:
-            kept.generated = generator.reply(context)
-            plan.outcome = self._fallback(plan, generator, kept.generated)
-        if wants_alternatives:
-            kept.alternatives = generator_options(generator, context)
+            inputs.generated = generator.reply(context)
+            plan.outcome = self._fallback(plan, generator, inputs.generated)
+        if wants_options:
+            inputs.alternatives = generator_options(generator, context)
         return plan
 
     def _read(self, incoming: Incoming) -> Snapshot:
@@ -262,44 +314,44 @@ class Agent:
             )
 
     def _write(
-        self,
-        session: Session,
-        models: Models,
-        incoming: Incoming,
-        parse: Parse,
-        plan: _Plan,
-        kept: _Kept,
-        window: TextWindow | None,
-        started: float,
-        record: Record | None,
-    ) -> Turn | _Unsaved:
+        self, session: Session, inputs: _Inputs[J], plan: _Plan
+    ) -> tuple[Turn, J] | _Unsaved:
+        """The version loop: save the conversation if no other turn moved it since the plan's
+        read, then the turn's row; else hold the conversation's row and decide again."""
+        incoming = inputs.incoming
         while True:
-            outcome = plan.outcome
-            if outcome is None:
-                return _Unsaved.AGAIN
-            if (
-                window is not None
-                and outcome.text is not None
-                and not self._vary(session, models.generator, plan, outcome, window, kept)
-            ):
-                return _Unsaved.AGAIN
-            values: dict[str, Any] = {
-                "state": outcome.state_after,
-                "slots": plan.slots,
-                "last_activity": plan.now,
-            }
-            if outcome.text is not None:
-                values["last_reply"] = outcome.text
-            if save_conversation(session, plan.read, **values):
-                break
+            outcome = self._final(session, inputs, plan)
+            if isinstance(outcome, _Unsaved):
+                return outcome
+            if save_conversation(session, plan.read, **_conversation_values(plan, outcome)):
+                return self._log(session, inputs, plan, outcome)
             # Another turn moved the conversation: hold its row and decide again from there.
             read = read_conversation(session, incoming.channel, incoming.user_id, lock=True)
             if read is None:  # erased meanwhile (a forget request): start over as someone new
-                return _Unsaved.AGAIN
+                return _Unsaved.ERASED
             if read.version == plan.read.version:  # not moved: the write lost to another process
-                raise StaleDataError(f"conversation {read.conversation_id} is locked elsewhere")
-            plan = self._plan(models, read, parse, incoming, kept)
-        read = plan.read
+                raise _Conflict(f"conversation {read.conversation_id} is locked elsewhere")
+            plan = self._plan(inputs, read)
+
+    def _final(self, session: Session, inputs: _Inputs[J], plan: _Plan) -> _Outcome | _Unsaved:
+        """The plan's outcome, its text through the channel's window; or the generator output
+        it needs first."""
+        outcome = plan.outcome
+        if outcome is None:
+            return _Unsaved.REPLY
+        window = inputs.window
+        if window is None or outcome.text is None:
+            return outcome
+        if not self._vary(session, window, inputs, plan, outcome):
+            return _Unsaved.OPTIONS
+        return outcome
+
+    def _log(
+        self, session: Session, inputs: _Inputs[J], plan: _Plan, outcome: _Outcome
+    ) -> tuple[Turn, J] | _Unsaved:
+        """The user's changes, the turn's row and the channel's record, once the conversation
+        is saved; the turn and what the record returned."""
+        read, incoming = plan.read, inputs.incoming
         user: dict[str, Any] = {}
         if incoming.handle and read.handle != incoming.handle:
             user["handle"] = incoming.handle
@@ -307,8 +359,19 @@ class Agent:
             user["opted_out"] = plan.opted_out
         if user:
             update_user(session, read.user_id, **user)
-        turn = Turn(
-            conversation_id=read.conversation_id,
+        turn = self._row(inputs, plan, outcome)
+        session.add(turn)
+        session.flush()
+        recorded = inputs.record(session, turn)
+        if isinstance(recorded, Refused):
+            return _Unsaved.REFUSED
+        return turn, recorded
+
+    def _row(self, inputs: _Inputs[J], plan: _Plan, outcome: _Outcome) -> Turn:
+        """The turn as logged: final, whatever a channel does with the reply afterwards."""
+        incoming, parse, models = inputs.incoming, inputs.parse, inputs.models
+        return Turn(
+            conversation_id=plan.read.conversation_id,
             channel=incoming.channel,
             created_at=plan.now,
             user_text=storable_text(incoming.text),
@@ -329,20 +392,14 @@ class Agent:
             session_expired=plan.expired,
             nlu_version=models.parser.version,
             generator_version=models.generator.version if models.generator else None,
-            latency_ms=(time.perf_counter() - started) * 1000,
+            latency_ms=(time.perf_counter() - inputs.started) * 1000,
             thread_id=incoming.thread_id,
             message_id=incoming.message_id,
             in_reply_to_id=incoming.in_reply_to_id,
         )
-        session.add(turn)
-        session.flush()
-        if record is not None and not record(session, turn):
-            return _Unsaved.REFUSED
-        return turn
 
-    def _plan(
-        self, models: Models, read: Snapshot, parse: Parse, incoming: Incoming, kept: _Kept
-    ) -> _Plan:
+    def _plan(self, inputs: _Inputs[J], read: Snapshot) -> _Plan:
+        incoming, parse = inputs.incoming, inputs.parse
         now = incoming.received_at or datetime.now(UTC)
         expired = self._idle(read, now)
         plan = _Plan(
@@ -357,7 +414,7 @@ class Agent:
             name=display_name(incoming.display_name, incoming.handle),
         )
         plan.outcome = self._decide(plan, parse) or self._fallback(
-            plan, models.generator, kept.generated
+            plan, inputs.models.generator, inputs.generated
         )
         return plan
 
@@ -424,11 +481,10 @@ class Agent:
     def _vary(
         self,
         session: Session,
-        generator: ReplyGenerator | None,
+        window: TextWindow,
+        inputs: _Inputs[J],
         plan: _Plan,
         outcome: _Outcome,
-        window: TextWindow,
-        kept: _Kept,
     ) -> bool:
         """Swap the reply for the best option the window lets through (X's duplicate rule);
         keep every option ranked on the outcome, canned lines last, for the poster.
@@ -438,19 +494,13 @@ class Agent:
         """
         first = outcome.text or ""
         canned = self._canned(plan)
-        if generator is None:  # one look-up covers every option
-            index, options = choose(window, session, outcome.options + canned)
+        if inputs.models.generator is None:  # one look-up covers every option
+            chosen = choose(window, session, outcome.options + canned)
         else:  # the generator's options are wanted only when every scripted option is taken
-
-            def generated() -> list[Option]:
-                kept.wants_alternatives = True
-                return kept.alternatives or []
-
-            index, options = choose(
-                window, session, outcome.options, later=[generated, lambda: canned]
-            )
-            if kept.wants_alternatives and kept.alternatives is None:
-                return False
+            chosen = choose(window, session, outcome.options, later=[inputs.alternatives, canned])
+        if chosen is None:
+            return False
+        index, options = chosen
         known = {o.text for o in options}
         outcome.options = options + [o for o in canned if o.text not in known]
         outcome.text = options[index].text

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
@@ -113,13 +113,14 @@ def choose(
     session: Session,
     options: list[Option],
     start: int = 0,
-    later: Sequence[Callable[[], list[Option]]] = (),
-) -> tuple[int, list[Option]]:
+    later: Sequence[list[Option] | None] = (),
+) -> tuple[int, list[Option]] | None:
     """The first option from ``start`` on that ``window`` lets through, and the options list.
 
-    When all are taken, each of the ``later`` tiers (computed only then: they may run a model)
-    is appended and tried in turn, and finally numbered canned lines, which always get through.
-    The numbered ones ride along with the last tier's look-up, so a turn costs one query.
+    When all are taken, each of the ``later`` tiers is appended and tried in turn, and finally
+    numbered canned lines, which always get through. The numbered ones ride along with the last
+    tier's look-up, so a turn costs one query. None: the options before a tier that is None
+    (not made yet: it needs a model, which must not run in the transaction) are all taken.
     """
     options, tiers = list(options), list(later)
     n = 0
@@ -137,8 +138,11 @@ def choose(
             _next_number[base] = n + start + found - len(options) + 1
             return len(options), [*options, pick]
         if tiers:
+            tier = tiers.pop(0)
+            if tier is None:
+                return None
             start = len(options)
-            options = _unique([*options, *tiers.pop(0)()])
+            options = _unique([*options, *tier])
         else:
             start, n = len(options), n + _NUMBERED_BATCH
 

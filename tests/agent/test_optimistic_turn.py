@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from agent.core.messages import Incoming, Reply
-from agent.core.pipeline import Agent
+from agent.core.pipeline import REFUSED, Agent, Refused
 from agent.storage.models import Conversation, Turn
 from generator.types import Generated, ReplyContext
 
@@ -112,9 +112,9 @@ def test_a_record_that_refuses_saves_nothing_of_the_turn(
     say(agent, "hello")
     seen: list[Turn] = []
 
-    def refuse(session: Session, turn: Turn) -> bool:
+    def refuse(session: Session, turn: Turn) -> Refused:
         seen.append(turn)
-        return False
+        return REFUSED
 
     incoming = Incoming(channel="test", user_id="alice", text="I'm interested in robotics")
     assert agent.answer(incoming, refuse) is None
@@ -123,3 +123,14 @@ def test_a_record_that_refuses_saves_nothing_of_the_turn(
     with Session(engine) as session:
         conv = session.scalars(select(Conversation)).one()
     assert (conv.state, conv.version) == (only.state_after, 2)
+
+
+def test_answer_hands_back_what_the_committed_record_returned(
+    engine: Engine, make_agent: Callable[..., Agent]
+) -> None:
+    agent = make_agent(engine)
+    incoming = Incoming(channel="test", user_id="alice", text="hello")
+    answered = agent.answer(incoming, lambda session, turn: f"job for turn {turn.id}")
+    assert answered is not None
+    reply, job = answered
+    assert job == f"job for turn {reply.turn_id}"

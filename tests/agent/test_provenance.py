@@ -82,11 +82,11 @@ def test_the_source_stays_only_while_the_generated_text_is_sent(
     """X's duplicate rule: a reply whose text was used lately is swapped for the next option."""
     agent = make_agent(engine, generator=SourcedGenerator())
     window = PostedTextWindow("bot", hours=24)
-    kept = agent.answer(Incoming("twitter", "ada", "order me a pizza"), window=window)
+    kept = agent.handle(Incoming("twitter", "ada", "order me a pizza"), window=window)
     assert kept is not None and (kept.text, kept.source) == (SOURCED_REPLY, RETRIEVED)
     with Session(engine) as session, session.begin():
         pending_reply(session, SOURCED_REPLY)
-    varied = agent.answer(Incoming("twitter", "bob", "order me a pizza"), window=window)
+    varied = agent.handle(Incoming("twitter", "bob", "order me a pizza"), window=window)
     assert varied is not None and varied.text != SOURCED_REPLY
     assert (varied.tier, varied.source) == ("generated", None)
     last = turns(engine)[-1]

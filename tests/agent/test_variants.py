@@ -71,20 +71,36 @@ def test_choose_skips_taken_texts_then_tries_later_tiers_then_numbers(engine: En
     options = [Option("Hi!", "template"), Option("Hey Ada!", "personalised")]
     canned = [Option("Hmm.", "canned")]
     with Session(engine) as session, session.begin():
-        assert choose(window, session, options, later=[lambda: canned]) == (0, options)
+        assert choose(window, session, options, later=[canned]) == (0, options)
         pending_reply(session, "  HI!")  # same text once normalised
         assert choose(window, session, options)[0] == 1
         pending_reply(session, "@ada hey ada!")
-        index, extended = choose(window, session, options, later=[lambda: canned])
+        index, extended = choose(window, session, options, later=[canned])
         assert extended[index] == canned[0]
         pending_reply(session, "hmm.")
-        index, extended = choose(window, session, options, later=[lambda: canned])
+        index, extended = choose(window, session, options, later=[canned])
         last = extended[index]
         assert last.source == "numbered" and last.text.startswith("Hmm. (")
         pending_reply(session, last.text)
-        index, extended = choose(window, session, options, later=[lambda: canned])
+        index, extended = choose(window, session, options, later=[canned])
         assert extended[index].source == "numbered" and extended[index].text != last.text
     assert numbered("Hmm.", 2) == "Hmm. (2)"
+
+
+def test_choose_stops_at_a_tier_not_made_yet(engine: Engine) -> None:
+    """The generator's options are made outside the transaction: choose says it needs them."""
+    window = PostedTextWindow("bot", hours=24)
+    options = [Option("Hi!", "template")]
+    canned = [Option("Hmm.", "canned")]
+    with Session(engine) as session, session.begin():
+        assert choose(window, session, options, later=[None, canned]) == (0, options)
+        pending_reply(session, "hi!")
+        assert choose(window, session, options, later=[None, canned]) is None
+        generated = [Option("Robots!", "generated")]
+        assert choose(window, session, options, later=[generated, canned]) == (
+            1,
+            [*options, *generated],
+        )
 
 
 def test_generator_options_are_the_guarded_beam_candidates(

@@ -75,7 +75,7 @@ def answer_polled(loop: MentionLoop) -> dict[int, Job]:
             window=loop.window,
         )
         assert job is not None
-        jobs[inbox.tweet_id(mention)] = job
+        jobs[mention.tweet_id] = job
     return jobs
 
 

@@ -138,14 +138,15 @@ def test_a_duplicate_403_switches_to_the_next_option_as_a_new_attempt(
     assert (row.status, row.text, row.posted_tweet_id) == (POSTED, options[2], reply)
     assert row.attempts == 3  # each switch is a new attempt, counted before its post
     assert row.error is not None and "switched to option 3" in row.error
-    assert turn.reply_text == options[2]
-    assert turn.variation is not None and turn.variation.count("as duplicate") == 2
+    assert turn.reply_text == options[0]  # the turn is as the agent logged it
+    assert row.error.count("as duplicate") == 2
 
 
-def test_a_duplicate_403_on_a_generated_reply_drops_its_source(
+def test_a_duplicate_403_on_a_generated_reply_leaves_its_turn_and_source(
     sqlite_engine: Engine, sandbox: SandboxServer, make_loop: LoopFactory
 ) -> None:
-    """The source tells where the generator's text came from, not the option sent instead."""
+    """The turn keeps the generator's text and where it came from; the outbox row holds the
+    option sent instead."""
     world = sandbox.state
     world.tweet("kim", "@ada order me a pizza")
     loop = make_loop(sqlite_engine, generator=SourcedGenerator())
@@ -157,8 +158,13 @@ def test_a_duplicate_403_on_a_generated_reply_drops_its_source(
     assert loop.poster.post(job.id, job) == POSTED
     with Session(sqlite_engine) as session:
         turn = session.scalars(select(Turn)).one()
-    assert turn.reply_text != SOURCED_REPLY
-    assert (turn.tier, turn.reply_source) == ("generated", None)
+        row = session.scalars(select(OutboxReply)).one()
+    assert row.text != SOURCED_REPLY
+    assert (turn.tier, turn.reply_text, turn.reply_source) == (
+        "generated",
+        SOURCED_REPLY,
+        RETRIEVED,
+    )
 
 
 def test_a_duplicate_403_after_a_lost_answer_is_our_own_reply(

@@ -1,11 +1,12 @@
 """Inbox data functions: store mentions once, claim them in order, advance the cursor.
 
 A mention is a ``Mention`` as X sends it (api.py), an ``InboxMention`` row once stored, and,
-once a worker claims it, the agent's ``Incoming`` message (the tweet id is its ``message_id``).
+once a worker claims it, a ``ClaimedMention``: its tweet id and the agent's ``Incoming`` message.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
@@ -27,6 +28,14 @@ from agent.core.messages import Incoming, storable_text
 
 # The channel name on the agent's messages, users and turns from X.
 CHANNEL = "twitter"
+
+
+@dataclass(frozen=True)
+class ClaimedMention:
+    """A mention this worker holds the lease on, from the claim to its outbox row."""
+
+    tweet_id: int
+    message: Incoming  # what the agent answers; its message_id is the tweet id as text
 
 
 def _skip_reason(mention: Mention, account_id: str) -> str | None:
@@ -92,7 +101,7 @@ def save_cursor(session: Session, account_id: str, since_id: int | None, now: da
 
 def claim_mentions(
     session: Session, account_id: str, now: datetime, lease: timedelta, limit: int
-) -> list[Incoming]:
+) -> list[ClaimedMention]:
     """Lease the oldest pending mentions, at most one per user so each user's turns stay in order.
 
     A user whose last reply is still in the outbox waits until it is posted: replies to one
@@ -134,11 +143,11 @@ def claim_mentions(
             .where(InboxMention.tweet_id.in_([r.tweet_id for r in rows]))
             .values(claimed_until=now + lease)
         )
-    return [_incoming(r) for r in rows]
+    return [_claimed(r) for r in rows]
 
 
-def _incoming(row: InboxMention) -> Incoming:
-    return Incoming(
+def _claimed(row: InboxMention) -> ClaimedMention:
+    message = Incoming(
         channel=CHANNEL,
         user_id=row.author_id,
         text=row.text,
@@ -149,36 +158,35 @@ def _incoming(row: InboxMention) -> Incoming:
         in_reply_to_id=row.in_reply_to_id,
         received_at=row.created_at,
     )
+    return ClaimedMention(row.tweet_id, message)
 
 
-def tweet_id(mention: Incoming) -> int:
-    """The id of the tweet a claimed mention came in."""
-    return int(mention.message_id or "")
-
-
-def verdict(session: Session, mention: Incoming, user_cap: int, now: datetime) -> str:
-    """PENDING: answer the mention; HANDLED: another worker already has; CAPPED: its author
-    had ``user_cap`` replies in the last hour (the mention is closed as capped).
+def closed_early(
+    session: Session, mention: ClaimedMention, user_cap: int, now: datetime
+) -> str | None:
+    """The status a mention ends in without a turn: HANDLED when another worker's turn has
+    answered it, CAPPED when its author had ``user_cap`` replies in the last hour (closed here);
+    None: answer it.
 
     Checked before the agent parses or generates anything for the mention.
     """
     status = session.scalar(
-        select(InboxMention.status).where(InboxMention.tweet_id == tweet_id(mention))
+        select(InboxMention.status).where(InboxMention.tweet_id == mention.tweet_id)
     )
     if status != PENDING:
         return HANDLED
-    if replies_in_last_hour(session, mention.user_id, now) >= user_cap:
-        finish_mention(session, tweet_id(mention), CAPPED, f"over {user_cap} replies/hour")
+    if replies_in_last_hour(session, mention.message.user_id, now) >= user_cap:
+        finish_mention(session, mention.tweet_id, CAPPED, f"over {user_cap} replies/hour")
         return CAPPED
-    return PENDING
+    return None
 
 
-def mark_handled(session: Session, mention: Incoming, turn_id: int, silent: bool) -> bool:
+def mark_handled(session: Session, tweet_id: int, turn_id: int, silent: bool) -> bool:
     """Close a mention with the turn that answered it, in that turn's transaction; False when
     another worker's turn closed it first (this one is then not saved)."""
     closed = session.execute(
         update(InboxMention)
-        .where(InboxMention.tweet_id == tweet_id(mention), InboxMention.status == PENDING)
+        .where(InboxMention.tweet_id == tweet_id, InboxMention.status == PENDING)
         .values(
             status=HANDLED,
             turn_id=turn_id,

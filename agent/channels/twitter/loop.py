@@ -211,7 +211,7 @@ class MentionLoop:
                 for index, mention in enumerate(batch):
                     if self.stop.is_set():
                         with self.sessions.begin() as session:  # hand the rest back at once
-                            rest = [inbox.tweet_id(m) for m in batch[index:]]
+                            rest = [m.tweet_id for m in batch[index:]]
                             inbox.release_claims(session, self.config.account_id, rest)
                         break
                     try:
@@ -227,7 +227,7 @@ class MentionLoop:
                     except Exception:
                         # One bad mention must not stop the rest; its lease lapses and it is
                         # tried again later (the user's newer mentions wait behind it).
-                        log.exception("mention %s failed; will retry", mention.message_id)
+                        log.exception("mention %s failed; will retry", mention.tweet_id)
                         continue
                     done += 1
                     self.stats.handled += 1

@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.channels.twitter.api import TwitterApi
-from agent.channels.twitter.inbox import tweet_id
+from agent.channels.twitter.inbox import ClaimedMention
 from agent.channels.twitter.limits import TokenBucket
 from agent.channels.twitter.models import (
     DRY_RUN,
@@ -25,7 +25,6 @@ from agent.channels.twitter.models import (
 )
 from agent.channels.twitter.retry import TRANSIENT, Retrier
 from agent.channels.twitter.window import PostedTextWindow, text_key
-from agent.core.messages import Incoming
 from agent.core.variants import Option, choose
 from agent.storage.models import Turn
 
@@ -54,7 +53,7 @@ def _now() -> datetime:
 def queue_reply(
     session: Session,
     account_id: str,
-    mention: Incoming,
+    mention: ClaimedMention,
     turn: Turn,
     *,
     dry_run: bool,
@@ -67,10 +66,10 @@ def queue_reply(
     # Born claimed with one attempt counted: if the process dies before the POST returns, the
     # next run reconciles against X instead of posting blind.
     reply = OutboxReply(
-        mention_id=tweet_id(mention),
+        mention_id=mention.tweet_id,
         account_id=account_id,
-        author_id=mention.user_id,
-        conversation_id=mention.thread_id,
+        author_id=mention.message.user_id,
+        conversation_id=mention.message.thread_id,
         text=text,
         text_key=text_key(text),
         status=DRY_RUN if dry_run else PENDING,
@@ -155,6 +154,16 @@ def record(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
+
+
+def _options(session: Session, row: OutboxReply) -> list[Option]:
+    """The options of the row's turn, ending with the row's text if it is not one of them (a
+    numbered line an earlier switch made up)."""
+    turn = session.get(Turn, row.turn_id) if row.turn_id is not None else None
+    options = [Option(**o) for o in turn.reply_options] if turn is not None else []
+    if row.text not in {o.text for o in options}:
+        options.append(Option(row.text, "sent"))
+    return options
 
 
 def _refusal(exc: tweepy.HTTPException) -> tuple[str, str]:
@@ -261,28 +270,26 @@ class Poster:
 
     def _switch(self, job: Job, detail: str) -> Job:
         """Move the row to its turn's next option the window lets through: a new attempt, with
-        the refusal noted on the row and the turn."""
+        the refusal noted on the row. The turn stays as the agent logged it; the row says what
+        was sent instead."""
         now = _now()
         with self.sessions.begin() as session:
             row = session.get(OutboxReply, job.id, with_for_update=True)
             assert row is not None
-            turn = session.get(Turn, row.turn_id) if row.turn_id is not None else None
-            options = [Option(**o) for o in turn.reply_options] if turn is not None else []
-            texts = [o.text for o in options]
-            if row.text not in texts:
-                options, texts = [*options, Option(row.text, "sent")], [*texts, row.text]
-            index, options = choose(self.window, session, options, texts.index(row.text) + 1)
+            options = _options(session, row)
+            start = [o.text for o in options].index(row.text) + 1
+            found = choose(self.window, session, options, start)
+            assert found is not None  # no tier to make: a numbered line always gets through
+            index, options = found
             chosen = options[index]
             note = f"X refused {row.text[:60]!r} as duplicate; switched to option {index + 1}"
             row.text, row.text_key = chosen.text, text_key(chosen.text)
             row.attempts += 1
             row.last_attempt_at, row.claimed_until = now, now + self.lease
-            row.error = f"{note}: {detail}"[:300]
-            if turn is not None:
-                turn.reply_text = chosen.text
-                turn.reply_options = [o.as_json() for o in options]
-                turn.variation = f"{turn.variation}; {note}"[-300:] if turn.variation else note
-                turn.reply_source = None  # it told where the refused text came from
+            # Earlier switches' notes stay in front: the row tells each refusal, the last in full.
+            row.error = (
+                f"{row.error}; {note}: {detail}"[-300:] if row.error else f"{note}: {detail}"[:300]
+            )
         log.warning("reply to %s: %s (%s)", job.mention_id, note, chosen.source)
         return Job(job.id, job.mention_id, job.conversation_id, chosen.text, False, now)
 

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from agent.channels.twitter import inbox
-from agent.channels.twitter.models import CAPPED, HANDLED, PENDING, SKIPPED
+from agent.channels.twitter.models import CAPPED, HANDLED, SKIPPED
 from agent.channels.twitter.outbox import Job, queue_reply
 from agent.channels.twitter.window import PostedTextWindow
-from agent.core.messages import Incoming, MessageRejected
-from agent.core.pipeline import Agent
+from agent.core.messages import MessageRejected
+from agent.core.pipeline import REFUSED, Agent, Refused
 from agent.storage.models import Turn
 
 log = logging.getLogger(__name__)
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 def handle_mention(
     agent: Agent,
     account_id: str,
-    mention: Incoming,
+    mention: inbox.ClaimedMention,
     *,
     user_cap: int,
     dry_run: bool,
@@ -33,32 +33,31 @@ def handle_mention(
     now = datetime.now(UTC)
     # Before any parsing or generating: answered already by another worker, or over the cap.
     with sessions.begin() as session:
-        verdict = inbox.verdict(session, mention, user_cap, now)
-    if verdict == CAPPED:
-        log.info("mention %s: @%s is over the hourly cap", mention.message_id, mention.handle)
-    if verdict != PENDING:
-        return verdict, None
-    jobs: list[Job] = []
+        closed = inbox.closed_early(session, mention, user_cap, now)
+    if closed == CAPPED:
+        log.info("mention %s: @%s is over the hourly cap", mention.tweet_id, mention.message.handle)
+    if closed is not None:
+        return closed, None
 
-    def record(session: Session, turn: Turn) -> bool:
+    def record(session: Session, turn: Turn) -> Job | Refused | None:
         silent = turn.reply_text is None
-        if not inbox.mark_handled(session, mention, turn.id, silent):
-            return False  # another worker's turn answered it first
-        if not silent:
-            job = queue_reply(
-                session, account_id, mention, turn, dry_run=dry_run, now=now, lease=lease
-            )
-            if job is not None:
-                jobs.append(job)
-        return True
+        if not inbox.mark_handled(session, mention.tweet_id, turn.id, silent):
+            return REFUSED  # another worker's turn answered it first
+        if silent:
+            return None
+        return queue_reply(
+            session, account_id, mention, turn, dry_run=dry_run, now=now, lease=lease
+        )
 
     try:
-        reply = agent.answer(mention, record, window)
+        answered = agent.answer(mention.message, record, window)
     except MessageRejected as exc:
         with sessions.begin() as session:
-            inbox.finish_mention(session, inbox.tweet_id(mention), SKIPPED, f"rejected: {exc}")
+            inbox.finish_mention(session, mention.tweet_id, SKIPPED, f"rejected: {exc}")
         return SKIPPED, None
-    if dry_run and reply is not None and reply.text is not None:
-        log.info("dry run: would reply to %s: %s", mention.message_id, reply.text)
-    # A write retried after a lost race records again: the last job is the committed one.
-    return HANDLED, jobs[-1] if jobs else None
+    if answered is None:
+        return HANDLED, None
+    reply, job = answered
+    if dry_run and reply.text is not None:
+        log.info("dry run: would reply to %s: %s", mention.tweet_id, reply.text)
+    return HANDLED, job
