@@ -13,9 +13,9 @@ from agent.channels.twitter import inbox
 from agent.channels.twitter.loop import LoopConfig, MentionLoop
 from agent.channels.twitter.outbox import Job
 from agent.channels.twitter.retry import RetryPolicy
-from agent.channels.twitter.sandbox import SandboxServer, SandboxState
 from agent.channels.twitter.worker import handle_mention
 from agent.settings import Settings, load_settings
+from xsandbox import SandboxServer, SandboxState
 
 # No real limit should bite unless a test lowers one.
 UNLIMITED = {name: 1_000_000 for name in ("mentions", "post", "search", "lookup", "me")}

@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session
 
 from agent.channels.twitter.loop import MentionLoop
 from agent.channels.twitter.models import HANDLED, POSTED, InboxMention, MentionCursor, OutboxReply
-from agent.channels.twitter.sandbox import SandboxServer, SandboxState
 from agent.channels.twitter.window import normalise
 from agent.storage.db import make_engine
 from agent.storage.models import Conversation, Turn, User
 from tests.conftest import POSTGRES_URL, ROOT
 from tests.twitter.helpers import count, replies_by_mention
+from xsandbox import SandboxServer, SandboxState
 
 PHRASES = ["hello", "I love robots", "tell me about machine learning", "yes", "no", "what is AI?"]
 # Most people say the same few things: the replies X would refuse as duplicates.

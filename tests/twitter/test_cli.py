@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from agent.channels.twitter.cli import stop_on_signals
-from agent.channels.twitter.sandbox import SandboxServer
 from agent.cli import cli
 from tests.conftest import ROOT
 from tests.twitter.helpers import replies_by_mention
+from xsandbox import SandboxServer
 
 SECRET = "s3cret-value-never-shown"
 

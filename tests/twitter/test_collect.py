@@ -16,12 +16,12 @@ from agent.channels.twitter.api import TwitterApi
 from agent.channels.twitter.client import make_client
 from agent.channels.twitter.collect import CollectOptions, Collector, CollectReport
 from agent.channels.twitter.retry import Retrier
-from agent.channels.twitter.sandbox import SandboxServer, SandboxState
 from generator.collected import CollectedCorpus, sidecar_path
 from generator.data import load_corpus
 from tests.conftest import run_cli
 from tests.hostile import NASTY
 from tests.twitter.helpers import FAST_RETRY, settings_for
+from xsandbox import SandboxServer, SandboxState
 
 QUERY = "robot OR robots"
 

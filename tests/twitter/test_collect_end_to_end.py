@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.channels.twitter.sandbox import SandboxServer
-from agent.channels.twitter.sandbox.load import load_threads
 from tests.conftest import ROOT, run_cli
 from tests.generator.conftest import corpus_records
 from tests.twitter.test_collect import cli_env
+from xsandbox import SandboxServer
+from xsandbox.load import load_threads
 
 pytestmark = pytest.mark.torch  # .ci/run reruns these on torch's portable CPU kernels
 

@@ -17,8 +17,6 @@ from agent.channels.twitter.api import TwitterApi
 from agent.channels.twitter.client import make_client
 from agent.channels.twitter.loop import MentionLoop
 from agent.channels.twitter.models import POSTED, OutboxReply
-from agent.channels.twitter.sandbox import SandboxServer, SandboxState
-from agent.channels.twitter.sandbox.state import DUPLICATE, ApiError
 from agent.channels.twitter.window import normalise
 from agent.core.pipeline import Agent
 from agent.core.script import load_script
@@ -27,6 +25,8 @@ from agent.storage.models import Turn
 from tests.agent.conftest import INTENTS, RETRIEVED, SOURCED_REPLY, SourcedGenerator
 from tests.agent.test_script import VALID
 from tests.twitter.helpers import answer_polled, fast_config, replies_by_mention, settings_for
+from xsandbox import SandboxServer, SandboxState
+from xsandbox.state import DUPLICATE, ApiError
 
 LoopFactory = Callable[..., MentionLoop]
 

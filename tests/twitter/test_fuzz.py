@@ -9,12 +9,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from agent.channels.twitter.models import HANDLED, SKIPPED, InboxMention
-from agent.channels.twitter.sandbox import SandboxServer
 from agent.core.messages import storable_text
 from agent.storage.models import Turn
 from tests.hostile import FUZZ, HOSTILE
 from tests.twitter.helpers import replies_by_mention
 from tests.twitter.test_loop import LoopFactory
+from xsandbox import SandboxServer
 
 
 def test_hostile_mentions_are_each_answered_or_skipped(

@@ -18,9 +18,9 @@ from agent.channels.twitter.models import (
     MentionCursor,
     OutboxReply,
 )
-from agent.channels.twitter.sandbox import SandboxServer
 from agent.storage.models import Turn, User
 from tests.twitter.helpers import count, replies_by_mention
+from xsandbox import SandboxServer
 
 LoopFactory = Callable[..., MentionLoop]
 

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from agent.channels.twitter.health import loop_health
 from agent.channels.twitter.loop import MentionLoop
-from agent.channels.twitter.sandbox import SandboxState, create_app
-from agent.channels.twitter.sandbox.server import SandboxServer
+from xsandbox import SandboxState, create_app
+from xsandbox.server import SandboxServer
 
 
 def test_page_and_person_tweets() -> None:

@@ -16,10 +16,10 @@ import tweepy
 
 from agent.channels.twitter.api import TwitterApi
 from agent.channels.twitter.client import make_client
-from agent.channels.twitter.sandbox import SandboxServer
-from agent.channels.twitter.sandbox.load import load_threads
 from tests.conftest import ROOT, SHARED_DATA
 from tests.twitter.helpers import settings_for
+from xsandbox import SandboxServer
+from xsandbox.load import load_threads
 
 
 def ids(api: TwitterApi, query: str, **params: object) -> list[str]:

@@ -10,18 +10,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from agent.channels.twitter.sandbox.query import QueryError, compile_query
 from agent.channels.twitter.search_limits import RECENT_SEARCH_DAYS
 from agent.channels.twitter.window import normalise
+from agent.settings import LOCAL_X_CREDENTIALS
 from generator.tweetlen import TWEET_LIMIT
+from xsandbox.query import QueryError, compile_query
 
-# Credentials the sandbox accepts unless told otherwise; they open no real account anywhere.
-SANDBOX_CREDENTIALS = {
-    "consumer_key": "sandbox-consumer-key",
-    "consumer_secret": "sandbox-consumer-secret",
-    "access_token": "sandbox-access-token",
-    "access_token_secret": "sandbox-access-token-secret",
-}
 # X's snowflake epoch (ms). Ids are time-based like X's, so a restarted sandbox keeps handing
 # out ids above the cursor a loop saved against the previous one.
 SNOWFLAKE_EPOCH_MS = 1_288_834_974_657
@@ -110,7 +104,7 @@ class SandboxState:
     """Everything the sandbox knows; methods take one lock, so handlers may run in threads."""
 
     bot_username: str = "ada"
-    credentials: dict[str, str] = field(default_factory=lambda: dict(SANDBOX_CREDENTIALS))
+    credentials: dict[str, str] = field(default_factory=lambda: dict(LOCAL_X_CREDENTIALS))
     oauth2_token: str | None = None
     limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     window_seconds: float = 900.0

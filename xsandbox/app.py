@@ -11,8 +11,8 @@ from urllib.parse import unquote
 
 from flask import Flask, Response, jsonify, render_template, request
 
-from agent.channels.twitter.sandbox.state import ApiError, SandboxState
 from generator.tweetlen import TWEET_LIMIT
+from xsandbox.state import ApiError, SandboxState
 
 TWEET_FIELDS = (
     "author_id",

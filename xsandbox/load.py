@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.channels.twitter.sandbox.state import SandboxState
 from generator.data import load_corpus
 from generator.tweetlen import TWEET_LIMIT
+from xsandbox.state import SandboxState
 
 # Each thread is a dialogue between two people, who get user names of their own per thread.
 SPEAKERS = ("a", "b")

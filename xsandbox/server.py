@@ -7,8 +7,8 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from agent.channels.twitter.sandbox.app import create_app
-from agent.channels.twitter.sandbox.state import SandboxState
+from xsandbox.app import create_app
+from xsandbox.state import SandboxState
 
 
 class _QuietHandler(WSGIRequestHandler):
