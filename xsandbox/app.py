@@ -1,15 +1,21 @@
-"""The sandbox's Flask app: X API v2 routes under /2, a control API, and a page for people."""
+"""The sandbox's Flask app: X API v2 routes under /2, a control API, and a page for people.
+
+Every view is a module-level function on one blueprint and reads its world from the app
+(``app.extensions["sandbox"]``), so each route can be read, and tested, on its own.
+"""
 
 from __future__ import annotations
 
+import functools
 import re
 import socket
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
 
 from generator.tweetlen import TWEET_LIMIT
 from xsandbox.state import ApiError, SandboxState
@@ -132,167 +138,199 @@ def _drop_connection() -> None:
         sock.shutdown(socket.SHUT_RDWR)
 
 
+bp = Blueprint("sandbox", __name__)
+
+# An X API handler: the world and the URL's parts in, (JSON body, status) out.
+Handler = Callable[..., tuple[dict[str, Any], int]]
+View = Callable[..., tuple[Response, int]]
+
+
 def create_app(state: SandboxState | None = None) -> Flask:
     """The sandbox app around ``state`` (a fresh world when none is given)."""
     app = Flask(__name__)
-    world = state or SandboxState()
-    app.extensions["sandbox"] = world
-
-    def api(endpoint: str, mutating: bool = False):  # type: ignore[no-untyped-def]
-        """Wrap a /2 handler with auth, rate limits, injected faults and X's error shape."""
-
-        def wrap(handler):  # type: ignore[no-untyped-def]
-            def view(**kwargs: Any) -> Response | tuple[Response, int]:
-                world.count(f"requests_{endpoint}")
-                try:
-                    _check_auth(world)
-                    headers = world.take(endpoint)
-                    if world.roll("rate_limited"):
-                        reset = int(time.time()) + world.faults.reset_after_seconds
-                        extra = (
-                            {}
-                            if world.faults.omit_reset_header
-                            else {"x-rate-limit-reset": str(reset)}
-                        )
-                        raise ApiError(429, "Too Many Requests", "Too Many Requests", extra)
-                    if world.roll("server_error"):
-                        raise ApiError(503, "Service Unavailable", "Service Unavailable")
-                    # Reads fail before any work; a post fails after the tweet exists, the case
-                    # that makes a client unsure whether its reply went out.
-                    slow, drop = world.roll("slow"), world.roll("drop")
-                    if not mutating and (slow or drop):
-                        _fault(slow, drop)
-                    body, status = handler(**kwargs)
-                    if mutating and (slow or drop):
-                        _fault(slow, drop)
-                except ApiError as exc:
-                    response = jsonify(exc.body())
-                    response.headers.update(exc.headers)
-                    return response, exc.status
-                response = jsonify(body)
-                response.headers.update(headers)
-                return response, status
-
-            def _fault(slow: bool, drop: bool) -> None:
-                if slow:
-                    time.sleep(world.faults.slow_seconds)
-                if drop:
-                    _drop_connection()
-
-            view.__name__ = handler.__name__
-            return view
-
-        return wrap
-
-    @app.get("/2/users/me")
-    @api("me")
-    def me() -> tuple[dict[str, Any], int]:
-        return {"data": world.users[world.bot_id]}, 200
-
-    @app.get("/2/users/<user_id>/mentions")
-    @api("mentions")
-    def mentions(user_id: str) -> tuple[dict[str, Any], int]:
-        since = request.args.get("since_id")
-        if since is not None and not since.isdigit():
-            raise ApiError(
-                400, "Invalid Request", "The `since_id` query parameter value is invalid."
-            )
-        page, token = world.mentions(
-            user_id,
-            int(since) if since else None,
-            _max_results(10, 5, 100),
-            request.args.get("pagination_token"),
-        )
-        return _listing(world, page, token), 200
-
-    @app.post("/2/tweets")
-    @api("post", mutating=True)
-    def create_tweet() -> tuple[dict[str, Any], int]:
-        body = _json_object()
-        reply = body.get("reply") or {}
-        target = reply.get("in_reply_to_tweet_id") if isinstance(reply, dict) else "?"
-        if not isinstance(body.get("text", ""), str) or (
-            target is not None and not str(target).isdigit()
-        ):
-            raise ApiError(
-                400, "Invalid Request", "One or more parameters to your request was invalid."
-            )
-        tweet = world.post(world.bot_id, body.get("text") or "", int(target) if target else None)
-        return {
-            "data": {
-                "id": tweet["id"],
-                "text": tweet["text"],
-                "edit_history_tweet_ids": [tweet["id"]],
-            }
-        }, 201
-
-    @app.get("/2/tweets/<tweet_id>")
-    @api("lookup")
-    def lookup(tweet_id: str) -> tuple[dict[str, Any], int]:
-        tweet = world.tweets.get(int(tweet_id)) if tweet_id.isdigit() else None
-        if tweet is None:
-            raise ApiError(404, "Not Found Error", f"Could not find tweet with id: [{tweet_id}].")
-        fields = set(request.args.get("tweet.fields", "").split(","))
-        return {"data": _shape(tweet, fields)}, 200
-
-    @app.get("/2/tweets/search/recent")
-    @api("search")
-    def search() -> tuple[dict[str, Any], int]:
-        found, token = world.search(
-            request.args.get("query", ""),
-            _max_results(10, 10, 100),
-            request.args.get("next_token"),
-            _time_param("start_time"),
-            _time_param("end_time"),
-        )
-        return _listing(world, found, token), 200
-
-    # -- for people and tests: no auth, no faults ------------------------------------------
-    @app.get("/")
-    def page() -> str:
-        return render_template("sandbox.html", bot=world.bot_username)
-
-    @app.get("/sandbox/world")
-    def snapshot() -> Response:
-        return jsonify(world.snapshot())
-
-    @app.post("/sandbox/tweet")
-    def tweet_as_person() -> tuple[Response, int]:
-        try:
-            body = _json_object()
-        except ApiError as exc:
-            return jsonify({"error": exc.detail}), exc.status
-        username = str(body.get("username") or "").strip().lstrip("@")
-        text = str(body.get("text") or "").strip()
-        target = str(body.get("in_reply_to") or "")
-        lang = str(body.get("lang") or "en")
-        if (
-            not re.fullmatch(r"\w{1,15}", username)
-            or not text
-            or len(text) > TWEET_LIMIT
-            or not re.fullmatch(r"[a-z]{2,3}", lang)
-        ):
-            return jsonify(
-                {
-                    "error": "a user name (letters, digits, _; up to 15), "
-                    f"1-{TWEET_LIMIT} characters of "
-                    "text and, optionally, a language code such as en"
-                }
-            ), 400
-        try:
-            tweet = world.tweet(username, text, int(target) if target.isdigit() else None, lang)
-        except ApiError as exc:
-            return jsonify({"error": exc.detail}), exc.status
-        return jsonify(tweet), 201
-
-    @app.post("/sandbox/faults")
-    def set_faults() -> tuple[Response, int]:
-        try:
-            world.faults.update(_json_object())
-        except ApiError as exc:
-            return jsonify({"error": exc.detail}), exc.status
-        except (TypeError, ValueError) as exc:
-            return jsonify({"error": str(exc)}), 400
-        return jsonify(vars(world.faults)), 200
-
+    app.extensions["sandbox"] = state or SandboxState()
+    app.register_blueprint(bp)
     return app
+
+
+def _world() -> SandboxState:
+    world: SandboxState = current_app.extensions["sandbox"]
+    return world
+
+
+def api(endpoint: str, mutating: bool = False) -> Callable[[Handler], View]:
+    """Wrap a /2 handler with auth, rate limits, injected faults and X's error shape."""
+
+    def wrap(handler: Handler) -> View:
+        @functools.wraps(handler)
+        def view(**kwargs: Any) -> tuple[Response, int]:
+            return _answer(_world(), endpoint, mutating, functools.partial(handler, **kwargs))
+
+        return view
+
+    return wrap
+
+
+def _answer(
+    world: SandboxState,
+    endpoint: str,
+    mutating: bool,
+    handler: Callable[[SandboxState], tuple[dict[str, Any], int]],
+) -> tuple[Response, int]:
+    world.count(f"requests_{endpoint}")
+    try:
+        _check_auth(world)
+        headers = world.take(endpoint)
+        _refuse_by_chance(world)
+        # Reads fail before any work; a post fails after the tweet exists, the case that makes
+        # a client unsure whether its reply went out.
+        slow, drop = world.roll("slow"), world.roll("drop")
+        if not mutating:
+            _fault(world, slow, drop)
+        body, status = handler(world)
+        if mutating:
+            _fault(world, slow, drop)
+    except ApiError as exc:
+        response = jsonify(exc.body())
+        response.headers.update(exc.headers)
+        return response, exc.status
+    response = jsonify(body)
+    response.headers.update(headers)
+    return response, status
+
+
+def _refuse_by_chance(world: SandboxState) -> None:
+    """The injected 429 and 503 faults."""
+    if world.roll("rate_limited"):
+        reset = int(time.time()) + world.faults.reset_after_seconds
+        extra = {} if world.faults.omit_reset_header else {"x-rate-limit-reset": str(reset)}
+        raise ApiError(429, "Too Many Requests", "Too Many Requests", extra)
+    if world.roll("server_error"):
+        raise ApiError(503, "Service Unavailable", "Service Unavailable")
+
+
+def _fault(world: SandboxState, slow: bool, drop: bool) -> None:
+    if slow:
+        time.sleep(world.faults.slow_seconds)
+    if drop:
+        _drop_connection()
+
+
+# -- the X API v2 routes ---------------------------------------------------------------------
+@bp.get("/2/users/me")
+@api("me")
+def me(world: SandboxState) -> tuple[dict[str, Any], int]:
+    return {"data": world.users[world.bot_id]}, 200
+
+
+@bp.get("/2/users/<user_id>/mentions")
+@api("mentions")
+def mentions(world: SandboxState, user_id: str) -> tuple[dict[str, Any], int]:
+    since = request.args.get("since_id")
+    if since is not None and not since.isdigit():
+        raise ApiError(400, "Invalid Request", "The `since_id` query parameter value is invalid.")
+    page, token = world.mentions(
+        user_id,
+        int(since) if since else None,
+        _max_results(10, 5, 100),
+        request.args.get("pagination_token"),
+    )
+    return _listing(world, page, token), 200
+
+
+@bp.post("/2/tweets")
+@api("post", mutating=True)
+def create_tweet(world: SandboxState) -> tuple[dict[str, Any], int]:
+    body = _json_object()
+    reply = body.get("reply") or {}
+    target = reply.get("in_reply_to_tweet_id") if isinstance(reply, dict) else "?"
+    if not isinstance(body.get("text", ""), str) or (
+        target is not None and not str(target).isdigit()
+    ):
+        raise ApiError(
+            400, "Invalid Request", "One or more parameters to your request was invalid."
+        )
+    tweet = world.post(world.bot_id, body.get("text") or "", int(target) if target else None)
+    return {
+        "data": {
+            "id": tweet["id"],
+            "text": tweet["text"],
+            "edit_history_tweet_ids": [tweet["id"]],
+        }
+    }, 201
+
+
+@bp.get("/2/tweets/<tweet_id>")
+@api("lookup")
+def lookup(world: SandboxState, tweet_id: str) -> tuple[dict[str, Any], int]:
+    tweet = world.tweets.get(int(tweet_id)) if tweet_id.isdigit() else None
+    if tweet is None:
+        raise ApiError(404, "Not Found Error", f"Could not find tweet with id: [{tweet_id}].")
+    fields = set(request.args.get("tweet.fields", "").split(","))
+    return {"data": _shape(tweet, fields)}, 200
+
+
+@bp.get("/2/tweets/search/recent")
+@api("search")
+def search(world: SandboxState) -> tuple[dict[str, Any], int]:
+    found, token = world.search(
+        request.args.get("query", ""),
+        _max_results(10, 10, 100),
+        request.args.get("next_token"),
+        _time_param("start_time"),
+        _time_param("end_time"),
+    )
+    return _listing(world, found, token), 200
+
+
+# -- for people and tests: no auth, no faults ------------------------------------------------
+@bp.get("/")
+def page() -> str:
+    return render_template("sandbox.html", bot=_world().bot_username)
+
+
+@bp.get("/sandbox/world")
+def snapshot() -> Response:
+    return jsonify(_world().snapshot())
+
+
+@bp.post("/sandbox/tweet")
+def tweet_as_person() -> tuple[Response, int]:
+    try:
+        body = _json_object()
+    except ApiError as exc:
+        return jsonify({"error": exc.detail}), exc.status
+    username = str(body.get("username") or "").strip().lstrip("@")
+    text = str(body.get("text") or "").strip()
+    target = str(body.get("in_reply_to") or "")
+    lang = str(body.get("lang") or "en")
+    if (
+        not re.fullmatch(r"\w{1,15}", username)
+        or not text
+        or len(text) > TWEET_LIMIT
+        or not re.fullmatch(r"[a-z]{2,3}", lang)
+    ):
+        return jsonify(
+            {
+                "error": "a user name (letters, digits, _; up to 15), "
+                f"1-{TWEET_LIMIT} characters of "
+                "text and, optionally, a language code such as en"
+            }
+        ), 400
+    try:
+        tweet = _world().tweet(username, text, int(target) if target.isdigit() else None, lang)
+    except ApiError as exc:
+        return jsonify({"error": exc.detail}), exc.status
+    return jsonify(tweet), 201
+
+
+@bp.post("/sandbox/faults")
+def set_faults() -> tuple[Response, int]:
+    faults = _world().faults
+    try:
+        faults.update(_json_object())
+    except ApiError as exc:
+        return jsonify({"error": exc.detail}), exc.status
+    except (TypeError, ValueError) as exc:
+        return jsonify({"error": str(exc)}), 400
+    return jsonify(vars(faults)), 200
