@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from agent.cli import cli
-from agent.ops.storage import LocalStore, S3Store, StorageError, open_store
+from agent.mlops.registry.store import LocalStore, S3Store, StorageError, open_store
 from agent.settings import get_settings
 
 BUCKET = "threadbot-models-test"

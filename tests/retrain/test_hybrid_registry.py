@@ -14,9 +14,9 @@ from sqlalchemy import Engine
 
 import generator
 from agent.core.pipeline import Agent
+from agent.mlops.registry.store import LocalStore
 from agent.mlops.registry.versions import next_version, promote, register, rollback
 from agent.mlops.registry.watcher import ModelWatcher
-from agent.ops.storage import LocalStore
 from agent.storage.db import make_sessionmaker
 from generator.checkpoint import INDEX_FILE, RANKER_FILE
 from generator.index import IndexPair, build

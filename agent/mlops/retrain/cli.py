@@ -9,9 +9,9 @@ import click
 
 from agent.context import AppContext, pass_app
 from agent.core.runtime import load_checked_script
+from agent.mlops.registry.store import StorageError
 from agent.mlops.registry.versions import BY_CLI, RegistryError
 from agent.mlops.retrain.lock import RetrainBusy, retrain_lock
-from agent.ops.storage import StorageError
 from generator.errors import GeneratorError
 from nlu.errors import NLUError
 
