@@ -22,9 +22,14 @@ from agent.core.pipeline import Agent
 from agent.core.script import load_script
 from agent.storage.db import make_sessionmaker
 from agent.storage.models import Turn
+from tests.agent.channels.twitter.helpers import (
+    answer_polled,
+    fast_config,
+    replies_by_mention,
+    settings_for,
+)
 from tests.agent.conftest import INTENTS, RETRIEVED, SOURCED_REPLY, SourcedGenerator
-from tests.agent.test_script import VALID
-from tests.twitter.helpers import answer_polled, fast_config, replies_by_mention, settings_for
+from tests.agent.core.test_script import VALID
 from xsandbox import SandboxServer, SandboxState
 from xsandbox.state import DUPLICATE, ApiError
 

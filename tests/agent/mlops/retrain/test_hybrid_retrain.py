@@ -28,10 +28,10 @@ from generator.fallback_build import Corpus, FallbackReport, build_fallback
 from generator.index import BuildReport, ReplyIndex
 from generator.ranker import Ranker
 from generator.reuse import ReplySource
+from tests.agent.mlops.conftest import TOPIC, make_settings, tiny_config, write_corpus
+from tests.agent.mlops.retrain.test_extra_corpus import collected_corpus
 from tests.conftest import run_cli as run
 from tests.generator.test_fallback_build import write_collected
-from tests.retrain.conftest import TOPIC, make_settings, tiny_config, write_corpus
-from tests.retrain.test_extra_corpus import collected_corpus
 from tests.scratch_db import sqlite_database
 
 pytestmark = pytest.mark.torch  # .ci/run reruns these on torch's portable CPU kernels

@@ -19,8 +19,8 @@ from agent.channels.twitter.models import HANDLED, POSTED, InboxMention, Mention
 from agent.channels.twitter.window import normalise
 from agent.storage.db import make_engine
 from agent.storage.models import Conversation, Turn, User
+from tests.agent.channels.twitter.helpers import count, replies_by_mention
 from tests.conftest import POSTGRES_URL, ROOT
-from tests.twitter.helpers import count, replies_by_mention
 from xsandbox import SandboxServer, SandboxState
 
 PHRASES = ["hello", "I love robots", "tell me about machine learning", "yes", "no", "what is AI?"]

@@ -16,7 +16,7 @@ from agent.mlops.registry.versions import active_version
 from agent.mlops.registry.watcher import ModelWatcher, serve_active_versions
 from agent.mlops.retrain.nlu_job import retrain_nlu
 from agent.storage.db import make_sessionmaker
-from tests.retrain.conftest import make_settings
+from tests.agent.mlops.conftest import make_settings
 from web.review.annotations import annotate
 
 INTENTS = {

@@ -15,8 +15,8 @@ from agent.core.pipeline import Agent
 from agent.mlops.registry.versions import active_version, promote, register
 from agent.mlops.retrain.background import read_status
 from agent.mlops.retrain.lock import retrain_lock
-from tests.retrain.conftest import TOPIC
-from tests.retrain.test_cli import TINY_TOML
+from tests.agent.mlops.conftest import TOPIC
+from tests.agent.mlops.retrain.test_cli import TINY_TOML
 from tests.web.conftest import AdminActions, make_app
 
 pytestmark = pytest.mark.torch  # .ci/run reruns these on torch's portable CPU kernels

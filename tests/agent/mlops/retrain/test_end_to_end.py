@@ -28,7 +28,7 @@ from agent.mlops.retrain.scoring import generator_nll
 from agent.storage.db import make_sessionmaker
 from agent.storage.models import Turn, User
 from generator.data import Conversation
-from tests.retrain.conftest import TOPIC, make_settings, tiny_config
+from tests.agent.mlops.conftest import TOPIC, make_settings, tiny_config
 from web.review.annotations import annotate
 
 pytestmark = pytest.mark.torch  # .ci/run reruns these on torch's portable CPU kernels

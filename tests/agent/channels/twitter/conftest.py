@@ -13,8 +13,8 @@ from agent.channels.twitter.client import make_client
 from agent.channels.twitter.loop import MentionLoop
 from agent.core.pipeline import Agent
 from generator.types import ReplyGenerator
+from tests.agent.channels.twitter.helpers import UNLIMITED, fast_config, settings_for
 from tests.agent.conftest import make_agent, parser, script  # noqa: F401  (shared fixtures)
-from tests.twitter.helpers import UNLIMITED, fast_config, settings_for
 from xsandbox import SandboxServer, SandboxState
 
 

@@ -13,9 +13,9 @@ from agent.core.pipeline import Agent
 from agent.mlops.retrain.lock import retrain_lock
 from agent.storage.db import make_engine, make_sessionmaker
 from agent.storage.models import Turn, User
+from tests.agent.mlops.conftest import TOPIC
 from tests.conftest import ROOT
 from tests.conftest import run_cli as run
-from tests.retrain.conftest import TOPIC
 
 pytestmark = pytest.mark.torch  # .ci/run reruns these on torch's portable CPU kernels
 

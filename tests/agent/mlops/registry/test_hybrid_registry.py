@@ -23,7 +23,7 @@ from generator.index import IndexPair, build
 from generator.ranker import FEATURES, Ranker
 from generator.reuse import ReplySource
 from generator.service import LSTMReplyGenerator
-from tests.agent.test_pipeline import say, turns
+from tests.agent.core.test_pipeline import say, turns
 from tests.generator.conftest import corpus_file, tiny_model  # noqa: F401  (shared fixtures)
 
 pytestmark = pytest.mark.torch  # .ci/run reruns these on torch's portable CPU kernels

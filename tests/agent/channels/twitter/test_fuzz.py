@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from agent.channels.twitter.models import HANDLED, SKIPPED, InboxMention
 from agent.core.messages import storable_text
 from agent.storage.models import Turn
+from tests.agent.channels.twitter.helpers import replies_by_mention
+from tests.agent.channels.twitter.test_loop import LoopFactory
 from tests.hostile import FUZZ, HOSTILE
-from tests.twitter.helpers import replies_by_mention
-from tests.twitter.test_loop import LoopFactory
 from xsandbox import SandboxServer
 
 

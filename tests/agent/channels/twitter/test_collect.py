@@ -18,9 +18,9 @@ from agent.channels.twitter.collect import CollectOptions, Collector, CollectRep
 from agent.channels.twitter.retry import Retrier
 from generator.collected import CollectedCorpus, sidecar_path
 from generator.data import load_corpus
+from tests.agent.channels.twitter.helpers import FAST_RETRY, settings_for
 from tests.conftest import run_cli
 from tests.hostile import NASTY
-from tests.twitter.helpers import FAST_RETRY, settings_for
 from xsandbox import SandboxServer, SandboxState
 
 QUERY = "robot OR robots"

@@ -16,8 +16,8 @@ import tweepy
 
 from agent.channels.twitter.api import TwitterApi
 from agent.channels.twitter.client import make_client
+from tests.agent.channels.twitter.helpers import settings_for
 from tests.conftest import ROOT, SHARED_DATA
-from tests.twitter.helpers import settings_for
 from xsandbox import SandboxServer
 from xsandbox.load import load_threads
 

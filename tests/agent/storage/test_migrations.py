@@ -13,7 +13,7 @@ from agent.core.pipeline import Agent
 from agent.storage import migrate
 from agent.storage.db import make_engine
 from tests.agent.conftest import SourcedGenerator
-from tests.agent.test_pipeline import say, turns
+from tests.agent.core.test_pipeline import say, turns
 from tests.conftest import ROOT
 
 TABLES = {"users", "conversations", "turns", "alembic_version"}

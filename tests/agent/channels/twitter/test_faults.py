@@ -25,7 +25,7 @@ from agent.channels.twitter.models import (
 from agent.channels.twitter.outbox import MAX_DUPLICATE_SWITCHES
 from agent.channels.twitter.retry import CredentialsRejected, Retrier, RetryPolicy
 from agent.storage.models import Turn
-from tests.twitter.helpers import answer_polled, count, replies_by_mention
+from tests.agent.channels.twitter.helpers import answer_polled, count, replies_by_mention
 from xsandbox import SandboxServer
 from xsandbox.state import DUPLICATE as DUPLICATE_DETAIL
 from xsandbox.state import NOT_MENTIONED

@@ -11,9 +11,9 @@ import pytest
 
 from generator.collected import CollectedCorpus
 from generator.threads import Post, as_turns
+from tests.agent.mlops.conftest import TOPIC
+from tests.agent.mlops.retrain.test_cli import env  # noqa: F401  (the temporary bot's settings)
 from tests.conftest import run_cli as run
-from tests.retrain.conftest import TOPIC
-from tests.retrain.test_cli import env  # noqa: F401  (the temporary bot's settings)
 
 pytestmark = pytest.mark.torch  # .ci/run reruns these on torch's portable CPU kernels
 

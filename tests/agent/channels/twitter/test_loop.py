@@ -19,7 +19,7 @@ from agent.channels.twitter.models import (
     OutboxReply,
 )
 from agent.storage.models import Turn, User
-from tests.twitter.helpers import count, replies_by_mention
+from tests.agent.channels.twitter.helpers import count, replies_by_mention
 from xsandbox import SandboxServer
 
 LoopFactory = Callable[..., MentionLoop]

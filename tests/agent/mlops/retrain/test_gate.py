@@ -15,7 +15,7 @@ from agent.mlops.retrain.generator_job import retrain_generator
 from agent.mlops.retrain.publish import Candidate, publish
 from agent.storage.db import make_sessionmaker
 from generator.train import load_splits
-from tests.retrain.conftest import TOPIC, make_settings, tiny_config
+from tests.agent.mlops.conftest import TOPIC, make_settings, tiny_config
 
 pytestmark = pytest.mark.torch  # .ci/run reruns these on torch's portable CPU kernels
 

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from agent.channels.twitter.cli import stop_on_signals
 from agent.cli import cli
+from tests.agent.channels.twitter.helpers import replies_by_mention
 from tests.conftest import ROOT
-from tests.twitter.helpers import replies_by_mention
 from xsandbox import SandboxServer
 
 SECRET = "s3cret-value-never-shown"

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.agent.channels.twitter.test_collect import cli_env
 from tests.conftest import ROOT, run_cli
 from tests.generator.conftest import corpus_records
-from tests.twitter.test_collect import cli_env
 from xsandbox import SandboxServer
 from xsandbox.load import load_threads
 

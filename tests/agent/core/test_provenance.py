@@ -18,7 +18,7 @@ from agent.core.messages import Incoming
 from agent.core.pipeline import Agent
 from agent.core.provenance import MAX_CHARS, MAX_ITEMS, TOO_DEEP, storable_source
 from tests.agent.conftest import RETRIEVED, SOURCED_REPLY, SourcedGenerator, pending_reply
-from tests.agent.test_pipeline import RefusingGenerator, say, turns
+from tests.agent.core.test_pipeline import RefusingGenerator, say, turns
 from tests.hostile import FUZZ, HOSTILE
 
 
