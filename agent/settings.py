@@ -9,6 +9,16 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The keys a local X API (`threadbot sandbox`) accepts unless told otherwise, and the ones the
+# client sends to a host that is not X when none are configured. Kept here, not in the sandbox,
+# so the production client never imports the fake server; they open no real account anywhere.
+LOCAL_X_CREDENTIALS = {
+    "consumer_key": "sandbox-consumer-key",
+    "consumer_secret": "sandbox-consumer-secret",
+    "access_token": "sandbox-access-token",
+    "access_token_secret": "sandbox-access-token-secret",
+}
+
 
 class SettingsError(RuntimeError):
     """Raised with one readable line per bad setting; never echoes secret values."""

@@ -35,7 +35,6 @@ from agent.channels.twitter.client import make_client
 from agent.channels.twitter.loop import LoopConfig, MentionLoop
 from agent.channels.twitter.models import POSTED, OutboxReply
 from agent.channels.twitter.retry import RetryPolicy
-from agent.channels.twitter.sandbox.state import DUPLICATE_RULES
 from agent.channels.twitter.window import normalise
 from agent.core.pipeline import Agent
 from agent.core.script import load_script
@@ -43,6 +42,7 @@ from agent.settings import load_settings
 from agent.storage import migrate
 from agent.storage.db import make_engine, make_sessionmaker
 from agent.storage.models import Turn
+from xsandbox.state import DUPLICATE_RULES
 
 ROOT = Path(__file__).resolve().parent.parent
 PHRASES = {
@@ -73,7 +73,7 @@ POSTGRES_URL = os.environ.get(
 
 def _serve(port: int, rule: str) -> None:
     """The sandbox process: no rate limits beyond the injected ones."""
-    from agent.channels.twitter.sandbox import SandboxServer, SandboxState
+    from xsandbox import SandboxServer, SandboxState
 
     limits = {name: 10**9 for name in ("mentions", "post", "search", "lookup", "me")}
     state = SandboxState(limits=limits, seed=1, duplicate_rule=rule)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("nlu", "generator", "agent", "web")
+PACKAGES = ("nlu", "generator", "agent", "web", "xsandbox")
 
 # Lowest first; a module may import its own layer or any below. The longest prefix decides.
 LAYERS: dict[str, int] = {
@@ -32,6 +32,9 @@ LAYERS: dict[str, int] = {
     "agent.__main__": 5,
     "agent": 4,
     "web": 4,
+    # The fake X API: it reuses the channel's rules (duplicate text, search limits), and nothing
+    # of the bot may import it (test_the_sandbox_stays_out_of_the_bot).
+    "xsandbox": 4,
 }
 
 
@@ -112,6 +115,18 @@ def test_imports_point_down() -> None:
         if layer(target) > layer(module)
     ]
     assert not upward, "imports that run upward:\n" + "\n".join(upward)
+
+
+def test_the_sandbox_stays_out_of_the_bot() -> None:
+    # `threadbot run` starts the sandbox as a command (an entry point), never by import.
+    leaks = [
+        f"{module} imports {target}"
+        for module, targets in GRAPH.items()
+        if not module.startswith("xsandbox")
+        for target in sorted(targets)
+        if target.startswith("xsandbox")
+    ]
+    assert not leaks, "the bot imports the fake X API:\n" + "\n".join(leaks)
 
 
 def find_cycle() -> list[str] | None:

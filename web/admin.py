@@ -6,8 +6,8 @@ from flask import Blueprint, abort, current_app, flash, render_template, request
 
 from web.auth import guard
 from web.db import get_session, runtime
-from web.filtering import page_number, parse_filter
 from web.review import queries
+from web.review.filters import page_number, parse_filter
 
 bp = guard(Blueprint("admin", __name__, url_prefix="/admin"))
 

@@ -13,8 +13,8 @@ from flask import Blueprint, Response, abort, flash, g, redirect, request, url_f
 
 from web.auth import guard
 from web.db import get_session, runtime
-from web.filtering import parse_filter, whole_number
 from web.review import annotations, queries
+from web.review.filters import parse_filter, whole_number
 from web.review.queries import TurnRow
 
 bp = guard(Blueprint("annotate", __name__, url_prefix="/admin"))

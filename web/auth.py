@@ -19,8 +19,8 @@ from flask import (
 )
 
 from agent.settings import Settings
-from agent.storage.review_models import AdminUser
 from web.db import get_session
+from web.models import AdminUser
 from web.review import accounts
 
 bp = Blueprint("auth", __name__, url_prefix="/admin")

@@ -9,9 +9,9 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from agent.channels.twitter.health import loop_health
 from web.auth import guard
 from web.db import get_session, runtime
-from web.filtering import whole_number
 from web.graph import diagram
 from web.review import stats
+from web.review.filters import whole_number
 
 bp = guard(Blueprint("dashboard", __name__, url_prefix="/admin"))
 

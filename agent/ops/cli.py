@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from agent.context import AppContext, pass_app
+from agent.mlops.registry.store import ModelStore, StorageError, open_store
 from agent.ops.doctor import run_checks
-from agent.ops.storage import ModelStore, StorageError, open_store
 from agent.settings import SettingsError
 
 _MARK = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL", "skip": "skip"}

@@ -220,7 +220,7 @@ def check_model_store(settings: Settings) -> Iterator[Finding]:
     if not settings.model_store:
         yield Finding("model store", "skip", "THREADBOT_MODEL_STORE not set (models from disk)")
         return
-    from agent.ops.storage import StorageError, open_store
+    from agent.mlops.registry.store import StorageError, open_store
 
     try:
         store = open_store(settings.model_store)

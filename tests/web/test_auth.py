@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from agent.core.pipeline import Agent
 from agent.storage.models import utcnow
-from agent.storage.review_models import AdminUser, LoginFailure
 from tests.web.conftest import PASSWORD, AdminActions, make_app
+from web.models import AdminUser, LoginFailure
 from web.review import accounts
 
 # Routes anyone may reach; every other route under /admin must refuse anonymous visitors.

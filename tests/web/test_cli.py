@@ -9,8 +9,8 @@ from sqlalchemy import Engine, select
 
 from agent.settings import get_settings
 from agent.storage.db import make_sessionmaker
-from agent.storage.review_models import AdminUser
 from web import cli as web_cli
+from web.models import AdminUser
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from agent.core.pipeline import Agent
 from agent.storage.db import make_sessionmaker
 from agent.storage.models import Turn
 from tests.agent.conftest import RETRIEVED, SOURCED_REPLY, SourcedGenerator
-from tests.agent.test_provenance import nested
+from tests.agent.core.test_provenance import nested
 from tests.web.conftest import AdminActions, add_turn, make_app
 from tests.web.test_chat import chat
 from web.provenance import source_line

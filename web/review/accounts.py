@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from agent.storage.models import utcnow
-from agent.storage.review_models import AdminUser, LoginFailure
+from web.models import AdminUser, LoginFailure
 
 MIN_PASSWORD_CHARS = 12
 # Failures older than this are forgotten, so a typo a week ago does not count today.

@@ -1,1 +1,2 @@
-"""The Twitter (X) channel: a Tweepy mention loop, its inbox/outbox tables and a local sandbox."""
+"""The Twitter (X) channel: a Tweepy mention loop and its inbox/outbox tables (the fake X API
+for development and tests is the separate xsandbox package)."""

@@ -1,4 +1,4 @@
-"""``threadbot twitter run`` (the mention loop) and ``threadbot sandbox`` (a local X API)."""
+"""``threadbot twitter run``: the mention loop (``threadbot sandbox`` lives in xsandbox/cli.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import logging
 import signal
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from types import FrameType
 
 import click
@@ -17,13 +16,8 @@ from agent.channels.twitter.api import TwitterApi
 from agent.channels.twitter.client import CredentialsMissing, make_client
 from agent.channels.twitter.loop import LoopConfig, MentionLoop
 from agent.channels.twitter.retry import CredentialsRejected, Retrier, RetryPolicy, Stopped
-from agent.channels.twitter.sandbox import SandboxServer, SandboxState
-from agent.channels.twitter.sandbox.load import load_threads
-from agent.channels.twitter.sandbox.state import DUPLICATE_RULES
-from agent.context import AppContext, host_option, pass_app, port_option
+from agent.context import AppContext, pass_app
 from agent.settings import Settings
-from generator.errors import GeneratorError
-from generator.tweetlen import TWEET_LIMIT
 
 log = logging.getLogger(__name__)
 
@@ -147,109 +141,3 @@ def bot_account_id(config: Settings, api: TwitterApi, stop: threading.Event) -> 
     account_id, username = retrier.call("users/me", api.me)
     log.info("posting as @%s (%s) via %s", username, account_id, config.twitter_api_base)
     return account_id
-
-
-def _fault(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
-    faults = {}
-    for value in values:
-        name, sep, number = value.partition("=")
-        if not sep:
-            raise click.BadParameter(f"{value!r}: use NAME=VALUE, e.g. server_error=0.1")
-        faults[name.strip()] = number.strip()
-    return faults
-
-
-@click.command("sandbox")
-@host_option
-@port_option(8025, lowest=0)
-@click.option(
-    "--bot-username", default="ada", show_default=True, help="The bot account's user name."
-)
-@click.option(
-    "--fault",
-    "faults",
-    multiple=True,
-    callback=_fault,
-    help="Inject a fault, e.g. server_error=0.05 (repeatable; see docs/twitter.md).",
-)
-@click.option(
-    "--duplicate-rule",
-    type=click.Choice(DUPLICATE_RULES),
-    default="account",
-    show_default=True,
-    help="X's duplicate-content rule: refuse a post repeating the account's recent text "
-    "anywhere (as X does), only in the same thread, or never.",
-)
-@click.option(
-    "--duplicate-window-hours",
-    type=click.FloatRange(min=0, min_open=True),
-    default=24.0,
-    show_default=True,
-    help="How far back the duplicate rule looks.",
-)
-@click.option(
-    "--load",
-    "load_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Post the threads of this file first: threaded .jsonl[.gz], .tsv pairs, the Twitter "
-    "corpus .txt or IBM customer-care .json (docs/twitter.md).",
-)
-@pass_app
-def sandbox_command(
-    app: AppContext,
-    host: str,
-    port: int,
-    bot_username: str,
-    faults: dict[str, str],
-    duplicate_rule: str,
-    duplicate_window_hours: float,
-    load_file: Path | None,
-) -> None:
-    """Serve a local X API v2 sandbox and its web page until Ctrl-C."""
-    state = sandbox_state(app.settings, bot_username)
-    if load_file is not None:
-        try:
-            loaded = load_threads(state, load_file)
-        except GeneratorError as exc:
-            raise click.BadParameter(str(exc), param_hint="--load") from None
-        click.echo(
-            f"loaded {loaded.threads} threads ({loaded.tweets} tweets"
-            + (f", {loaded.cut} cut to {TWEET_LIMIT} characters" if loaded.cut else "")
-            + f") from {load_file}"
-        )
-    state.duplicate_rule = duplicate_rule
-    state.duplicate_window_seconds = duplicate_window_hours * 3600
-    try:
-        state.faults.update(faults)
-    except (TypeError, ValueError) as exc:
-        raise click.BadParameter(str(exc), param_hint="--fault") from None
-    try:
-        server = SandboxServer(state, host, port).start()
-    except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    stop = threading.Event()
-    with stop_on_signals(stop):
-        click.echo(f"X API sandbox on {server.url} (page: {server.url}/); bot @{bot_username}")
-        click.echo(
-            f"point the loop at it: THREADBOT_TWITTER_API_BASE={server.url} threadbot twitter run"
-        )
-        try:
-            stop.wait()
-        finally:
-            server.stop()
-
-
-def sandbox_state(settings: Settings, bot_username: str) -> SandboxState:
-    """A sandbox world that accepts the configured credentials, or its built-in ones."""
-    state = SandboxState(bot_username=bot_username)
-    keys = {
-        "consumer_key": settings.twitter_consumer_key,
-        "consumer_secret": settings.twitter_consumer_secret,
-        "access_token": settings.twitter_access_token,
-        "access_token_secret": settings.twitter_access_token_secret,
-    }
-    if all(keys.values()):
-        state.credentials = {k: v.get_secret_value() for k, v in keys.items() if v is not None}
-    if settings.twitter_oauth2_user_token is not None:
-        state.oauth2_token = settings.twitter_oauth2_user_token.get_secret_value()
-    return state

@@ -9,8 +9,7 @@ from typing import Any
 import requests
 import tweepy
 
-from agent.channels.twitter.sandbox.state import SANDBOX_CREDENTIALS
-from agent.settings import Settings
+from agent.settings import LOCAL_X_CREDENTIALS, Settings
 
 # tweepy hard-codes this host; ApiSession swaps it for the configured base.
 TWEEPY_HOST = "https://api.twitter.com"
@@ -72,7 +71,7 @@ def make_client(settings: Settings) -> Connection:
                 "no complete X credentials: set " + ", ".join(missing) + " (OAuth 1.0a user "
                 "context) or THREADBOT_TWITTER_OAUTH2_USER_TOKEN; see README, 'Twitter'"
             )
-        oauth1 = dict(SANDBOX_CREDENTIALS)  # a local sandbox: its built-in keys
+        oauth1 = dict(LOCAL_X_CREDENTIALS)  # a local sandbox: its built-in keys
     # wait_on_rate_limit stays off: tweepy would spin on a 429 without a reset header.
     if token is not None:
         client = tweepy.Client(bearer_token=token, return_type=dict)

@@ -9,7 +9,7 @@ from pathlib import Path
 import generator
 import nlu
 from agent.mlops.registry.models import ModelVersion
-from agent.ops.storage import ModelStore, StorageError, open_store
+from agent.mlops.registry.store import ModelStore, StorageError, open_store
 from agent.settings import Settings
 from generator.types import ReplyGenerator
 from nlu.types import IntentParser

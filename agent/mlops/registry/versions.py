@@ -130,6 +130,10 @@ def _activate(session: Session, current: ModelVersion | None, target: ModelVersi
         ) from exc
 
 
+# ``promoted_by`` for what a person typed at the command line (retrain, models).
+BY_CLI = "cli"
+
+
 def promote(session: Session, row: ModelVersion, by: str) -> ModelVersion | None:
     """Make ``row`` the serving version of its kind; returns the version it replaced."""
     current = _lock_kind(session, row.kind)

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent.core.pipeline import Agent
 from agent.mlops.registry.loading import load_generator, load_parser, local_path, store_for
+from agent.mlops.registry.store import ModelStore
 from agent.mlops.registry.versions import active_versions
-from agent.ops.storage import ModelStore
 from agent.settings import Settings
 
 log = logging.getLogger(__name__)

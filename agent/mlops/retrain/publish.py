@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from agent.mlops.registry.store import ModelStore
 from agent.mlops.registry.versions import next_version, promote, register
 from agent.mlops.retrain.gate import GateResult
-from agent.ops.storage import ModelStore
 
 
 @dataclass

@@ -1,0 +1,86 @@
+"""The sandbox's page and control API, and the health figures the admin page reads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from agent.channels.twitter.health import loop_health
+from agent.channels.twitter.loop import MentionLoop
+from xsandbox import SandboxState, create_app
+from xsandbox.server import SandboxServer
+
+
+def test_page_and_person_tweets() -> None:
+    client = create_app(SandboxState(bot_username="zed")).test_client()
+    page = client.get("/")
+    assert page.status_code == 200 and b"@zed" in page.data
+    made = client.post("/sandbox/tweet", json={"username": "amy", "text": "@zed hi"})
+    assert made.status_code == 201
+    reply = client.post(
+        "/sandbox/tweet",
+        json={"username": "amy", "text": "more", "in_reply_to": made.json["id"]},
+    )
+    assert reply.json["conversation_id"] == made.json["id"]
+    world = client.get("/sandbox/world").json
+    assert [t["text"] for t in world["tweets"]] == ["@zed hi", "more"]
+    bad = client.post("/sandbox/tweet", json={"username": "no spaces", "text": "x"})
+    assert bad.status_code == 400 and "user name" in bad.json["error"]
+
+
+def test_api_needs_auth_and_answers_in_xs_error_shape() -> None:
+    client = create_app(SandboxState()).test_client()
+    response = client.get("/2/users/me")
+    assert response.status_code == 401
+    assert response.json == {
+        "title": "Unauthorized",
+        "detail": "Unauthorized",
+        "type": "about:blank",
+        "status": 401,
+    }
+    assert client.post("/sandbox/faults", json={"server_error": 0.5}).status_code == 200
+    assert client.post("/sandbox/faults", json={"meteor": 1}).status_code == 400
+
+
+def test_health_reports_poll_and_backlog(
+    sqlite_engine: Engine, sandbox: SandboxServer, make_loop: Callable[..., MentionLoop]
+) -> None:
+    world = sandbox.state
+    loop = make_loop(sqlite_engine)
+    with Session(sqlite_engine) as session:
+        empty = loop_health(session)
+    assert not empty.configured and empty.last_poll_at is None
+    world.tweet("bea", "@ada hello")
+    world.tweet("cy", "@ada hello")
+    loop.poll()
+    with Session(sqlite_engine) as session:
+        waiting = loop_health(session)
+    assert waiting.configured and waiting.inbox_backlog == 2
+    assert waiting.last_poll_at is not None and waiting.last_poll_at.tzinfo is not None
+    assert set(waiting.last_polls) == {world.bot_id}
+    loop.run_once()
+    with Session(sqlite_engine) as session:
+        done = loop_health(session)
+    assert (done.inbox_backlog, done.outbox_backlog, done.failed_replies) == (0, 0, 0)
+    assert done.outbox == {"posted": 2}
+
+
+def test_json_that_is_not_an_object_or_nested_too_deep_is_a_400_not_a_crash() -> None:
+    world = SandboxState(oauth2_token="t0k")
+    client = create_app(world).test_client()
+    deep = "[" * 100_000 + "]" * 100_000
+    auth = {"Authorization": "Bearer t0k", "Content-Type": "application/json"}
+    people = {"Content-Type": "application/json"}
+    for path, headers in (
+        ("/2/tweets", auth),
+        ("/sandbox/tweet", people),
+        ("/sandbox/faults", people),
+    ):
+        for body in (deep, "[1, 2]", '"text"'):
+            response = client.post(path, data=body, headers=headers)
+            assert response.status_code == 400, (path, body[:10])
+    weird = client.post("/2/tweets", json={"text": ["a"], "reply": "x"}, headers=auth)
+    assert weird.status_code == 400 and weird.json["title"] == "Invalid Request"
+    assert world.bot_replies() == []

@@ -1,0 +1,60 @@
+"""The admin console's own tables (accounts, login throttling) and the indexes its queries need.
+
+Only web reads or writes these; agent/schema.py lists them with the bot's tables, so alembic sees
+the whole schema.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from agent.storage.models import Base, Conversation, Turn, UTCDateTime, utcnow
+
+
+class AdminUser(Base):
+    """A person who may use the admin console; only a werkzeug password hash is stored."""
+
+    __tablename__ = "admin_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(50), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:
+        return f"AdminUser(id={self.id!r}, username={self.username!r})"
+
+
+class LoginFailure(Base):
+    """Recent failed logins for one account or one address, kept in the database so every
+    web worker sees the same count."""
+
+    __tablename__ = "login_failures"
+
+    # "user:<name>" or "ip:<address>": one table throttles both.
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:
+        return f"LoginFailure(key={self.key!r}, failures={self.failures!r})"
+
+
+# Indexes the admin console needs on the engine's tables, declared here (not in
+# agent/storage/models.py) because only the console queries this way; bench/web.py measures
+# what they buy.
+Index("ix_conversations_last_activity", Conversation.last_activity)
+# Covers every column the dashboard aggregates, so its scans never touch the wide turn rows.
+Index(
+    "ix_turns_dashboard",
+    Turn.created_at,
+    Turn.tier,
+    Turn.trusted,
+    Turn.intent,
+    Turn.latency_ms,
+)

@@ -1,0 +1,123 @@
+"""``threadbot sandbox``: serve a local X API v2 and its page (an entry point, pyproject.toml)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import click
+
+from agent.channels.twitter.cli import stop_on_signals
+from agent.context import AppContext, host_option, pass_app, port_option
+from agent.settings import Settings
+from generator.errors import GeneratorError
+from generator.tweetlen import TWEET_LIMIT
+from xsandbox.load import load_threads
+from xsandbox.server import SandboxServer
+from xsandbox.state import DUPLICATE_RULES, SandboxState
+
+
+def _fault(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+    faults = {}
+    for value in values:
+        name, sep, number = value.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{value!r}: use NAME=VALUE, e.g. server_error=0.1")
+        faults[name.strip()] = number.strip()
+    return faults
+
+
+@click.command("sandbox")
+@host_option
+@port_option(8025, lowest=0)
+@click.option(
+    "--bot-username", default="ada", show_default=True, help="The bot account's user name."
+)
+@click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    callback=_fault,
+    help="Inject a fault, e.g. server_error=0.05 (repeatable; see docs/twitter.md).",
+)
+@click.option(
+    "--duplicate-rule",
+    type=click.Choice(DUPLICATE_RULES),
+    default="account",
+    show_default=True,
+    help="X's duplicate-content rule: refuse a post repeating the account's recent text "
+    "anywhere (as X does), only in the same thread, or never.",
+)
+@click.option(
+    "--duplicate-window-hours",
+    type=click.FloatRange(min=0, min_open=True),
+    default=24.0,
+    show_default=True,
+    help="How far back the duplicate rule looks.",
+)
+@click.option(
+    "--load",
+    "load_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Post the threads of this file first: threaded .jsonl[.gz], .tsv pairs, the Twitter "
+    "corpus .txt or IBM customer-care .json (docs/twitter.md).",
+)
+@pass_app
+def sandbox_command(
+    app: AppContext,
+    host: str,
+    port: int,
+    bot_username: str,
+    faults: dict[str, str],
+    duplicate_rule: str,
+    duplicate_window_hours: float,
+    load_file: Path | None,
+) -> None:
+    """Serve a local X API v2 sandbox and its web page until Ctrl-C."""
+    state = sandbox_state(app.settings, bot_username)
+    if load_file is not None:
+        try:
+            loaded = load_threads(state, load_file)
+        except GeneratorError as exc:
+            raise click.BadParameter(str(exc), param_hint="--load") from None
+        click.echo(
+            f"loaded {loaded.threads} threads ({loaded.tweets} tweets"
+            + (f", {loaded.cut} cut to {TWEET_LIMIT} characters" if loaded.cut else "")
+            + f") from {load_file}"
+        )
+    state.duplicate_rule = duplicate_rule
+    state.duplicate_window_seconds = duplicate_window_hours * 3600
+    try:
+        state.faults.update(faults)
+    except (TypeError, ValueError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--fault") from None
+    try:
+        server = SandboxServer(state, host, port).start()
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    stop = threading.Event()
+    with stop_on_signals(stop):
+        click.echo(f"X API sandbox on {server.url} (page: {server.url}/); bot @{bot_username}")
+        click.echo(
+            f"point the loop at it: THREADBOT_TWITTER_API_BASE={server.url} threadbot twitter run"
+        )
+        try:
+            stop.wait()
+        finally:
+            server.stop()
+
+
+def sandbox_state(settings: Settings, bot_username: str) -> SandboxState:
+    """A sandbox world that accepts the configured credentials, or its built-in ones."""
+    state = SandboxState(bot_username=bot_username)
+    keys = {
+        "consumer_key": settings.twitter_consumer_key,
+        "consumer_secret": settings.twitter_consumer_secret,
+        "access_token": settings.twitter_access_token,
+        "access_token_secret": settings.twitter_access_token_secret,
+    }
+    if all(keys.values()):
+        state.credentials = {k: v.get_secret_value() for k, v in keys.items() if v is not None}
+    if settings.twitter_oauth2_user_token is not None:
+        state.oauth2_token = settings.twitter_oauth2_user_token.get_secret_value()
+    return state
