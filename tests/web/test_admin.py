@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from agent.channels.twitter.models import OutboxReply
 from tests.web.conftest import AdminActions, add_turn, days_ago
 
 
@@ -120,6 +121,28 @@ def test_thread_view_says_when_and_why_a_reply_text_was_varied(
     thread = admin.client.get(f"/admin/conversations/{turn.conversation_id}").text
     assert thread.count("text varied") == 1 and thread.count("why varied") == 1
     assert why in thread
+
+
+def test_thread_view_shows_what_was_posted_when_x_refused_the_reply(
+    admin: AdminActions, db: Session
+) -> None:
+    """The turn keeps the agent's reply; X's duplicate rule made the poster send another
+    option, which the outbox row holds: a reviewer sees both, and why."""
+    turn = add_turn(db, "erin", "@ada hi", channel="twitter", reply="Hello there!")
+    same = add_turn(db, "erin", "@ada bye", channel="twitter", reply="Bye for now!")
+    note = "X refused the text as a duplicate; switched to option 2 (personalised)"
+    for row, text, error in ((turn, "Hi Erin!", note), (same, "Bye for now!", None)):
+        db.add(
+            OutboxReply(
+                mention_id=row.id, account_id="1", author_id="2", text=text, error=error,
+                turn_id=row.id,
+            )
+        )  # fmt: skip
+    db.commit()
+    thread = admin.client.get(f"/admin/conversations/{turn.conversation_id}").text
+    assert "Hello there!" in thread and "Hi Erin!" in thread
+    assert thread.count("text varied") == 1 and thread.count("why posted so") == 1
+    assert note in thread and thread.count("Bye for now!") == 1
 
 
 def test_thread_404(admin: AdminActions) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from agent.channels.twitter.models import OutboxReply
 from agent.storage.models import Conversation, Turn, User
 from agent.storage.review_models import Annotation
 from web.review.filters import FALLBACK_TIERS, TurnFilter
@@ -52,11 +53,14 @@ class ConversationRow:
 
 @dataclass(frozen=True)
 class TurnRow:
-    """A turn with its user and its annotation, if any."""
+    """A turn with its user, its annotation, if any, and what X was sent instead of the turn's
+    reply when the poster had to switch (X refused the reply as a duplicate), with why."""
 
     turn: Turn
     user: User
     annotation: Annotation | None
+    posted: str | None = None
+    posted_note: str | None = None
 
 
 def conversation_page(session: Session, where: TurnFilter, page: int, size: int) -> Page:
@@ -123,15 +127,18 @@ def conversation_page(session: Session, where: TurnFilter, page: int, size: int)
 
 
 def _turn_rows(session: Session, stmt: Any) -> list[TurnRow]:
-    return [
-        TurnRow(turn, user, annotation)
-        for turn, user, annotation in session.execute(
-            stmt.add_columns(User, Annotation)
-            .join(Conversation, Conversation.id == Turn.conversation_id)
-            .join(User, User.id == Conversation.user_id)
-            .outerjoin(Annotation, Annotation.turn_id == Turn.id)
-        )
-    ]
+    rows = session.execute(
+        stmt.add_columns(User, Annotation, OutboxReply.text, OutboxReply.error)
+        .join(Conversation, Conversation.id == Turn.conversation_id)
+        .join(User, User.id == Conversation.user_id)
+        .outerjoin(Annotation, Annotation.turn_id == Turn.id)
+        .outerjoin(OutboxReply, OutboxReply.turn_id == Turn.id)
+    )
+    out = []
+    for turn, user, annotation, sent, note in rows:
+        switched = sent is not None and sent != turn.reply_text
+        out.append(TurnRow(turn, user, annotation, *((sent, note) if switched else ())))
+    return out
 
 
 def turn_page(session: Session, where: TurnFilter, page: int, size: int) -> Page:
