@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from nlu.trust import DEFAULT_GATE, TrustGate
 
@@ -14,6 +14,10 @@ class IntentScore:
 
     name: str
     confidence: float
+
+    def as_json(self) -> dict[str, Any]:
+        """Its fields as a dict (every turn stores its intents: ``asdict`` costs 5x this)."""
+        return {"name": self.name, "confidence": self.confidence}
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,17 @@ class Entity:
     end: int
     value: str
     source: str = "rule"
+
+    def as_json(self) -> dict[str, Any]:
+        """Its fields as a dict (as :meth:`IntentScore.as_json`, for every turn's row)."""
+        return {
+            "label": self.label,
+            "text": self.text,
+            "start": self.start,
+            "end": self.end,
+            "value": self.value,
+            "source": self.source,
+        }
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
@@ -379,8 +379,8 @@ class Agent:
             intent=parse.intent,
             confidence=parse.confidence,
             trusted=plan.trusted,
-            alternatives=[asdict(i) for i in parse.intents],
-            entities=[asdict(e) for e in parse.entities],
+            alternatives=[i.as_json() for i in parse.intents],
+            entities=[e.as_json() for e in parse.entities],
             slots=plan.slots,
             state_before=plan.state_before,
             state_after=outcome.state_after,

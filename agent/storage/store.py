@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Update, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from agent.storage.models import Conversation, Turn, User
@@ -47,19 +48,24 @@ _SNAPSHOT_COLUMNS = (
 )
 
 
+# Every turn reads and saves a conversation: the statements are built once, with bound
+# parameters, so a turn pays neither for building them nor for their cache keys (together
+# about a fifth of a scripted turn on SQLite; docs/benchmarks.md, "scripted turn").
+_READ = (
+    select(*_SNAPSHOT_COLUMNS)
+    .join(Conversation, Conversation.user_id == User.id)
+    .where(User.channel == bindparam("channel"), User.external_id == bindparam("external_id"))
+)
+_READ_LOCKED = _READ.with_for_update(of=Conversation)
+
+
 def read_conversation(
     session: Session, channel: str, external_id: str, *, lock: bool = False
 ) -> Snapshot | None:
     """The user's conversation, or None for someone new; ``lock`` row-locks it on PostgreSQL
     (``FOR UPDATE``), so the turns of one user write one after another."""
-    query = (
-        select(*_SNAPSHOT_COLUMNS)
-        .join(Conversation, Conversation.user_id == User.id)
-        .where(User.channel == channel, User.external_id == external_id)
-    )
-    if lock:
-        query = query.with_for_update(of=Conversation)
-    row = session.execute(query).one_or_none()
+    query = _READ_LOCKED if lock else _READ
+    row = session.execute(query, {"channel": channel, "external_id": external_id}).one_or_none()
     return None if row is None else Snapshot(*row)
 
 
@@ -94,13 +100,20 @@ def save_conversation(session: Session, read: Snapshot, **values: Any) -> bool:
 
     False: another turn wrote first (only another process can, while the agent holds the row).
     """
-    written = session.execute(
+    params = {**values, "id_": read.conversation_id, "version_": read.version}
+    params["version"] = read.version + 1
+    return session.execute(_save(frozenset(values)), params).rowcount == 1
+
+
+@functools.cache
+def _save(columns: frozenset[str]) -> Update:
+    """The versioned update of these conversation ``columns`` (a turn writes one of two sets)."""
+    return (
         update(Conversation)
-        .where(Conversation.id == read.conversation_id, Conversation.version == read.version)
-        .values(version=read.version + 1, **values)
+        .where(Conversation.id == bindparam("id_"), Conversation.version == bindparam("version_"))
+        .values({name: bindparam(name) for name in {"version", *columns}})
         .execution_options(synchronize_session=False)
-    ).rowcount
-    return written == 1
+    )
 
 
 def update_user(session: Session, user_id: int, **values: Any) -> None:

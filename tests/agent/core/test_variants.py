@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,11 @@ def test_display_name_is_sanitised(names: tuple[str | None, ...], expected: str 
 
 
 TEMPLATES = ("Hi!", "Hello there!", "Hey {name}!", "Good to see you, {name}.", "About {topic}?")
+
+
+def test_an_options_json_holds_every_field_as_asdict_would() -> None:
+    option = Option("Hi \u202ethere", "template")  # written by hand for speed
+    assert option.as_json() == asdict(option)
 
 
 def test_ranked_puts_other_templates_before_personalised_ones() -> None:
