@@ -40,6 +40,7 @@ from agent.storage.models import Turn
 from agent.storage.store import (
     Snapshot,
     create_conversation,
+    insert_turn,
     read_conversation,
     recent_turns,
     save_conversation,
@@ -359,18 +360,17 @@ class Agent:
             user["opted_out"] = plan.opted_out
         if user:
             update_user(session, read.user_id, **user)
-        turn = self._row(inputs, plan, outcome)
-        session.add(turn)
-        session.flush()
+        row = self._row(inputs, plan, outcome)
+        turn = Turn(id=insert_turn(session, row), **row)  # the row as the caller reads it
         recorded = inputs.record(session, turn)
         if isinstance(recorded, Refused):
             return _Unsaved.REFUSED
         return turn, recorded
 
-    def _row(self, inputs: _Inputs[J], plan: _Plan, outcome: _Outcome) -> Turn:
-        """The turn as logged: final, whatever a channel does with the reply afterwards."""
+    def _row(self, inputs: _Inputs[J], plan: _Plan, outcome: _Outcome) -> dict[str, Any]:
+        """The turn's columns as logged: final, whatever a channel does with the reply later."""
         incoming, parse, models = inputs.incoming, inputs.parse, inputs.models
-        return Turn(
+        return dict(
             conversation_id=plan.read.conversation_id,
             channel=incoming.channel,
             created_at=plan.now,
