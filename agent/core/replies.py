@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import re
 import string
+from collections.abc import Sequence
 from typing import Any
 
 from agent.core.script import is_filled, template_fields
@@ -31,17 +32,19 @@ def fill(template: str, slots: dict[str, Any]) -> str:
     return "".join(parts)
 
 
-def render_reply(
-    templates: tuple[str, ...], slots: dict[str, Any], last_reply: str | None, seed: str
-) -> str | None:
-    """A filled variant other than ``last_reply``, or None when there is none: every variant
-    needs a slot that is still empty, or the only one left would repeat the previous reply."""
-    fresh = [
-        text
+def filled(templates: Sequence[str], slots: dict[str, Any]) -> list[tuple[str, str]]:
+    """(template, text) for each template whose fields are all filled, in order."""
+    return [
+        (template, fill(template, slots))
         for template in templates
         if all(is_filled(slots.get(name)) for name in template_fields(template))
-        and (text := fill(template, slots)) != last_reply
     ]
+
+
+def pick(texts: Sequence[tuple[str, str]], last_reply: str | None, seed: str) -> str | None:
+    """A filled variant other than ``last_reply``, or None when there is none: every variant
+    needs a slot that is still empty, or the only one left would repeat the previous reply."""
+    fresh = [text for _, text in texts if text != last_reply]
     if not fresh:
         return None
     # Seeded per conversation and turn: replays of a conversation give the same replies.

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from agent.core.messages import clean_text
-from agent.core.replies import render_reply
+from agent.core.replies import filled, pick
 from agent.core.script import NAME_SLOT, template_fields
 from generator import guard
 from generator.tweetlen import fit
@@ -79,8 +79,9 @@ def ranked(
     source: str = "template",
 ) -> list[Option]:
     """Every fillable template, the usual choice first, then plain ones, then personalised."""
-    filled = {**slots, NAME_SLOT: name} if name else slots
-    first = render_reply(tuple(templates), filled, last_reply, seed)
+    variants = filled(templates, {**slots, NAME_SLOT: name} if name else slots)  # once each
+    first = pick(variants, last_reply, seed)
+    texts = dict(variants)
     if first is None:
         return []
     order = list(templates)
@@ -89,10 +90,10 @@ def ranked(
     personal: list[Option] = []
     first_source = source
     for template in order:
-        text = render_reply((template,), filled, None, seed)
-        personalised = NAME_SLOT in template_fields(template)
+        text = texts.get(template)
         if text is None:
             continue
+        personalised = NAME_SLOT in template_fields(template)
         kind = "personalised" if personalised else source
         if text == first:
             first_source = kind
