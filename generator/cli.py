@@ -229,6 +229,8 @@ def train_cmd(
     quiet: bool,
 ) -> None:
     """Train a model (or fine-tune one on a topic with --init-from and --topic)."""
+    # Long: a click command: most of its lines turn options into the training config and say what
+    # was chosen.
     from generator.config import TrainConfig
     from generator.train import train
 
@@ -392,6 +394,8 @@ def eval_cmd(
     decoding: dict[str, Any],
 ) -> None:
     """Per-word perplexity, distinct-1/2, length, generic-reply rate, salience, on-topic rate."""
+    # Long: a click command: loading, scoring and printing each figure the report names, in its
+    # order.
     from generator import checkpoint
     from generator.data import TOPIC_KEYWORDS, load_corpus
     from generator.scoring import perplexity, split_for_eval
@@ -637,6 +641,7 @@ def finetune_cmd(
     on-topic rate, salience of both models on that split). Exits with status 1 when the
     topic model does not beat the general one on perplexity and on-topic rate.
     """
+    # Long: a click command: options into the fine-tuning config, then the gate's report.
     from generator import checkpoint
     from generator.config import TrainConfig
     from generator.data import TOPIC_KEYWORDS

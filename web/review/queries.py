@@ -65,6 +65,8 @@ class TurnRow:
 
 def conversation_page(session: Session, where: TurnFilter, page: int, size: int) -> Page:
     """Conversations matching ``where``, most recently active first."""
+    # Long: four small queries in the order the page needs them (the page's ids, its count,
+    # each conversation's counts, its last turn), each bounded to one page and commented.
     ids = (
         select(Conversation.id)
         .join(User, User.id == Conversation.user_id)

@@ -73,6 +73,8 @@ def dashboard(
 
     ``settled`` remembers the counts of days that can no longer change, between calls.
     """
+    # Long: one pass over the window's day counts fills the tiers, intents, doubtful turns and
+    # fallback rates together; the figures after it are short commented queries.
     now = now or datetime.now(UTC)
     first_day = now.date() - timedelta(days=window_days - 1)
     since = datetime.combine(first_day, datetime.min.time(), tzinfo=UTC)

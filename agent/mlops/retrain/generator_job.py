@@ -176,6 +176,9 @@ def retrain_generator(
     fallback: FallbackOptions = DEFAULT_FALLBACK,
 ) -> GeneratorRetrain:
     """Run the whole generator retrain; ``dry_run`` stops before registering anything."""
+    # Long: the retrain's stages in the order they run (snapshot, train, gate, index, register),
+    # each logging its result; split, each stage would take and return most of the dozen values the
+    # others read.
     cfg = config or TrainConfig.from_file(settings.retrain_generator_config)
     store = store_for(settings)
     with sessions() as session:

@@ -133,6 +133,8 @@ def retrain_nlu(
     progress: bool = True,
 ) -> NLURetrain:
     """Run the whole NLU retrain; ``dry_run`` stops before registering anything."""
+    # Long: the NLU retrain's stages in order (snapshot, train, test, gate, register), as
+    # retrain_generator; they share the splits, the reports and the registry handle.
     store = store_for(settings)
     with sessions() as session:
         active = active_version(session, "nlu")
