@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import (
     Blueprint,
     Response,
@@ -13,6 +15,7 @@ from flask import (
     request,
     url_for,
 )
+from sqlalchemy.orm import Session
 
 from agent.mlops.registry.models import KINDS
 from agent.mlops.registry.versions import (
@@ -61,14 +64,12 @@ def promote_version() -> Response:
     row = get_version(session, _kind(kind), version)
     if row is None:
         abort(404, f"There is no {kind} version {version!r}.")
-    try:
+
+    def promoted() -> str:
         promote(session, row, g.admin.username)
-        session.commit()
-        flash(f"{kind} {version} promoted: running processes switch within a poll interval.")
-    except RegistryError as exc:
-        session.rollback()
-        flash(str(exc))
-    return redirect(url_for("models_admin.index"), code=303)
+        return f"{kind} {version} promoted: running processes switch within a poll interval."
+
+    return _registry_action(session, promoted)
 
 
 @bp.post("/rollback")
@@ -79,10 +80,21 @@ def rollback_kind() -> Response:
     """
     kind = request.form.get("kind", "")
     session = get_session()
-    try:
+
+    def rolled_back() -> str:
         row = rollback(session, _kind(kind), g.admin.username)
+        return f"Rolled back: {kind} {row.version} serves again."
+
+    return _registry_action(session, rolled_back)
+
+
+def _registry_action(session: Session, act: Callable[[], str]) -> Response:
+    """Run a registry change and commit it, flashing what it says or why the registry
+    refused; back to the models page either way."""
+    try:
+        message = act()
         session.commit()
-        flash(f"Rolled back: {kind} {row.version} serves again.")
+        flash(message)
     except RegistryError as exc:
         session.rollback()
         flash(str(exc))

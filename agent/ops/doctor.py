@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from sqlalchemy import Engine, text
@@ -177,17 +178,7 @@ def check_models(settings: Settings, load: bool = True) -> Iterator[Finding]:
     elif load:
         import nlu
 
-        try:
-            nlu.load(settings.nlu_model)
-        except Exception as exc:  # a broken model fails in many library-specific ways
-            yield Finding(
-                "nlu model",
-                "fail",
-                f"{settings.nlu_model} does not load: {type(exc).__name__}: {exc}",
-                "re-train it or pull a known-good version",
-            )
-        else:
-            yield Finding("nlu model", "ok", f"{settings.nlu_model} loads")
+        yield _loads("nlu model", settings.nlu_model, nlu.load, "pull a known-good version")
     else:
         yield Finding("nlu model", "ok", f"{settings.nlu_model} exists (not loaded: --quick)")
 
@@ -200,19 +191,21 @@ def check_models(settings: Settings, load: bool = True) -> Iterator[Finding]:
     elif load:
         import generator
 
-        try:
-            generator.load(settings.generator_model)
-        except Exception as exc:  # as above: any failure means this checkpoint is unusable
-            yield Finding(
-                "generator model",
-                "fail",
-                f"{settings.generator_model} does not load: {type(exc).__name__}: {exc}",
-                "re-train it, pull a known-good version, or remove it to use canned lines",
-            )
-        else:
-            yield Finding("generator model", "ok", f"{settings.generator_model} loads")
+        fix = "pull a known-good version, or remove it to use canned lines"
+        yield _loads("generator model", settings.generator_model, generator.load, fix)
     else:
         yield Finding("generator model", "ok", f"{settings.generator_model} exists")
+
+
+def _loads(name: str, path: Path, load: Callable[[Path], object], fix: str) -> Finding:
+    """Whether the model at ``path`` loads: any failure means it is unusable, whatever
+    library-specific error a broken file raises."""
+    try:
+        load(path)
+    except Exception as exc:
+        problem = f"{path} does not load: {type(exc).__name__}: {exc}"
+        return Finding(name, "fail", problem, f"re-train it or {fix}")
+    return Finding(name, "ok", f"{path} loads")
 
 
 def check_model_store(settings: Settings) -> Iterator[Finding]:
