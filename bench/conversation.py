@@ -11,6 +11,8 @@ models (or the ones given), plays every conversation in bench/conversations/*.ym
 - salience (TF-IDF cosine between message and reply) of the generated replies, with the
   reference replies' salience on the same messages beside it;
 - on-topic rate: share of the replies to AI questions that mention the question's topic;
+- follow-ups on subject: share of the replies to follow-ups (turns that only make sense after
+  the thread's first, "where is it used?") that mention the thread's subject;
 - immediate repeats: a reply equal to the bot's previous reply in the same conversation;
 - stock-phrase rate (`generator.evaluate.has_stock_phrase`) of the generated replies, with the
   reference replies' rate on the same messages beside it;
@@ -57,7 +59,8 @@ from generator.evaluate import distinct_n, generic_rate, salience, stock_rate  #
 from generator.persona import Persona  # noqa: E402
 
 CONVERSATIONS = ROOT / "bench" / "conversations"
-KINDS = {"greeting", "ai_question", "opinion", "answer", "everyday", "closing"}
+KINDS = {"greeting", "ai_question", "follow_up", "opinion", "answer", "everyday", "closing"}
+ABOUT_KINDS = ("ai_question", "follow_up")  # turns whose on-subject reply names `about`
 FALLBACK_TIERS = ("generated", "canned")
 MAX_FALLBACK_USES = 2  # a fallback text sent more often than this in one set is listed
 
@@ -94,8 +97,8 @@ def load_sets(folder: Path) -> dict[str, list[dict[str, Any]]]:
             for turn in conv["turns"]:
                 if turn.get("kind") not in KINDS or not turn.get("user"):
                     raise SystemExit(f"{path}: {conv['name']}: bad turn {turn!r}")
-                if turn["kind"] == "ai_question" and not turn.get("about"):
-                    raise SystemExit(f"{path}: {conv['name']}: an ai_question needs 'about'")
+                if turn["kind"] in ABOUT_KINDS and not turn.get("about"):
+                    raise SystemExit(f"{path}: {conv['name']}: {turn['kind']} needs 'about'")
         sets[path.stem] = conversations
     if not sets:
         raise SystemExit(f"no conversation files (*.yml) in {folder}")
@@ -191,6 +194,14 @@ def mentions(reply: str, about: tuple[str, ...]) -> bool:
     return any(re.search(rf"\b{re.escape(word)}", reply, re.IGNORECASE) for word in about)
 
 
+def on_subject_rate(exchanges: list[Exchange], side: str) -> float | None:
+    """Share of ``exchanges`` whose reply (``side``: "reply" or "reference") names the thread's
+    subject; None when there are none."""
+    if not exchanges:
+        return None
+    return round(sum(mentions(getattr(e, side), e.about) for e in exchanges) / len(exchanges), 3)
+
+
 def percentile(values: list[float], q: int) -> float:
     if len(values) < 2:
         return values[0] if values else float("nan")
@@ -213,6 +224,7 @@ def figures(exchanges: list[Exchange]) -> dict[str, Any]:
     replies = [e.reply for e in exchanges]
     generated = [e for e in exchanges if e.tier == "generated"]
     questions = [e for e in exchanges if e.kind == "ai_question"]
+    follow_ups = [e for e in exchanges if e.kind == "follow_up"]
     tiers = Counter(e.tier for e in exchanges)
     repeats = sum(
         1
@@ -243,6 +255,9 @@ def figures(exchanges: list[Exchange]) -> dict[str, Any]:
         "on_topic_references": round(
             sum(mentions(e.reference, e.about) for e in questions) / max(1, len(questions)), 3
         ),
+        "follow_ups": len(follow_ups),
+        "follow_ups_on_subject": on_subject_rate(follow_ups, "reply"),
+        "follow_ups_on_subject_references": on_subject_rate(follow_ups, "reference"),
         "immediate_repeats": repeats,
         "stock_rate_generated": round(stock_rate([e.reply for e in generated]), 3),
         "stock_rate_references": round(stock_rate([e.reference for e in with_ref]), 3),
@@ -287,6 +302,18 @@ def print_table(results: dict[str, dict[str, Any]]) -> None:
         (
             "AI questions on topic (references)",
             lambda f: "{:.0%} ({:.0%})".format(f["on_topic_rate"], f["on_topic_references"]),
+        ),
+        (
+            "follow-ups on subject (references)",
+            lambda f: (
+                "-"
+                if f["follow_ups_on_subject"] is None
+                else "{:.0%} ({:.0%}) of {}".format(
+                    f["follow_ups_on_subject"],
+                    f["follow_ups_on_subject_references"],
+                    f["follow_ups"],
+                )
+            ),
         ),
         ("immediate repeats", lambda f: str(f["immediate_repeats"])),
         (

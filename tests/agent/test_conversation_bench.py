@@ -32,3 +32,17 @@ def test_on_topic_counts_word_prefixes_of_the_topic() -> None:
         exchange("a", "That's cool!", "ai_question", about=("neural",)),
     ]
     assert figures(asked)["on_topic_rate"] == 0.5
+
+
+def test_follow_ups_count_replies_that_name_the_threads_subject() -> None:
+    played = [
+        exchange("a", "Computer vision reads images.", "ai_question", about=("vision",)),
+        exchange("a", "Phone cameras use it.", "follow_up", about=("camera", "vision")),
+        exchange("b", "Nice!", "follow_up", about=("puppy", "name")),
+    ]
+    found = figures(played)
+    assert (found["follow_ups"], found["follow_ups_on_subject"]) == (2, 0.5)
+    assert figures(played[:1])["follow_ups_on_subject"] is None  # no follow-ups: no figure
+    followups = load_sets(CONVERSATIONS)["followups"]
+    later = [t for conv in followups for t in conv["turns"][1:]]
+    assert len(followups) >= 40 and all(t["kind"] == "follow_up" and t["about"] for t in later)
