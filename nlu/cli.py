@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 from tqdm import tqdm
@@ -20,6 +22,24 @@ DATA_HELP = (
 )
 _existing = click.Path(exists=True, dir_okay=False, path_type=Path)
 _data = click.Path(exists=True, path_type=Path)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def config_and_seed(config_for: str, seed_for: str) -> Callable[[F], F]:
+    """The ``--config`` and ``--seed`` options that training and cross-validation share."""
+
+    def decorate(func: F) -> F:
+        func = click.option(
+            "--seed", type=int, default=0, show_default=True, help=f"Random seed for {seed_for}."
+        )(func)
+        return click.option(
+            "--config",
+            type=_existing,
+            default=None,
+            help=f"spaCy config {config_for} (default: nlu/config.cfg).",
+        )(func)
+
+    return decorate
 
 
 @click.group("nlu")
@@ -87,13 +107,7 @@ def validate(data_path: Path, strict: bool) -> None:
     default=None,
     help="Validation data for calibration and thresholds (default: held out from --data).",
 )
-@click.option(
-    "--config",
-    type=_existing,
-    default=None,
-    help="spaCy config to build the pipeline from (default: nlu/config.cfg).",
-)
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed for splits.")
+@config_and_seed("to build the pipeline from", "splits")
 @click.option(
     "--oos-recall",
     type=click.FloatRange(0, 1),
@@ -171,13 +185,7 @@ def train_cmd(
     default=None,
     help="Train and test K times on K folds of --data instead of testing --model.",
 )
-@click.option(
-    "--config",
-    type=_existing,
-    default=None,
-    help="spaCy config for --cross-validation training (default: nlu/config.cfg).",
-)
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed for folds.")
+@config_and_seed("for --cross-validation training", "folds")
 def test_cmd(
     data_path: Path,
     model_path: Path | None,
