@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -11,6 +12,10 @@ from nlu.trust import TrustGate
 
 THRESHOLDS = np.round(np.arange(0.0, 0.96, 0.01), 2)
 MARGINS = np.round(np.arange(0.0, 0.51, 0.02), 2)
+# Gates whose net right answers are within this many standard deviations of the count's noise
+# (sqrt of the validation examples) of the best one's are tied with it: the data cannot tell
+# them apart (docs/benchmarks.md, "a gate that holds still").
+NEAR_TIE_SD = 0.75
 
 
 @dataclass(frozen=True)
@@ -116,11 +121,23 @@ def choose_gate(
         candidates = [(g, s) for g, s in candidates if (s.oos_recall or 0.0) >= oos_recall]
         if not candidates:
             return max(scores, key=lambda s: (s.in_scope_accuracy or 0.0) + (s.oos_recall or 0.0))
-    utility = [
-        (_net_right(ranked, gold, oos, g, wrong_cost), -g.threshold, -g.margin, i)
-        for i, (g, _) in enumerate(candidates)
-    ]
-    return candidates[max(utility)[3]][1]
+    utility = np.array([_net_right(ranked, gold, oos, g, wrong_cost) for g, _ in candidates])
+    return candidates[_middle_of_the_best(candidates, utility, len(gold))][1]
+
+
+def _middle_of_the_best(
+    candidates: list[tuple[TrustGate, GateScore]], utility: np.ndarray, examples: int
+) -> int:
+    """The index of the gate in the middle of those tied with the best (:data:`NEAR_TIE_SD`):
+    the surface is flat, and the single best gate moved by up to 0.55 when a retrain added or
+    removed three examples; the middle of the ties moves little. Nearest to their mean, then
+    the least strict."""
+    tied = max(1.0, NEAR_TIE_SD * math.sqrt(examples))
+    near = np.flatnonzero(utility >= utility.max() - tied)
+    points = np.array([[candidates[i][0].threshold, candidates[i][0].margin] for i in near])
+    scale = np.array([THRESHOLDS[-1], MARGINS[-1]])
+    distance = (((points - points.mean(0)) / scale) ** 2).sum(1)
+    return int(near[np.lexsort((points[:, 1], points[:, 0], distance))[0]])
 
 
 def _net_right(
