@@ -3,18 +3,22 @@
 Self-contained: this package never imports ``agent`` or ``web``.
 """
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from generator.errors import CorpusError, GeneratorError, ModelNotFoundError
 from generator.types import Generated, ReplyContext, ReplyGenerator
-from nlu.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from generator.service import LSTMReplyGenerator, load
 
 
-# torch is imported only when a model is loaded: the agent's other commands start in a blink.
-__getattr__ = lazy_attributes(__name__, "service", ("LSTMReplyGenerator", "load"))
+def __getattr__(name: str) -> Any:
+    """Import torch only when a model is loaded: the agent's other commands start in a blink."""
+    if name in {"LSTMReplyGenerator", "load"}:
+        from generator import service
+
+        return getattr(service, name)
+    raise AttributeError(f"module 'generator' has no attribute {name!r}")
 
 
 __all__ = [

@@ -3,21 +3,25 @@
 Self-contained: this package never imports ``agent`` or ``web``.
 """
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nlu.data import TrainingData, load_intents
 from nlu.datafiles import load_data
 from nlu.errors import DataError, ModelNotFoundError, NLUError, Problem
-from nlu.lazy import lazy_attributes
 from nlu.types import Entity, IntentParser, IntentScore, Parse
 
 if TYPE_CHECKING:
     from nlu.model import NLUModel, load
 
 
-# spaCy (and, through thinc, torch) is imported only when a model is used: seconds saved on
-# every command that never parses, such as `threadbot --help` or `threadbot validate`.
-__getattr__ = lazy_attributes(__name__, "model", ("NLUModel", "load"))
+def __getattr__(name: str) -> Any:
+    """Import spaCy (and, through thinc, torch) only when a model is used: seconds saved on
+    every command that never parses, such as ``threadbot --help`` or ``threadbot validate``."""
+    if name in {"NLUModel", "load"}:
+        from nlu import model
+
+        return getattr(model, name)
+    raise AttributeError(f"module 'nlu' has no attribute {name!r}")
 
 
 __all__ = [
