@@ -45,9 +45,9 @@ class DecodeOptions:
     # a ranker: this many retrieved human replies join the candidates; 0 leaves retrieval and
     # the learned ranker out (MMI re-ranking then orders the LSTM's own candidates).
     retrieve: int = 12
-    # Nucleus samples among the hybrid's candidates (the beams always join). None: over 399
-    # `ai` validation groups the ranker picked a sample for none, and they cost a third of the
-    # search (docs/benchmarks.md); retrieved replies bring the variety they brought.
+    # Nucleus samples among the hybrid's candidates (the beams always join). 0: over 399 `ai`
+    # validation groups the ranker picked none of them, and they cost a third of the search
+    # (docs/benchmarks.md); retrieved replies bring the variety they brought.
     hybrid_samples: int = 0
 
     def __post_init__(self) -> None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import sqlite3
 import threading
 from collections import Counter
@@ -32,6 +31,7 @@ from generator.errors import GeneratorError
 from generator.persona import Persona
 from generator.reuse import DROP_REASONS, ReplySource, drop_reason
 from generator.words import content_words, words
+from nlu.chars import SURROGATE
 
 FORMAT = "threadbot-reply-index/2"  # 2: the stored anti-LM table
 MESSAGE_TERMS, PREVIOUS_TERMS = 8, 4  # the rarest words of each that a query matches on
@@ -152,17 +152,14 @@ def build(
     return report
 
 
-_SURROGATE_RE = re.compile("[\ud800-\udfff]")
-
-
 def _storable(pair: IndexPair) -> IndexPair:
     """``pair`` without lone surrogates (a JSONL corpus can hold them escaped), which SQLite
     cannot store as UTF-8."""
     return replace(
         pair,
-        message=_SURROGATE_RE.sub("", pair.message),
-        previous=_SURROGATE_RE.sub("", pair.previous),
-        reply=_SURROGATE_RE.sub("", pair.reply),
+        message=SURROGATE.sub("", pair.message),
+        previous=SURROGATE.sub("", pair.previous),
+        reply=SURROGATE.sub("", pair.reply),
     )
 
 

@@ -16,7 +16,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from nlu import lexicon as lx
-from nlu.chars import INVISIBLE_CHARS
+from nlu.chars import INVISIBLE_CHARS, SURROGATE_CHARS
 
 # Most important first: when a message's sentences disagree, the first act here wins.
 ACTS = (
@@ -35,7 +35,7 @@ MAX_SENTENCE_WORDS = 14
 # Acts read words, so they drop more than the invisible characters: Hangul fillers, the
 # deprecated format controls after U+2069, lone surrogates and tag characters.
 _INVISIBLE = re.compile(
-    f"[{INVISIBLE_CHARS}\u115f\u1160\u206a-\u206f\u3164\ud800-\udfff\U000e0000-\U000e007f]"
+    f"[{INVISIBLE_CHARS}{SURROGATE_CHARS}\u115f\u1160\u206a-\u206f\u3164\U000e0000-\U000e007f]"
 )
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _NOT_WORDS = re.compile(r"https?://\S+|www\.\S+|[@#]\w+")  # links, handles, hashtags

@@ -107,10 +107,12 @@ def choose_gate(
     """Pick the threshold and margin on validation data.
 
     The gate maximises right answers minus ``wrong_cost`` times wrong answers (an answer is a
-    trusted, non-out-of-scope top intent; the rest fall back). With out-of-scope examples, only
-    gates that send at least ``oos_recall`` of them to the fallback compete (the best sum of
-    in-scope accuracy and oos recall when none does). ``wrong_cost=0`` maximises in-scope
-    accuracy, the benchmark's measure; 1 stops trusting answers that are more often wrong.
+    trusted, non-out-of-scope top intent; the rest fall back); among the gates the data cannot
+    tell from the best, the one in their middle (:func:`_middle_of_the_best`). With
+    out-of-scope examples, only gates that send at least ``oos_recall`` of them to the
+    fallback compete (the best sum of in-scope accuracy and oos recall when none does).
+    ``wrong_cost=0`` maximises in-scope accuracy, the benchmark's measure; 1 stops trusting
+    answers that are more often wrong.
     """
     ranked = top_two(probs)
     gates = [TrustGate(float(t), float(m)) for t in THRESHOLDS for m in MARGINS]

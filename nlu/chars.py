@@ -9,3 +9,7 @@ import re
 # A regex character class body, for patterns that drop more (see nlu/acts.py).
 INVISIBLE_CHARS = "\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u00ad"
 INVISIBLE = re.compile(f"[{INVISIBLE_CHARS}]")
+# Half of a UTF-16 pair: JSON can carry one ("\ud800"), but it is no character, and no
+# database or tokenizer can encode it as UTF-8.
+SURROGATE_CHARS = "\ud800-\udfff"
+SURROGATE = re.compile(f"[{SURROGATE_CHARS}]")

@@ -9,13 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from nlu.chars import INVISIBLE
+from nlu.chars import INVISIBLE, SURROGATE
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SPACES = re.compile(r"\s+")
-# Half of a UTF-16 pair: JSON can carry one ("\ud800"), but it is no character and no database
-# or tokenizer can encode it.
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Rejection(enum.StrEnum):
@@ -80,14 +77,14 @@ def clean_text(text: str) -> str:
 
 def lone_surrogate(text: str) -> str | None:
     """The first lone surrogate in ``text`` as ``U+D800``, or None when the text is sound."""
-    found = _SURROGATE.search(text)
+    found = SURROGATE.search(text)
     return f"U+{ord(found[0]):04X}" if found else None
 
 
 def storable_text(text: str) -> str:
     """The text kept in the log: as sent, with U+FFFD for what cannot be stored (NUL, which
     PostgreSQL refuses, and lone surrogates, which are not UTF-8)."""
-    return _SURROGATE.sub("\ufffd", text.replace("\x00", "\ufffd"))
+    return SURROGATE.sub("\ufffd", text.replace("\x00", "\ufffd"))
 
 
 def check_message(text: str, max_chars: int) -> str:
