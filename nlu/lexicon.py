@@ -49,7 +49,7 @@ ADVERBS = _words(
     "ever usually sometimes kinda honestly not apparently basically definitely seriously "
     "obviously hopefully clearly often recently currently eventually suddenly luckily "
     "unfortunately fortunately personally generally especially exactly absolutely certainly "
-    "surely simply quite sorta mostly"
+    "surely simply quite sorta mostly lately"
 )
 # Boundaries: nothing here is part of a noun phrase.
 FUNCTION_WORDS = (
