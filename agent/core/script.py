@@ -15,12 +15,14 @@ from typing import Any
 from generator.persona import Persona
 from nlu.acts import ACTS
 from nlu.errors import Problem
+from nlu.followups import KINDS
 from nlu.yamlnodes import LineDict, LineList, compose, with_lines
 
 TOP_LEVEL_KEYS = {
     "name", "topic", "initial", "session_timeout_minutes", "slots", "states", "transitions",
-    "global_intents", "fallback", "persona", "acknowledgements",
+    "global_intents", "fallback", "persona", "acknowledgements", "follow_ups",
 }  # fmt: skip
+FOLLOW_UP_KEYS = {"subject", "replies", "unbound", "answers"}
 TRANSITION_KEYS = {"trigger", "source", "dest", "conditions", "unless", "replies"}
 GLOBAL_KEYS = {"replies", "dest", "reset", "opt_out", "opt_in"}
 # The out-of-scope class means "none of the above": it can never be a scripted trigger.
@@ -29,6 +31,12 @@ OUT_OF_SCOPE = "out_of_scope"
 NAME_SLOT = "name"
 # The one slot of an acknowledgement: the message's key phrase, said back (nlu/acts.py).
 PHRASE_SLOT = "phrase"
+# Acknowledgements of a follow-up question on an everyday subject ("any tips?" after "I have
+# an exam tomorrow"): not a dialogue act of the message but of the thread; {phrase} is the
+# subject.
+FOLLOW_UP_ACT = "follow_up"
+# The one slot a follow-up framing adds: the subject's answer for the kind asked.
+ANSWER_SLOT = "answer"
 
 
 class ScriptError(ValueError):
@@ -56,6 +64,29 @@ class SlotSpec:
     intents: dict[str, str] = field(default_factory=dict)
     lookup: str | None = None
     values: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FollowUps:
+    """What the script answers when a message follows up on the thread's subject.
+
+    ``subject``: the entity slot whose value a follow-up is about (Ada: ``topic``);
+    ``answers``: per value of it, a text per kind of :data:`nlu.followups.KINDS`, and per
+    intent the script answers, the kinds that make sense after that answer ("why not?" after
+    "can AI have feelings?"): a scripted answer to such an intent becomes the subject;
+    ``replies``: per kind, the framings ``{answer}`` goes into; ``unbound``: the question
+    back when a follow-up has nothing to be about (the thread never had a subject).
+    """
+
+    subject: str
+    answers: dict[str, dict[str, str]]
+    replies: dict[str, tuple[str, ...]]
+    unbound: tuple[str, ...]
+    intents: frozenset[str] = frozenset()  # the keys of ``answers`` that are intents
+
+    def answer(self, subject: str | None, kind: str | None) -> str | None:
+        """The script's text for ``kind`` of ``subject``, or None."""
+        return self.answers.get(subject or "", {}).get(kind or "")
 
 
 @dataclass(frozen=True)
@@ -95,6 +126,7 @@ class DialogueScript:
     persona: Persona
     # Templates per dialogue act, for the fallback's grounded candidates (agent/core/grounded.py).
     acknowledgements: dict[str, tuple[str, ...]]
+    follow_ups: FollowUps | None = None
 
     @property
     def states(self) -> list[str]:
@@ -246,8 +278,9 @@ def _read_acknowledgements(reader: _Reader, raw: Any, line: int) -> dict[str, tu
     found: dict[str, tuple[str, ...]] = {}
     for act, value in raw.items():
         at = raw.line_of(act)
-        if act not in ACTS:
-            reader.problem(at, f"unknown dialogue act '{act}' (acts: {', '.join(ACTS)})")
+        if act not in ACTS and act != FOLLOW_UP_ACT:
+            acts = ", ".join((*ACTS, FOLLOW_UP_ACT))
+            reader.problem(at, f"unknown dialogue act '{act}' (acts: {acts})")
             continue
         if not value:
             reader.problem(at, f"acknowledgements '{act}' is empty: add templates or drop the act")
@@ -263,6 +296,93 @@ def _read_acknowledgements(reader: _Reader, raw: Any, line: int) -> dict[str, tu
                 "for messages with no key phrase",
             )
     return found
+
+
+def _read_follow_ups(reader: _Reader, raw: Any, line: int, intents: set[str]) -> FollowUps | None:
+    """``follow_ups: {subject, replies, unbound, answers}``; None when absent (follow-ups then
+    go to the intents and the fallback like any message). The checks against the slots are
+    :func:`_check_follow_ups`'s."""
+    if raw is None:
+        return None
+    if not isinstance(raw, LineDict):
+        reader.problem(line, "'follow_ups' must be a mapping: subject, replies, unbound, answers")
+        return None
+    reader.unknown_keys(raw, FOLLOW_UP_KEYS, "'follow_ups'")
+    for key in sorted(FOLLOW_UP_KEYS - raw.keys()):
+        reader.problem(line, f"'follow_ups' is missing '{key}'")
+    replies: dict[str, tuple[str, ...]] = {}
+    framings = raw.get("replies")
+    if isinstance(framings, LineDict):
+        for kind, value in framings.items():
+            at = framings.line_of(kind)
+            if kind not in KINDS:
+                reader.problem(at, f"unknown follow-up kind '{kind}' (kinds: {', '.join(KINDS)})")
+                continue
+            replies[kind] = reader.strings(value, at, f"follow_ups replies '{kind}'")
+            _check_templates(reader, at, replies[kind], {ANSWER_SLOT})
+    elif "replies" in raw:
+        reader.problem(raw.line_of("replies"), "'follow_ups.replies' must map kinds to framings")
+    unbound = reader.strings(raw.get("unbound", []), raw.line_of("unbound"), "unbound")
+    _check_templates(reader, raw.line_of("unbound"), unbound, set())
+    answers: dict[str, dict[str, str]] = {}
+    found = raw.get("answers")
+    if isinstance(found, LineDict):
+        for value, texts in found.items():
+            if not isinstance(texts, LineDict):
+                reader.problem(
+                    found.line_of(value), f"follow-up answers for '{value}' must map kinds to texts"
+                )
+                continue
+            reader.unknown_keys(texts, set(KINDS), f"follow-up answers for '{value}'")
+            answers[str(value)] = {k: str(v) for k, v in texts.items() if k in KINDS}
+            # An intent's answers may be any few kinds; a subject value needs every kind.
+            is_intent = value in intents
+            missing = [] if is_intent else [k for k in replies if k not in answers[str(value)]]
+            unframed = [k for k in answers[str(value)] if k not in replies]
+            if unframed:
+                reader.problem(
+                    found.line_of(value),
+                    f"follow-up answers for '{value}' have no framing in follow_ups.replies: "
+                    + ", ".join(unframed),
+                )
+            if missing:
+                reader.problem(
+                    found.line_of(value),
+                    f"follow-up answers for '{value}' are missing: {', '.join(missing)}",
+                )
+    elif "answers" in raw:
+        reader.problem(raw.line_of("answers"), "'follow_ups.answers' must map values to texts")
+    subject = str(raw.get("subject", ""))
+    return FollowUps(subject, answers, replies, unbound, frozenset(answers) & intents)
+
+
+def _triggers(raw: LineDict) -> set[str]:
+    """The intents the script's transitions and global intents answer, as written."""
+    found = {str(t.get("trigger")) for t in raw.get("transitions") or [] if isinstance(t, dict)}
+    return found | set(raw.get("global_intents") or {})
+
+
+def _check_follow_ups(reader: _Reader, raw: LineDict, script: DialogueScript) -> None:
+    """The subject is an entity slot, and every value the script answers "what is it?" for
+    (a lookup on the subject) has its follow-ups: a topic without them would answer its
+    definition, then fall back on "example?"."""
+    follow = script.follow_ups
+    if follow is None:
+        return
+    line = raw.line_of("follow_ups")
+    subject = script.slots.get(follow.subject)
+    if subject is None or subject.entity is None:
+        reader.problem(line, f"follow_ups subject '{follow.subject}' must be an entity slot")
+    for slot in script.slots.values():
+        if slot.lookup != follow.subject:
+            continue
+        for value in slot.values:
+            if value not in follow.answers:
+                reader.problem(
+                    line,
+                    f"'{value}' has a '{slot.name}' but no follow-up answers "
+                    f"({', '.join(follow.replies)}): add them under follow_ups.answers",
+                )
 
 
 def _read_states(reader: _Reader, raw: Any) -> dict[str, tuple[str, ...]]:
@@ -415,6 +535,7 @@ def _check(
                 )
     _check_reachable(reader, raw, script)
     _check_duplicates(reader, script)
+    _check_follow_ups(reader, raw, script)
 
 
 def _slot_free(template: str) -> bool:
@@ -541,6 +662,9 @@ def load_script(path: Path, intents: set[str] | None = None) -> DialogueScript:
         persona=_read_persona(reader, raw.get("persona"), raw.line_of("persona")),
         acknowledgements=_read_acknowledgements(
             reader, raw.get("acknowledgements"), raw.line_of("acknowledgements")
+        ),
+        follow_ups=_read_follow_ups(
+            reader, raw.get("follow_ups"), raw.line_of("follow_ups"), _triggers(raw)
         ),
     )
     _check(reader, raw, script, intents)

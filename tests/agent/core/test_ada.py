@@ -15,6 +15,7 @@ from agent.core.pipeline import Agent
 from agent.core.replies import fill
 from agent.core.script import DialogueScript
 from agent.storage.db import make_sessionmaker
+from nlu.followups import KINDS
 from tests.agent.conftest import INTENTS
 
 TWEET = 280
@@ -204,6 +205,22 @@ def test_every_ai_topic_has_an_answer(script: DialogueScript) -> None:
         for value in answers:
             text = fill(template, script.with_lookups({"topic": value}))
             assert len(text) <= TWEET - HANDLE, text
+
+
+def test_every_ai_topic_has_every_follow_up_and_each_fits_a_tweet(script: DialogueScript) -> None:
+    follow_ups = script.follow_ups
+    assert follow_ups is not None and set(follow_ups.replies) == set(KINDS)
+    topics = set(script.slots["topic_answer"].values)
+    assert topics <= set(follow_ups.answers)
+    for subject, answers in follow_ups.answers.items():
+        assert subject in topics or subject in follow_ups.intents
+        if subject in topics:
+            assert set(answers) == set(KINDS), subject
+        for kind, answer in answers.items():
+            assert len(follow_ups.replies[kind]) >= 5  # X refuses a text sent twice in a day
+            for template in follow_ups.replies[kind]:
+                text = fill(template, {"answer": answer})
+                assert len(text) <= TWEET - HANDLE, text
 
 
 def test_reachable_transitions_have_five_variants(script: DialogueScript) -> None:

@@ -183,3 +183,73 @@ def test_persona_and_acknowledgement_problems_are_located(
     found = [p for p in error.value.problems if message in p.message]
     assert found, f"no problem mentioning {message!r} in {error.value}"
     assert (found[0].file, found[0].line) == (str(path), line)
+
+
+FOLLOW_UPS = """\
+follow_ups:
+  subject: topic
+  replies:
+    example: ["For example: {answer}", "Here's one. {answer}"]
+    why: ["{answer}"]
+  unbound: ["Which topic do you mean?"]
+  answers:
+    ml:
+      example: "Spam filters."
+      why: "Rules are hard to write."
+    greet:
+      why: "Manners."
+"""
+WITH_FACT = VALID.replace("slots:\n", "slots:\n  fact: {lookup: topic, values: {ml: Data.}}\n")
+
+
+def test_follow_ups_are_read(tmp_path: Path) -> None:
+    script = load_script(write(tmp_path, WITH_FACT + FOLLOW_UPS), INTENTS)
+    follow = script.follow_ups
+    assert follow is not None and follow.subject == "topic"
+    assert follow.answer("ml", "example") == "Spam filters."
+    assert follow.answer("ml", "more") is None and follow.answer(None, "why") is None
+    assert follow.replies["example"] == ("For example: {answer}", "Here's one. {answer}")
+    assert follow.unbound == ("Which topic do you mean?",)
+    assert follow.intents == {"greet"}  # an intent's answers may be any few kinds
+    assert load_script(write(tmp_path, VALID), INTENTS).follow_ups is None
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            '      why: "Rules are hard to write."\n',
+            "",
+            "follow-up answers for 'ml' are missing: why",
+        ),
+        ("{ml: Data.}", "{ml: Data., vr: Headsets.}", "'vr' has a 'fact' but no follow-up answers"),
+        (
+            '    why: ["{answer}"]\n',
+            '    why: ["{answer}"]\n    when: ["{answer}"]\n',
+            "unknown follow-up kind 'when'",
+        ),
+        ("  subject: topic\n", "  subject: fact\n", "subject 'fact' must be an entity slot"),
+        ('{answer}"]\n', '{topic}"]\n', "names unknown slot '{topic}'"),
+        ('  unbound: ["Which topic do you mean?"]\n', "", "'follow_ups' is missing 'unbound'"),
+        ("    greet:\n", "    wave:\n", "follow-up answers for 'wave' are missing: example"),
+        (
+            '      example: "Spam filters."\n',
+            '      example: "Spam filters."\n      more: "Lots."\n',
+            "no framing in follow_ups.replies: more",
+        ),
+    ],
+)
+def test_follow_up_problems_are_reported(tmp_path: Path, old: str, new: str, message: str) -> None:
+    text = WITH_FACT + FOLLOW_UPS
+    assert old in text
+    with pytest.raises(ScriptError) as error:
+        load_script(write(tmp_path, text.replace(old, new, 1)), INTENTS)
+    assert any(message in p.message for p in error.value.problems), str(error.value)
+
+
+def test_validate_lists_every_topic_missing_follow_ups(tmp_path: Path) -> None:
+    text = WITH_FACT.replace("{ml: Data.}", "{ml: Data., vr: Headsets., ar: Overlays.}")
+    with pytest.raises(ScriptError) as error:
+        load_script(write(tmp_path, text + FOLLOW_UPS), INTENTS)
+    missing = sorted(p.message.split("'")[1] for p in error.value.problems)
+    assert missing == ["ar", "vr"]
