@@ -94,6 +94,9 @@ class Conversation(Base):
     state: Mapped[str] = mapped_column(String(100))
     slots: Mapped[dict[str, Any]] = mapped_column(default=dict)
     last_reply: Mapped[str | None] = mapped_column(Text)
+    # What the thread is about, for the next message's follow-ups: an AI topic (the script's
+    # follow-up subject slot) or the key phrase of an everyday message ("your puppy").
+    subject: Mapped[str | None] = mapped_column(String(200))
     last_activity: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
@@ -141,6 +144,10 @@ class Turn(Base):
     # Where a generated reply came from (generator.types.Generated.source, made storable), so a
     # reviewer can see why the fallback said it; None for other tiers and turns before 0007.
     reply_source: Mapped[dict[str, Any] | None] = mapped_column()
+    # How the message was read as a follow-up of its thread (agent/core/followup.py
+    # Binding.as_json): the kind asked, the subject bound to, and how it was answered; None
+    # for messages of their own and turns before 0008.
+    follow_up: Mapped[dict[str, Any] | None] = mapped_column()
     session_expired: Mapped[bool] = mapped_column(Boolean, default=False)
     nlu_version: Mapped[str | None] = mapped_column(String(100))
     generator_version: Mapped[str | None] = mapped_column(String(100))

@@ -31,6 +31,7 @@ class Snapshot:
     state: str
     slots: dict[str, Any]
     last_reply: str | None
+    subject: str | None
     last_activity: datetime | None
 
 
@@ -44,6 +45,7 @@ _SNAPSHOT_COLUMNS = (
     Conversation.state,
     Conversation.slots,
     Conversation.last_reply,
+    Conversation.subject,
     Conversation.last_activity,
 )
 
@@ -90,6 +92,7 @@ def create_conversation(
         conversation.version,
         initial,
         {},
+        None,
         None,
         conversation.last_activity,
     )

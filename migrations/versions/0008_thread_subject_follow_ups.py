@@ -1,0 +1,32 @@
+"""Follow-ups in threads: the conversation keeps what the thread is about, and a turn read as a
+follow-up keeps what it was bound to.
+
+Revision ID: 0008
+Revises: 0007
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0008"
+down_revision: str | Sequence[str] | None = "0007"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # Both nullable with no default: a conversation from before has no subject yet (its next
+    # message is read on its own), and older turns were never read as follow-ups.
+    with op.batch_alter_table("conversations", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("subject", sa.String(length=200), nullable=True))
+    with op.batch_alter_table("turns", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("follow_up", sa.JSON(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("turns", schema=None) as batch_op:
+        batch_op.drop_column("follow_up")
+    with op.batch_alter_table("conversations", schema=None) as batch_op:
+        batch_op.drop_column("subject")
