@@ -32,7 +32,7 @@ def acknowledgements(
 ) -> tuple[str, ...]:
     """Up to ``limit`` acknowledgements of a message with ``act``, those that say its phrase
     back first; seeded per conversation and turn, so a replayed turn gets the same ones."""
-    phrase = _sayable(act.phrase)
+    phrase = sayable(act.phrase)
     rng = random.Random(seed)
     with_phrase, without = [], []
     for template in templates.get(act.act, ()):
@@ -45,7 +45,7 @@ def acknowledgements(
     return tuple(fill(template, {PHRASE_SLOT: phrase}) for template in chosen)
 
 
-def _sayable(phrase: str | None) -> str | None:
+def sayable(phrase: str | None) -> str | None:
     """The phrase, unless it is too long or the reply guard refuses it (profanity, links,
     personal data): the bot must not say those back."""
     if phrase is None or len(phrase) > PHRASE_MAX_CHARS or guard.check(phrase) is not None:

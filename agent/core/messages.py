@@ -66,6 +66,8 @@ class Reply:
     rejected_reason: str | None = None
     # Where a generated reply came from, as the turn stored it (agent/core/provenance.py).
     source: dict[str, Any] | None = None
+    # How the message was read as a follow-up of its thread (agent/core/followup.py), if it was.
+    follow_up: dict[str, Any] | None = None
 
 
 def clean_text(text: str) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import logging
 import random
 import threading
@@ -30,11 +31,12 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from agent.core.grounded import acknowledgements
+from agent.core.followup import UNNAMED, Binding, bind, is_topic
+from agent.core.grounded import acknowledgements, sayable
 from agent.core.machine import DialogueMachine
 from agent.core.messages import Incoming, Reply, check_message, storable_text
 from agent.core.provenance import storable_source
-from agent.core.script import DialogueScript, TransitionSpec
+from agent.core.script import ANSWER_SLOT, FOLLOW_UP_ACT, DialogueScript, TransitionSpec
 from agent.core.variants import Option, TextWindow, choose, display_name, generator_options, ranked
 from agent.storage.models import Turn
 from agent.storage.store import (
@@ -49,11 +51,15 @@ from agent.storage.store import (
 )
 from generator.tweetlen import TWEET_LIMIT
 from generator.types import Generated, ReplyContext, ReplyGenerator
-from nlu.acts import analyse
+from nlu.acts import Act, analyse
+from nlu.followups import Form, read_form
 from nlu.types import IntentParser, Parse, is_trusted
 
 log = logging.getLogger(__name__)
 
+# A fallback message this long without a key phrase still moves the thread on (see
+# Agent._next_subject); a shorter one ("haha", "ok cool") leaves its subject.
+UNNAMED_AFTER_WORDS = 4
 # PostgreSQL's serialization failure and deadlock codes: both mean "run the turn again".
 _RETRY_SQLSTATES = {"40001", "40P01"}
 
@@ -110,6 +116,9 @@ class _Plan:
     slots: dict[str, Any]
     opted_out: bool
     name: str | None
+    subject: str | None  # what the thread was about before this message
+    binding: Binding | None  # how the message follows up on it, if it does
+    reset: bool = False  # the script's answer starts the conversation over
     outcome: _Outcome | None = None  # None: the fallback needs a generation not made yet
 
     @property
@@ -125,6 +134,7 @@ class _Inputs(Generic[J]):
 
     incoming: Incoming
     parse: Parse  # pure: made once, whatever happens to the write
+    form: Form | None  # the message's follow-up form (nlu/followups.py), pure as well
     models: Models  # one snapshot per turn, even if a hot swap lands meanwhile
     record: Record[J]
     window: TextWindow | None
@@ -132,6 +142,11 @@ class _Inputs(Generic[J]):
     generated: Generated | None = None
     wants_options: bool = False  # a write found every other option taken by the window
     alternatives: list[Option] | None = None  # the generator's options for the window
+
+    @functools.cached_property
+    def act(self) -> Act:
+        """The message's dialogue act and key phrase (nlu/acts.py), read when first needed."""
+        return analyse(self.incoming.text)
 
 
 class _Unsaved(enum.Enum):
@@ -156,11 +171,12 @@ def _retryable(exc: Exception) -> bool:
     return False
 
 
-def _conversation_values(plan: _Plan, outcome: _Outcome) -> dict[str, Any]:
+def _conversation_values(plan: _Plan, outcome: _Outcome, subject: str | None) -> dict[str, Any]:
     """The conversation's columns after the turn."""
     values: dict[str, Any] = {
         "state": outcome.state_after,
         "slots": plan.slots,
+        "subject": subject,
         "last_activity": plan.now,
     }
     if outcome.text is not None:
@@ -198,6 +214,8 @@ class Agent:
         self.max_message_chars = max_message_chars
         self.history_turns = history_turns
         self.max_attempts = max_attempts
+        # Intents a follow-up reading never overrides: "stop" means stop in any thread.
+        self._controls = {t.trigger for t in script.transitions if t.reset or t.opt_out or t.opt_in}
         # SQLite has one writer at a time and its busy handler sleeps in steps of up to 100 ms;
         # queueing this process's writes on a lock is far fairer. It is held only while a turn
         # writes, never while one parses or generates. Other processes still meet the busy
@@ -246,7 +264,8 @@ class Agent:
         started = time.perf_counter()
         text = check_message(incoming.text, self.max_message_chars)
         models = self.models
-        inputs = _Inputs(incoming, models.parser.parse(text), models, record, window, started)
+        parse, form = models.parser.parse(text), read_form(text)
+        inputs = _Inputs(incoming, parse, form, models, record, window, started)
         failure: Exception | None = None
         for attempt in range(1, self.max_attempts + 1):
             try:
@@ -324,7 +343,8 @@ class Agent:
             outcome = self._final(session, inputs, plan)
             if isinstance(outcome, _Unsaved):
                 return outcome
-            if save_conversation(session, plan.read, **_conversation_values(plan, outcome)):
+            values = _conversation_values(plan, outcome, self._next_subject(inputs, plan, outcome))
+            if save_conversation(session, plan.read, **values):
                 return self._log(session, inputs, plan, outcome)
             # Another turn moved the conversation: hold its row and decide again from there.
             read = read_conversation(session, incoming.channel, incoming.user_id, lock=True)
@@ -389,6 +409,7 @@ class Agent:
             reply_options=[o.as_json() for o in outcome.options],
             variation=outcome.variation,
             reply_source=storable_source(outcome.source),
+            follow_up=_binding_json(plan.binding, outcome),
             session_expired=plan.expired,
             nlu_version=models.parser.version,
             generator_version=models.generator.version if models.generator else None,
@@ -402,16 +423,41 @@ class Agent:
         incoming, parse = inputs.incoming, inputs.parse
         now = incoming.received_at or datetime.now(UTC)
         expired = self._idle(read, now)
+        subject = None if expired else read.subject
+        trusted = self.trusted(parse)
+        binding = None
+        form = inputs.form
+        if not (trusted and parse.intent in self._controls):
+            own = bool(self.script.mentioned({e.label for e in parse.entities}))
+            follow_ups = self.script.follow_ups
+            binding = bind(incoming.text, form, subject, read.last_reply, follow_ups, own)
+        # "and why do they make things up?" is better answered by a trusted intent (limits)
+        # than by the subject's general "why": a script answer overrides a trusted intent only
+        # when the message asks nothing else ("example?") or picks up the last reply's words.
+        if (
+            binding is not None
+            and binding.answer == "script"
+            and trusted
+            and form is not None
+            and not (form.bare or form.ties_to(read.last_reply))
+        ):
+            binding = None
+        if binding is not None and (
+            binding.answer != "thread" or not is_topic(self.script.follow_ups, subject)
+        ):
+            trusted = False  # the thread, not the classifier, says what the message asks
         plan = _Plan(
             read=read,
             now=now,
             expired=expired,
             state_before=self.script.initial if expired else read.state,
-            trusted=self.trusted(parse),
+            trusted=trusted,
             # Entity slots fill before the step, so the script's guards can see them.
             slots=self._fill_slots({} if expired else dict(read.slots), parse),
             opted_out=read.opted_out,
             name=display_name(incoming.display_name, incoming.handle),
+            subject=subject,
+            binding=binding,
         )
         plan.outcome = self._decide(plan, parse) or self._fallback(
             plan, inputs.models.generator, inputs.generated
@@ -435,6 +481,11 @@ class Agent:
         state = plan.state_before
         if plan.read.paused:
             return _Outcome(None, "silent", state)
+        binding = plan.binding
+        if binding is not None and binding.answer != "thread":
+            if plan.opted_out:
+                return _Outcome(None, "silent", state)
+            return self._follow_up(plan, binding)
         mentioned = self.script.mentioned({e.label for e in parse.entities})
         view = self.script.with_lookups(plan.slots)
         step = self.machine.step(state, view, parse.intent, mentioned) if plan.trusted else None
@@ -451,10 +502,52 @@ class Agent:
                 return scripted
         return None
 
+    def _follow_up(self, plan: _Plan, binding: Binding) -> _Outcome | None:
+        """The script's answer to a follow-up (or its question back when there is nothing to
+        follow up on), in the state the conversation is in; None when only a repeat is left."""
+        follow_ups = self.script.follow_ups
+        assert follow_ups is not None  # bind() answers from the script only when it has them
+        view = self.script.with_lookups(plan.slots)
+        if binding.answer == "asked":
+            templates = follow_ups.unbound
+        else:
+            templates = follow_ups.replies[binding.kind or ""]
+            view[ANSWER_SLOT] = follow_ups.answer(binding.subject, binding.kind)
+        options = ranked(templates, view, plan.read.last_reply, plan.seed, plan.name)
+        if not options:
+            return None
+        return _Outcome(options[0].text, "scripted", plan.state_before, options=options)
+
+    def _next_subject(self, inputs: _Inputs[J], plan: _Plan, outcome: _Outcome) -> str | None:
+        """What the thread is about after this turn: the intent the script just answered when
+        the script has follow-ups for it, else the topic this message named, else the key
+        phrase of an everyday message the fallback answered, else what it was about."""
+        follow_ups = self.script.follow_ups
+        if follow_ups is not None:
+            intent = inputs.parse.intent
+            if outcome.tier == "scripted" and plan.binding is None and intent in follow_ups.answers:
+                return intent  # "can ai have feelings?" -> "why not?" asks about that answer
+            named = {e.label for e in inputs.parse.entities}
+            if follow_ups.subject in self.script.mentioned(named):
+                return str(plan.slots.get(follow_ups.subject) or "") or plan.subject
+        if plan.reset:
+            return None  # "restart": the thread starts again
+        if plan.binding is None and outcome.tier in ("generated", "canned"):
+            phrase = sayable(inputs.act.phrase)
+            if phrase is not None:
+                return phrase
+            # "I haven't been sleeping well lately" moves the thread on to something with no
+            # phrase to name it by: UNNAMED, so "how can I fix it?" is read on its own, not
+            # asked which AI topic it means. "haha" moves nothing.
+            said = len(inputs.incoming.text.split()) >= UNNAMED_AFTER_WORDS
+            return UNNAMED if said else plan.subject
+        return plan.subject
+
     def _scripted(self, spec: TransitionSpec, state_after: str, plan: _Plan) -> _Outcome | None:
         slots = plan.slots
         if spec.reset:
             slots.clear()
+            plan.reset = True
         # Intent slots ("yes" means optimistic) only count when they answer the script's question.
         for slot in self.script.slots.values():
             if spec.trigger in slot.intents:
@@ -536,19 +629,37 @@ class Agent:
 
     def _context(self, plan: _Plan, raw_text: str) -> ReplyContext:
         """What the generator conditions on: the last few turns, the topic, the bot's persona
-        and acknowledgements of the message written from the bot's own templates."""
-        read = plan.read
+        and acknowledgements of the message written from the bot's own templates.
+
+        A follow-up bound to its thread is handed over standing alone ("any tips about my
+        chemistry exam?"): retrieval, the ranker's fit features and the acknowledgements then
+        match the thread's subject, not the bare "any tips?" (the LSTM sees the earlier turns
+        as well)."""
+        read, binding = plan.read, plan.binding
+        text = binding.read_as if binding is not None and binding.read_as else raw_text
         with self.sessions() as session:
             past = recent_turns(session, read.conversation_id, self.history_turns)
             earlier = [(t.user_text, t.reply_text) for t in past]
         return ReplyContext(
-            history=tuple(thread_history(earlier, raw_text)),
+            history=tuple(thread_history(earlier, text)),
             topic=plan.slots.get("topic") or self.script.topic,
             previous_bot_reply=read.last_reply,
             max_chars=TWEET_LIMIT,
             persona=self.script.persona,
-            grounded=acknowledgements(self.script.acknowledgements, analyse(raw_text), plan.seed),
+            grounded=acknowledgements(
+                self.script.acknowledgements, self._act(plan, text), plan.seed
+            ),
         )
+
+    def _act(self, plan: _Plan, text: str) -> Act:
+        """What the acknowledgements answer: a follow-up question on an everyday subject is
+        the thread's own act ("any tips?": the bot says what it can about the exam); anything
+        else is read from the message, made to stand alone where it was bound."""
+        binding = plan.binding
+        everyday = binding is not None and not is_topic(self.script.follow_ups, binding.subject)
+        if everyday and binding is not None and binding.question:
+            return Act(FOLLOW_UP_ACT, "neutral", binding.subject)
+        return analyse(text)
 
     def _reply(self, turn: Turn, parse: Parse) -> Reply:
         return Reply(
@@ -564,4 +675,14 @@ class Agent:
             entities=turn.entities,
             rejected_reason=turn.rejected_reason,
             source=turn.reply_source,
+            follow_up=turn.follow_up,
         )
+
+
+def _binding_json(binding: Binding | None, outcome: _Outcome) -> dict[str, Any] | None:
+    """The turn's record of its follow-up reading: kept where it shaped the reply (a script
+    answer or question back, or the fallback reading the message with its subject)."""
+    fell_back = outcome.tier in ("generated", "canned")
+    if binding is None or (binding.answer == "thread" and not fell_back):
+        return None
+    return binding.as_json()
