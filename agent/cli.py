@@ -168,10 +168,12 @@ def db_current(app: AppContext) -> None:
 
 
 def _debug_line(reply: Reply) -> str:
+    follow = reply.follow_up
+    bound = f"follow-up={follow['kind'] or 'any'}->{follow['subject']} " if follow else ""
     return (
         f"  [intent={reply.intent} confidence={reply.confidence:.2f} "
         f"trusted={'yes' if reply.trusted else 'no'} state={reply.state} tier={reply.tier} "
-        f"{reply.latency_ms:.1f} ms]"
+        f"{bound}{reply.latency_ms:.1f} ms]"
     )
 
 

@@ -74,6 +74,7 @@ def reply_json(reply: Reply) -> dict[str, Any]:
         "turn_id": reply.turn_id,
         "latency_ms": round(reply.latency_ms, 2),
         "source": reply.source,
+        "follow_up": reply.follow_up,
     }
 
 

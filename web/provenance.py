@@ -1,5 +1,7 @@
-"""A generated turn's provenance as one line for the admin console, e.g. ``retrieved from
-chitchat pair 12345 · score 1.23 · top features: lstm_logp +0.8, specificity -0.2``.
+"""A turn's explanations as one line each for the admin console: where a generated reply came
+from (``retrieved from chitchat pair 12345 · score 1.23 · top features: lstm_logp +0.8,
+specificity -0.2``) and how a message was read as a follow-up of its thread (``follow-up
+'uses' of computer vision · answered from the script``).
 
 The source JSON is the generator's and partly a corpus's: every value is checked for its type
 (old turns have none, newer generators may add keys) and shown through ``reveal``, each in its
@@ -86,6 +88,29 @@ def source_line(source: Any) -> Markup:
     return _SEPARATOR.join(parts)
 
 
+_ANSWERED = {
+    "script": Markup("answered from the script"),
+    "thread": Markup("the fallback read it with its subject"),
+    "asked": Markup("nothing before it to follow up on: asked which topic"),
+}
+
+
+def follow_up_line(follow_up: Any) -> Markup:
+    """The line for a turn's ``follow_up`` (agent/core/followup.py); empty when the message
+    was read on its own."""
+    if not isinstance(follow_up, dict) or follow_up.get("answer") not in _ANSWERED:
+        return Markup("")
+    kind = _label(follow_up.get("kind"))
+    line = Markup("follow-up {}").format(Markup("'{}'").format(kind) if kind else "")
+    if subject := _label(follow_up.get("subject")):
+        line = line.rstrip() + Markup(" of {}").format(subject)
+    parts = [line, _ANSWERED[follow_up["answer"]]]
+    if read_as := _label(follow_up.get("read_as")):
+        parts.append(Markup("read as {}").format(read_as))
+    return _SEPARATOR.join(parts)
+
+
 def init_app(app: Flask) -> None:
-    """Offer ``source_line`` as a template filter."""
+    """Offer ``source_line`` and ``follow_up_line`` as template filters."""
     app.add_template_filter(source_line)
+    app.add_template_filter(follow_up_line)

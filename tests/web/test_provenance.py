@@ -16,7 +16,7 @@ from tests.agent.conftest import RETRIEVED, SOURCED_REPLY, SourcedGenerator
 from tests.agent.core.test_provenance import nested
 from tests.web.conftest import AdminActions, add_turn, make_app
 from tests.web.test_chat import chat
-from web.provenance import source_line
+from web.provenance import follow_up_line, source_line
 
 RETRIEVED_LINE = (
     "retrieved from <bdi>chitchat</bdi> pair <bdi>12345</bdi> · score 1.23 · top features: "
@@ -141,3 +141,63 @@ def test_thread_view_survives_a_hostile_source(engine: Engine, script: Any, pars
     assert "score" not in line  # NaN was stored as null
     assert "top features: <bdi><span " in line and "</bdi> +0.8, <bdi>\ufffd</bdi> -0.2" in line
     assert 'title="U+2066 LEFT-TO-RIGHT ISOLATE"' in line
+
+
+@pytest.mark.parametrize(
+    ("follow_up", "line"),
+    [
+        (
+            {"kind": "uses", "subject": "computer vision", "answer": "script"},
+            "follow-up '<bdi>uses</bdi>' of <bdi>computer vision</bdi> · answered from the script",
+        ),
+        (
+            {"kind": None, "subject": "your puppy", "answer": "thread", "read_as": "any tips?"},
+            "follow-up of <bdi>your puppy</bdi> · the fallback read it with its subject · "
+            "read as <bdi>any tips?</bdi>",
+        ),
+        (
+            {"kind": "why", "subject": None, "answer": "asked"},
+            "follow-up '<bdi>why</bdi>' · nothing before it to follow up on: asked which topic",
+        ),
+        # Old turns, unknown answers and mistyped values show nothing or are left out.
+        (None, ""),
+        ({"kind": "why", "answer": "guessed"}, ""),
+        (
+            {"kind": ["x"], "subject": 5, "answer": "script"},
+            "follow-up of <bdi>5</bdi> · answered from the script",
+        ),
+    ],
+)
+def test_follow_up_line(follow_up: Any, line: str) -> None:
+    assert str(follow_up_line(follow_up)) == line
+
+
+def test_hostile_text_in_a_follow_up_is_escaped_and_isolated() -> None:
+    line = str(
+        follow_up_line(
+            {
+                "kind": "more",
+                "subject": f"</dd><script>alert(1)</script>{RLO}",
+                "answer": "thread",
+                "read_as": f"any{ZWSP} tips \ud800" + "x" * 200,
+            }
+        )
+    )
+    assert "<script>" not in line and RLO not in line and ZWSP not in line
+    assert 'title="U+202E RIGHT-TO-LEFT OVERRIDE"' in line and 'title="U+D800"' in line
+
+
+def test_thread_view_shows_what_a_follow_up_was_bound_to(
+    engine: Engine, script: Any, parser: Any
+) -> None:
+    app = make_app(engine, Agent(script, parser, None, make_sessionmaker(engine)))
+    client = app.test_client()
+    chat(client, "what is computer vision?")
+    answer = chat(client, "where is it used?").get_json()
+    assert answer["follow_up"] == {"kind": "uses", "subject": "computer vision", "answer": "script"}
+    page = thread_page(app, conversation_of(app, answer["turn_id"]))
+    assert page.count('<span class="badge follow-up">follow-up</span>') == 1
+    assert (
+        "<dt>thread</dt><dd class=\"follow-up\">follow-up '<bdi>uses</bdi>' of "
+        "<bdi>computer vision</bdi> · answered from the script</dd>"
+    ) in page
