@@ -28,5 +28,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("turns", schema=None) as batch_op:
         batch_op.drop_column("follow_up")
-    with op.batch_alter_table("conversations", schema=None) as batch_op:
-        batch_op.drop_column("subject")
+    if op.get_bind().dialect.name == "sqlite":
+        # Batch mode would rebuild the table: its DROP TABLE deletes every row, and with
+        # foreign keys on (as threadbot runs SQLite) every turn cascades away with it. SQLite
+        # drops a plain column in place since 3.35.
+        op.execute("ALTER TABLE conversations DROP COLUMN subject")
+    else:
+        op.drop_column("conversations", "subject")

@@ -67,3 +67,18 @@ def test_alembic_command_line_uses_threadbot_settings(tmp_path: Path) -> None:
     engine = make_engine(url)
     assert set(inspect(engine).get_table_names()) >= TABLES
     engine.dispose()
+
+
+def test_conversations_and_turns_outlive_a_downgrade_past_follow_ups(
+    engine: Engine, make_agent: Callable[..., Agent]
+) -> None:
+    agent = make_agent(engine)
+    say(agent, "what is computer vision?")
+    say(agent, "where is it used?")
+    migrate.downgrade(engine, "0007")
+    assert "subject" not in {c["name"] for c in inspect(engine).get_columns("conversations")}
+    assert "follow_up" not in {c["name"] for c in inspect(engine).get_columns("turns")}
+    migrate.upgrade(engine)
+    assert [t.follow_up for t in turns(engine)] == [None, None]  # as for turns logged before
+    reply = say(make_agent(engine), "example?")  # the thread's subject went with the column
+    assert reply.follow_up is not None and reply.follow_up["answer"] == "asked"
