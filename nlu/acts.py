@@ -158,7 +158,11 @@ def _statement(low: list[str]) -> str:
     subject = next((i for i, w in enumerate(low) if w in ("i", "we")), None)
     says = _next_word(low, -1 if subject is None else subject)  # the verb after "I"
     sentiment = _sentiment(low)
-    planned = any(f" {p} " in joined for p in lx.PLAN_PHRASES)
+    planned = any(f" {p} " in joined for p in lx.PLAN_PHRASES) and not any(
+        f" {p} " in joined for p in lx.NOT_PLAN_PHRASES
+    )
+    if not planned and any(f" {p} " in joined for p in lx.FUTURE_TIMES):
+        planned = not any(_past(w) for w in low)
     # "gonna see a film" has no subject; "it is going to rain" is no plan of theirs.
     if planned and (
         subject is not None or any(joined.startswith(f" {p} ") for p in lx.PLAN_PHRASES)

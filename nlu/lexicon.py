@@ -163,7 +163,16 @@ PLAN_PHRASES = (
     "going to", "i will", "we will", "plan to", "planning", "want to", "would like to",
     "hope to", "about to", "thinking about", "thinking of", "looking forward", "excited for",
     "excited about", "tomorrow", "next week", "next month", "next year", "this weekend",
+    "have to", "need to",
 )  # fmt: skip
+# Times ahead that make a present-tense statement a plan ("I start a new job on monday"), but
+# not a past one ("I went out on monday").
+FUTURE_TIMES = (
+    "tonight", "this evening", "on monday", "on tuesday", "on wednesday", "on thursday",
+    "on friday", "on saturday", "on sunday",
+)  # fmt: skip
+# "I have to say, it was great" plans nothing.
+NOT_PLAN_PHRASES = ("have to say", "have to admit", "need to say")
 OPINION_WORDS = _words(
     "think thought believe feel opinion imo love like prefer favourite favorite enjoy "
     "overrated underrated best better worse"

@@ -640,6 +640,7 @@ class Agent:
         with self.sessions() as session:
             past = recent_turns(session, read.conversation_id, self.history_turns)
             earlier = [(t.user_text, t.reply_text) for t in past]
+        previous = earlier[-1][0] if earlier else None
         return ReplyContext(
             history=tuple(thread_history(earlier, text)),
             topic=plan.slots.get("topic") or self.script.topic,
@@ -647,19 +648,25 @@ class Agent:
             max_chars=TWEET_LIMIT,
             persona=self.script.persona,
             grounded=acknowledgements(
-                self.script.acknowledgements, self._act(plan, text), plan.seed
+                self.script.acknowledgements, self._act(plan, text, previous), plan.seed
             ),
         )
 
-    def _act(self, plan: _Plan, text: str) -> Act:
-        """What the acknowledgements answer: a follow-up question on an everyday subject is
-        the thread's own act ("any tips?": the bot says what it can about the exam); anything
-        else is read from the message, made to stand alone where it was bound."""
+    def _act(self, plan: _Plan, text: str, previous: str | None) -> Act:
+        """What the acknowledgements answer: the message's act, read with the message made to
+        stand alone where it was bound. After an everyday subject, a follow-up question is the
+        thread's own act ("any tips?": the bot says what it can about the exam), and a remark
+        that reads as nothing in particular ("I'm kind of nervous about it") answers the
+        message that set the subject ("I start a new job on monday": a plan)."""
         binding = plan.binding
-        everyday = binding is not None and not is_topic(self.script.follow_ups, binding.subject)
-        if everyday and binding is not None and binding.question:
+        act = analyse(text)
+        if binding is None or is_topic(self.script.follow_ups, binding.subject):
+            return act
+        if binding.question:
             return Act(FOLLOW_UP_ACT, "neutral", binding.subject)
-        return analyse(text)
+        if act.act == "other" and previous is not None:
+            return Act(analyse(previous).act, act.sentiment, binding.subject)
+        return act
 
     def _reply(self, turn: Turn, parse: Parse) -> Reply:
         return Reply(

@@ -23,6 +23,10 @@ from tests.hostile import FUZZ, HOSTILE
         ("I had pizza for dinner", "news", "pizza"),
         ("I went to the store today", "news", "the store"),
         ("I hate mondays", "complaint", "mondays"),
+        ("I have to give a speech", "plan", "the speech"),
+        ("I start a new job on monday", "plan", "the new job"),
+        ("I went to the gym on monday", "news", "the gym"),
+        ("I have to say, that was great", "good_news", None),  # an idiom, no plan
         ("mondays are the worst", "complaint", "mondays"),
         ("I'm so tired", "complaint", None),
         ("My grandma died last night", "bad_news", "your grandma"),

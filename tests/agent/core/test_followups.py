@@ -204,3 +204,16 @@ def test_an_everyday_message_without_a_phrase_moves_the_thread_on(
     say(agent, "I haven't been sleeping well lately")
     reply = say(agent, "how can I fix it?")  # not about computer vision, and no AI topic asked
     assert reply.follow_up is None and reply.text not in script.follow_ups.unbound
+
+
+def test_an_everyday_remark_on_the_subject_is_acknowledged_as_its_thread(
+    engine: Engine, make_agent: Callable[..., Agent], script: DialogueScript
+) -> None:
+    recording = RecordingGenerator()
+    agent = make_agent(engine, generator=recording)
+    say(agent, "I start a new job on monday")  # a plan
+    say(agent, "I'm kind of nervous about it")  # says nothing the acts know: the plan answers
+    context = recording.contexts[-1]
+    assert context.history[-1] == "I'm kind of nervous about the new job"
+    ada = {fill(t, {"phrase": "the new job"}) for t in script.acknowledgements["plan"]}
+    assert context.grounded and set(context.grounded) <= ada
