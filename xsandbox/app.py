@@ -18,7 +18,7 @@ from urllib.parse import unquote
 from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
 
 from generator.tweetlen import TWEET_LIMIT
-from xsandbox.state import ApiError, SandboxState
+from xsandbox.state import REPLY_SETTINGS, ApiError, SandboxState
 
 TWEET_FIELDS = (
     "author_id",
@@ -264,7 +264,7 @@ def create_tweet(world: SandboxState) -> tuple[dict[str, Any], int]:
 @api("lookup")
 def lookup(world: SandboxState, tweet_id: str) -> tuple[dict[str, Any], int]:
     tweet = world.tweets.get(int(tweet_id)) if tweet_id.isdigit() else None
-    if tweet is None:
+    if tweet is None or not world.visible(int(tweet_id)):
         raise ApiError(404, "Not Found Error", f"Could not find tweet with id: [{tweet_id}].")
     fields = set(request.args.get("tweet.fields", "").split(","))
     return {"data": _shape(tweet, fields)}, 200
@@ -304,24 +304,62 @@ def tweet_as_person() -> tuple[Response, int]:
     text = str(body.get("text") or "").strip()
     target = str(body.get("in_reply_to") or "")
     lang = str(body.get("lang") or "en")
+    settings = str(body.get("reply_settings") or "everyone")
     if (
         not re.fullmatch(r"\w{1,15}", username)
         or not text
         or len(text) > TWEET_LIMIT
         or not re.fullmatch(r"[a-z]{2,3}", lang)
+        or settings not in REPLY_SETTINGS
     ):
         return jsonify(
             {
                 "error": "a user name (letters, digits, _; up to 15), "
                 f"1-{TWEET_LIMIT} characters of "
-                "text and, optionally, a language code such as en"
+                "text and, optionally, a language code such as en and reply_settings "
+                f"({', '.join(REPLY_SETTINGS)})"
             }
         ), 400
     try:
-        tweet = _world().tweet(username, text, int(target) if target.isdigit() else None, lang)
+        tweet = _world().tweet(
+            username, text, int(target) if target.isdigit() else None, lang, settings
+        )
     except ApiError as exc:
         return jsonify({"error": exc.detail}), exc.status
     return jsonify(tweet), 201
+
+
+@bp.post("/sandbox/delete")
+def delete_tweet() -> tuple[Response, int]:
+    """A person deletes their tweet: ``{"tweet_id": "..."}``."""
+    try:
+        target = str(_json_object().get("tweet_id") or "")
+        _world().delete(int(target) if target.isdigit() else -1)
+    except ApiError as exc:
+        return jsonify({"error": exc.detail}), exc.status
+    except KeyError:
+        return jsonify({"error": "no tweet with that tweet_id"}), 404
+    return jsonify({"deleted": target}), 200
+
+
+@bp.post("/sandbox/user")
+def set_user() -> tuple[Response, int]:
+    """Change a user's standing: ``{"username": "...", "protected": true, "suspended": false,
+    "blocks_bot": true}`` (flags left out stay as they are)."""
+    try:
+        body = _json_object()
+    except ApiError as exc:
+        return jsonify({"error": exc.detail}), exc.status
+    username = str(body.get("username") or "").strip().lstrip("@")
+    flags = {k: body[k] for k in ("protected", "suspended", "blocks_bot") if k in body}
+    if not re.fullmatch(r"\w{1,15}", username) or not all(
+        isinstance(v, bool) for v in flags.values()
+    ):
+        return jsonify(
+            {"error": "a user name and true/false for protected, suspended, blocks_bot"}
+        ), 400
+    _world().set_user(username, **flags)
+    return jsonify({"username": username, **flags}), 200
 
 
 @bp.post("/sandbox/faults")

@@ -66,6 +66,13 @@ NOT_MENTIONED = (
     "Reply to this conversation is not allowed because you have not been mentioned or otherwise "
     "engaged by the author of the post you are replying to."
 )
+# X's answer to a reply to a tweet that was deleted, or whose author is protected (and not
+# followed) or suspended: it does not say which.
+NOT_VISIBLE = "You attempted to reply to a Tweet that is deleted or not visible to you."
+BLOCKED = "You have been blocked from the author of this tweet."
+# Who may reply to a tweet (X's reply_settings): everyone, the users it mentions, or the
+# author's followers (the bot follows no one in the sandbox).
+REPLY_SETTINGS = ("everyone", "mentionedUsers", "following")
 
 
 @dataclass
@@ -133,6 +140,10 @@ class SandboxState:
         self.stats: dict[str, int] = {}
         # Tweets the bot may not reply to, and the 403 detail X gives (tests set this).
         self.refuse: dict[int, str] = {}
+        # Tweets deleted by their authors; per user id, "protected", "suspended" (either hides
+        # their tweets from the bot) and "blocks_bot".
+        self.deleted: set[int] = set()
+        self.standing: dict[str, set[str]] = {}
         # (author id, normalised text) -> when and in which thread the author posted it.
         self.posted_texts: dict[tuple[str, str], list[tuple[float, str]]] = {}
         self.created: dict[int, float] = {}  # tweet id -> time.time() it was made
@@ -154,14 +165,60 @@ class SandboxState:
             return self.users[self.by_name[key]]
 
     def tweet(
-        self, username: str, text: str, in_reply_to: int | None = None, lang: str = "en"
+        self,
+        username: str,
+        text: str,
+        in_reply_to: int | None = None,
+        lang: str = "en",
+        reply_settings: str = "everyone",
     ) -> dict[str, Any]:
         """Post as ``username`` (the web page, tests and loads use this; no rules are checked).
 
         ``lang`` is what X's language detection would have set; the sandbox detects nothing.
+        ``reply_settings`` is who may reply (:data:`REPLY_SETTINGS`).
         """
+        if reply_settings not in REPLY_SETTINGS:
+            raise ValueError(f"reply_settings must be one of {', '.join(REPLY_SETTINGS)}")
         with self.lock:
-            return self._create(self.user(username)["id"], text, in_reply_to, lang)
+            tweet = self._create(self.user(username)["id"], text, in_reply_to, lang)
+            tweet["reply_settings"] = reply_settings
+            return tweet
+
+    def delete(self, tweet_id: int) -> None:
+        """The author deletes the tweet: it leaves timelines and search, and replies to it fail."""
+        with self.lock:
+            if tweet_id not in self.tweets:
+                raise KeyError(tweet_id)
+            self.deleted.add(tweet_id)
+
+    def set_user(
+        self,
+        username: str,
+        *,
+        protected: bool | None = None,
+        suspended: bool | None = None,
+        blocks_bot: bool | None = None,
+    ) -> None:
+        """Change a user's standing: protected or suspended users' tweets are not visible to
+        the bot (X treats both alike for it); a user may block the bot. None leaves a flag."""
+        with self.lock:
+            uid = self.user(username)["id"]
+            standing = self.standing.setdefault(uid, set())
+            for name, value in (
+                ("protected", protected),
+                ("suspended", suspended),
+                ("blocks_bot", blocks_bot),
+            ):
+                if value is not None:
+                    (standing.add if value else standing.discard)(name)
+
+    def visible(self, tweet_id: int) -> bool:
+        """Whether the bot can see the tweet: not deleted, its author neither protected nor
+        suspended."""
+        tweet = self.tweets.get(tweet_id)
+        if tweet is None or tweet_id in self.deleted:
+            return False
+        return not self.standing.get(tweet["author_id"], set()) & {"protected", "suspended"}
 
     def retweet(self, username: str, tweet_id: int) -> dict[str, Any]:
         """A retweet of ``tweet_id`` by ``username``: it repeats the text and so the mention."""
@@ -271,7 +328,7 @@ class SandboxState:
             ids = [
                 tid
                 for tid in sorted(self.tweets, reverse=True)
-                if self.mentions_bot(self.tweets[tid])
+                if self.mentions_bot(self.tweets[tid]) and self.visible(tid)
             ]
             if since_id is not None and self.roll("duplicate_delivery"):
                 older = [tid for tid in ids if tid <= since_id][:3]
@@ -303,17 +360,39 @@ class SandboxState:
                     )
                 if in_reply_to in self.refuse:
                     raise ApiError(403, "Forbidden", self.refuse[in_reply_to])
-                if (
-                    author_id == self.bot_id
-                    and parent["author_id"] != self.bot_id
-                    and not self.mentions_bot(parent)
-                ):
-                    raise ApiError(403, "Forbidden", NOT_MENTIONED)
+                if author_id == self.bot_id:
+                    self._check_reply(parent, in_reply_to)
                 thread = parent["conversation_id"]
             if self.repeats(author_id, text, thread):
                 self.count("refused_duplicate")
                 raise ApiError(403, "Forbidden", DUPLICATE)
             return self._create(author_id, text, in_reply_to)
+
+    def _check_reply(self, parent: dict[str, Any], parent_id: int) -> None:
+        """X's 403s for a reply of the bot's: the tweet is gone or hidden, its author blocks
+        the bot, or its reply settings leave the bot out."""
+        if not self.visible(parent_id):
+            self.count("refused_not_visible")
+            raise ApiError(403, "Forbidden", NOT_VISIBLE)
+        if "blocks_bot" in self.standing.get(parent["author_id"], set()):
+            self.count("refused_blocked")
+            raise ApiError(403, "Forbidden", BLOCKED)
+        if parent["author_id"] == self.bot_id:
+            return
+        settings = parent.get("reply_settings", "everyone")
+        mentioned = self.mentions_bot(parent)
+        if (
+            not mentioned
+            or settings == "following"
+            or (
+                settings == "mentionedUsers"
+                and not re.search(
+                    rf"@{re.escape(self.bot_username)}\b", parent["text"], re.IGNORECASE
+                )
+            )
+        ):
+            self.count("refused_not_allowed")
+            raise ApiError(403, "Forbidden", NOT_MENTIONED)
 
     def search(
         self,
@@ -351,6 +430,8 @@ class SandboxState:
                     continue
                 if not since <= self.created[tid] <= until or not match(self.tweets[tid]):
                     continue
+                if not self.visible(tid):
+                    continue
                 found.append(self.tweets[tid])
                 if len(found) > max_results:
                     break
@@ -368,5 +449,11 @@ class SandboxState:
                 "bot": self.users[self.bot_id],
                 "users": list(self.users.values()),
                 "tweets": [t for _, t in sorted(self.tweets.items())],
+                "deleted": [str(t) for t in sorted(self.deleted)],
+                "standing": {
+                    self.users[uid]["username"]: sorted(flags)
+                    for uid, flags in self.standing.items()
+                    if flags
+                },
                 "stats": dict(self.stats),
             }

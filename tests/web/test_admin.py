@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from agent.channels.twitter.models import OutboxReply
+from agent.channels.twitter.models import BLOCKED, REPLIES_CLOSED, VANISHED, OutboxReply
 from tests.web.conftest import AdminActions, add_turn, days_ago
+from xsandbox.state import BLOCKED as BLOCKED_DETAIL
+from xsandbox.state import NOT_MENTIONED, NOT_VISIBLE
 
 
 def seed(db: Session) -> None:
@@ -189,3 +192,27 @@ def test_metrics_are_prometheus_text_without_message_text(client: FlaskClient) -
     assert "# TYPE threadbot_turns" in response.text
     assert "threadbot_turn_latency_ms_count 1" in response.text
     assert "secret words" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "said"),
+    [
+        (VANISHED, NOT_VISIBLE, "the mention was deleted, or its author"),
+        (BLOCKED, BLOCKED_DETAIL, "author blocks the bot"),
+        (REPLIES_CLOSED, NOT_MENTIONED, "reply settings leave the bot out"),
+    ],
+)
+def test_thread_view_says_why_a_reply_never_reached_x(
+    admin: AdminActions, db: Session, status: str, error: str, said: str
+) -> None:
+    turn = add_turn(db, "fay", "@ada hi", channel="twitter", reply="Hello there!")
+    db.add(
+        OutboxReply(
+            mention_id=turn.id, account_id="1", author_id="2", text="Hello there!",
+            status=status, error=error, turn_id=turn.id,
+        )
+    )  # fmt: skip
+    db.commit()
+    thread = admin.client.get(f"/admin/conversations/{turn.conversation_id}").text
+    assert thread.count("not on X") == 1 and said in thread
+    assert "why posted so" not in thread

@@ -8,7 +8,14 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from agent.channels.twitter.models import OutboxReply
+from agent.channels.twitter.models import (
+    BLOCKED,
+    FAILED,
+    FORBIDDEN,
+    REPLIES_CLOSED,
+    VANISHED,
+    OutboxReply,
+)
 from agent.storage.models import Conversation, Turn, User
 from agent.storage.review_models import Annotation
 from web.review.filters import FALLBACK_TIERS, TurnFilter
@@ -61,6 +68,7 @@ class TurnRow:
     annotation: Annotation | None
     posted: str | None = None
     posted_note: str | None = None
+    delivery: str | None = None  # why X never got the reply, where it did not (below)
 
 
 def conversation_page(session: Session, where: TurnFilter, page: int, size: int) -> Page:
@@ -128,18 +136,33 @@ def conversation_page(session: Session, where: TurnFilter, page: int, size: int)
     return Page(rows, total, page, size, has_next, capped)
 
 
+# Why an outbox reply never reached X, for the thread view (agent/channels/twitter/models.py).
+UNDELIVERED = {
+    VANISHED: "not delivered: the mention was deleted, or its author's tweets are no longer "
+    "visible (protected or suspended)",
+    BLOCKED: "not delivered: the mention's author blocks the bot",
+    REPLIES_CLOSED: "not delivered: the mention's reply settings leave the bot out",
+    FORBIDDEN: "refused by X",
+    FAILED: "failed",
+}
+
+
 def _turn_rows(session: Session, stmt: Any) -> list[TurnRow]:
     rows = session.execute(
-        stmt.add_columns(User, Annotation, OutboxReply.text, OutboxReply.error)
+        stmt.add_columns(User, Annotation, OutboxReply.text, OutboxReply.error, OutboxReply.status)
         .join(Conversation, Conversation.id == Turn.conversation_id)
         .join(User, User.id == Conversation.user_id)
         .outerjoin(Annotation, Annotation.turn_id == Turn.id)
         .outerjoin(OutboxReply, OutboxReply.turn_id == Turn.id)
     )
     out = []
-    for turn, user, annotation, sent, note in rows:
+    for turn, user, annotation, sent, note, status in rows:
         switched = sent is not None and sent != turn.reply_text
-        out.append(TurnRow(turn, user, annotation, *((sent, note) if switched else ())))
+        delivery = UNDELIVERED.get(status)
+        if delivery is not None and note:
+            delivery = f"{delivery} (X: {note})"
+        posted = (sent, note) if switched and delivery is None else (None, None)
+        out.append(TurnRow(turn, user, annotation, *posted, delivery))
     return out
 
 

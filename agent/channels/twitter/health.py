@@ -13,6 +13,7 @@ from agent.channels.twitter.models import (
     FAILED,
     FORBIDDEN,
     PENDING,
+    UNDELIVERABLE,
     InboxMention,
     MentionCursor,
     OutboxReply,
@@ -48,7 +49,13 @@ class LoopHealth:
 
     @property
     def failed_replies(self) -> int:
+        """Replies X refused for the bot's own doing: what an operator must look into."""
         return self.outbox.get(FAILED, 0) + self.outbox.get(FORBIDDEN, 0)
+
+    @property
+    def undeliverable_replies(self) -> int:
+        """Replies X refused because of the mention: deleted, hidden, blocked, replies closed."""
+        return sum(self.outbox.get(status, 0) for status in UNDELIVERABLE)
 
 
 def loop_health(db: Session | Connection) -> LoopHealth:

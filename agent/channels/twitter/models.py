@@ -15,6 +15,12 @@ PENDING, HANDLED, SKIPPED, CAPPED = "pending", "handled", "skipped", "capped"
 # Outbox statuses beyond pending: posted (id recorded), dry_run, and final refusals from X.
 POSTED, DRY_RUN, DUPLICATE = "posted", "dry_run", "duplicate"
 FORBIDDEN, FAILED = "forbidden", "failed"
+# Replies X refuses because of the mention or its author, not the bot: the tweet was deleted
+# or is no longer visible (its author went protected or was suspended; X does not say which),
+# the author blocks the bot, or the tweet's reply settings leave the bot out. Final, never
+# retried, and no failure of the bot's: kept out of the failure counts and alarms.
+VANISHED, BLOCKED, REPLIES_CLOSED = "vanished", "blocked", "replies_closed"
+UNDELIVERABLE = (VANISHED, BLOCKED, REPLIES_CLOSED)
 
 
 class InboxMention(Base):

@@ -15,12 +15,16 @@ from agent.channels.twitter.api import TwitterApi
 from agent.channels.twitter.inbox import ClaimedMention
 from agent.channels.twitter.limits import TokenBucket
 from agent.channels.twitter.models import (
+    BLOCKED,
     DRY_RUN,
     DUPLICATE,
     FAILED,
     FORBIDDEN,
     PENDING,
     POSTED,
+    REPLIES_CLOSED,
+    UNDELIVERABLE,
+    VANISHED,
     OutboxReply,
 )
 from agent.channels.twitter.retry import TRANSIENT, Retrier
@@ -166,10 +170,24 @@ def _options(session: Session, row: OutboxReply) -> list[Option]:
     return options
 
 
+# X's 403 details, as it words them, for refusals that are about the mention, not the bot.
+_UNDELIVERABLE = (
+    ("deleted or not visible", VANISHED),
+    ("blocked from", BLOCKED),
+    ("conversation is not allowed", REPLIES_CLOSED),
+)
+
+
 def _refusal(exc: tweepy.HTTPException) -> tuple[str, str]:
+    """The outbox status X's final refusal leaves a reply in, and X's words for it."""
     detail = "; ".join(exc.api_messages) or str(exc)
     if isinstance(exc, tweepy.Forbidden):
-        return (DUPLICATE if "duplicate" in detail.lower() else FORBIDDEN), detail
+        said = detail.lower()
+        if "duplicate" in said:
+            return DUPLICATE, detail
+        return next(
+            (status for words, status in _UNDELIVERABLE if words in said), FORBIDDEN
+        ), detail
     return FAILED, detail
 
 
@@ -245,7 +263,12 @@ class Poster:
                         switches += 1
                         job = self._switch(job, detail)
                         continue
-                    log.warning("reply to %s refused: %s", job.mention_id, detail)
+                    if status in UNDELIVERABLE:  # the mention's doing, not a failure of ours
+                        log.info(
+                            "reply to %s not delivered (%s): %s", job.mention_id, status, detail
+                        )
+                    else:
+                        log.warning("reply to %s refused: %s", job.mention_id, detail)
                     return self._record(job.id, status, None, detail)
                 # A 429 means nothing was created; a 5xx or a lost answer may have posted anyway.
                 unsure = job.unsure or not isinstance(exc, tweepy.TooManyRequests)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select, update
@@ -12,13 +13,17 @@ from sqlalchemy.orm import Session
 
 from agent.channels.twitter import inbox
 from agent.channels.twitter.api import TwitterApi
+from agent.channels.twitter.health import loop_health
 from agent.channels.twitter.loop import MentionLoop
 from agent.channels.twitter.models import (
+    BLOCKED,
     DUPLICATE,
     FORBIDDEN,
     HANDLED,
     PENDING,
     POSTED,
+    REPLIES_CLOSED,
+    VANISHED,
     InboxMention,
     OutboxReply,
 )
@@ -27,8 +32,9 @@ from agent.channels.twitter.retry import CredentialsRejected, Retrier, RetryPoli
 from agent.storage.models import Turn
 from tests.agent.channels.twitter.helpers import answer_polled, count, replies_by_mention
 from xsandbox import SandboxServer
+from xsandbox.state import BLOCKED as BLOCKED_DETAIL
 from xsandbox.state import DUPLICATE as DUPLICATE_DETAIL
-from xsandbox.state import NOT_MENTIONED
+from xsandbox.state import NOT_MENTIONED, NOT_VISIBLE, SandboxState
 
 LoopFactory = Callable[..., MentionLoop]
 
@@ -104,7 +110,79 @@ def test_403_not_allowed_to_reply_is_recorded_not_retried(
 ) -> None:
     row, _ = _refused_every_time(sqlite_engine, sandbox, make_loop, NOT_MENTIONED)
     assert sandbox.state.stats["requests_post"] == 1
-    assert (row.status, row.error) == (FORBIDDEN, NOT_MENTIONED)
+    assert (row.status, row.error) == (REPLIES_CLOSED, NOT_MENTIONED)
+
+
+def test_any_other_403_is_a_failure_to_look_into(
+    sqlite_engine: Engine, sandbox: SandboxServer, make_loop: LoopFactory
+) -> None:
+    detail = "Your account is temporarily locked."
+    row, _ = _refused_every_time(sqlite_engine, sandbox, make_loop, detail)
+    assert (row.status, row.error) == (FORBIDDEN, detail)
+    with Session(sqlite_engine) as session:
+        health = loop_health(session)
+    assert (health.failed_replies, health.undeliverable_replies) == (1, 0)
+
+
+def _delete(world: SandboxState, tweet: dict[str, Any]) -> None:
+    world.delete(int(tweet["id"]))
+
+
+def _set(**standing: bool) -> Callable[[SandboxState, dict[str, Any]], None]:
+    def change(world: SandboxState, tweet: dict[str, Any]) -> None:
+        world.set_user(world.users[tweet["author_id"]]["username"], **standing)
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change", "settings", "status", "detail"),
+    [
+        (_delete, "everyone", VANISHED, NOT_VISIBLE),
+        (_set(protected=True), "everyone", VANISHED, NOT_VISIBLE),
+        (_set(suspended=True), "everyone", VANISHED, NOT_VISIBLE),
+        (_set(blocks_bot=True), "everyone", BLOCKED, BLOCKED_DETAIL),
+        (None, "following", REPLIES_CLOSED, NOT_MENTIONED),
+    ],
+    ids=["deleted", "protected", "suspended", "blocks the bot", "replies closed"],
+)
+def test_a_mention_that_vanished_or_refuses_replies_is_recorded_never_retried_nor_failed(
+    sqlite_engine: Engine,
+    sandbox: SandboxServer,
+    make_loop: LoopFactory,
+    change: Callable[[SandboxState, dict[str, Any]], None] | None,
+    settings: str,
+    status: str,
+    detail: str,
+) -> None:
+    world = sandbox.state
+    mention = world.tweet("ivy", "@ada hello", reply_settings=settings)
+    loop = make_loop(sqlite_engine)
+    assert loop.poll() == 1
+    if change is not None:  # between the poll and the reply, as people do
+        change(world, mention)
+    for _ in range(3):
+        loop.run_once()
+    with Session(sqlite_engine) as session:
+        row = session.scalars(select(OutboxReply)).one()
+        health = loop_health(session)
+    assert world.stats["requests_post"] == 1  # never retried
+    assert (row.status, row.error, row.posted_tweet_id) == (status, detail, None)
+    assert (health.failed_replies, health.undeliverable_replies) == (0, 1)
+    assert world.bot_replies() == []
+
+
+def test_a_mention_deleted_before_the_poll_is_never_seen(
+    sqlite_engine: Engine, sandbox: SandboxServer, make_loop: LoopFactory
+) -> None:
+    world = sandbox.state
+    world.delete(int(world.tweet("ivy", "@ada hello")["id"]))
+    world.set_user("quinn", protected=True)
+    world.tweet("quinn", "@ada psst")
+    kept = world.tweet("rae", "@ada hi")
+    loop = make_loop(sqlite_engine)
+    loop.run_once()
+    assert [t["in_reply_to_user_id"] for t in world.bot_replies()] == [kept["author_id"]]
 
 
 def test_403_duplicate_every_time_gives_up_after_the_switch_limit(
