@@ -118,6 +118,10 @@ class Settings(BaseSettings):
     # X refuses a post repeating one of the account's recent texts: replies are varied so no
     # normalised text repeats within this many hours (posted or still waiting in the outbox).
     twitter_duplicate_window_hours: float = Field(default=24.0, gt=0)
+    # When X's daily post cap held a reply this many hours, it is not sent once posting
+    # resumes (recorded as too_late, the conversation as if it had not been said); 0 sends
+    # every held reply however late.
+    twitter_max_reply_age_hours: float = Field(default=0.0, ge=0)
 
     @field_validator("database_url")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
@@ -45,6 +46,7 @@ def index() -> str:
         board=board,
         windows=WINDOWS,
         twitter=loop_health(get_session()),
+        now=datetime.now(UTC),
         graph=diagram(runtime().agent().script),
     )
 

@@ -56,6 +56,19 @@ def _fault(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
     help="How far back the duplicate rule looks.",
 )
 @click.option(
+    "--daily-post-cap",
+    type=click.IntRange(min=0),
+    help="X's 24-hour post cap: past this many posts, 429 with x-user-limit-24hour-* headers "
+    "(none by default).",
+)
+@click.option(
+    "--daily-cap-hours",
+    type=click.FloatRange(min=0, min_open=True),
+    default=24.0,
+    show_default=True,
+    help="How long until the post cap resets.",
+)
+@click.option(
     "--load",
     "load_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -71,6 +84,8 @@ def sandbox_command(
     faults: dict[str, str],
     duplicate_rule: str,
     duplicate_window_hours: float,
+    daily_post_cap: int | None,
+    daily_cap_hours: float,
     load_file: Path | None,
 ) -> None:
     """Serve a local X API v2 sandbox and its web page until Ctrl-C."""
@@ -87,6 +102,7 @@ def sandbox_command(
         )
     state.duplicate_rule = duplicate_rule
     state.duplicate_window_seconds = duplicate_window_hours * 3600
+    state.daily_post_cap, state.daily_cap_seconds = daily_post_cap, daily_cap_hours * 3600
     try:
         state.faults.update(faults)
     except (TypeError, ValueError) as exc:

@@ -123,8 +123,15 @@ class SandboxState:
     duplicate_window_seconds: float = 24 * 3600
     # X's search index lags behind posting; tweets younger than this are not found yet.
     search_lag_seconds: float = 0.0
+    # X's 24-hour post cap (None: none): posts past it get 429 with x-<scope>-limit-24hour-*
+    # headers and a reset this far away; scope "user" (the account's cap) or "app".
+    daily_post_cap: int | None = None
+    daily_cap_seconds: float = 24 * 3600
+    daily_cap_scope: str = "user"
 
     def __post_init__(self) -> None:
+        if self.daily_cap_scope not in ("user", "app"):
+            raise ValueError(f"daily_cap_scope must be user or app, not {self.daily_cap_scope!r}")
         if self.duplicate_rule not in DUPLICATE_RULES:
             raise ValueError(
                 f"duplicate_rule must be one of {', '.join(DUPLICATE_RULES)}, "
@@ -305,8 +312,35 @@ class SandboxState:
                     "Too Many Requests",
                     headers | {"x-rate-limit-remaining": "0"},
                 )
+            if endpoint == "post" and self.daily_post_cap is not None:
+                headers |= self._take_daily(
+                    now, headers | {"x-rate-limit-remaining": str(window.remaining)}
+                )
             window.remaining -= 1
             return headers | {"x-rate-limit-remaining": str(window.remaining)}
+
+    def _take_daily(self, now: float, window_headers: dict[str, str]) -> dict[str, str]:
+        """Spend one post of the 24-hour cap (every post request counts); X's 429 with the
+        cap's headers when it is spent, the 15-minute window untouched."""
+        day = self.windows.get("post_day")
+        if day is None or now >= day.reset:
+            cap = self.daily_post_cap or 0
+            day = self.windows["post_day"] = Window(cap, cap, now + self.daily_cap_seconds)
+        prefix = f"x-{self.daily_cap_scope}-limit-24hour"
+        headers = {
+            f"{prefix}-limit": str(day.limit),
+            f"{prefix}-reset": str(int(day.reset + 0.999)),
+        }
+        if day.remaining <= 0:
+            self.count("daily_capped")
+            raise ApiError(
+                429,
+                "Too Many Requests",
+                "Too Many Requests",
+                window_headers | headers | {f"{prefix}-remaining": "0"},
+            )
+        day.remaining -= 1
+        return headers | {f"{prefix}-remaining": str(day.remaining)}
 
     def roll(self, fault: str) -> bool:
         """Whether to inject ``fault`` into this request (seeded, so runs repeat)."""

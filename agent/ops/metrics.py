@@ -112,6 +112,15 @@ def _twitter(out: _Exposition, connection: Connection, now: datetime) -> None:
             for account, at in health.last_polls.items()
         ),
     )
+    out.family(
+        "threadbot_twitter_posting_paused_seconds",
+        "gauge",
+        "Seconds until posting resumes after X's post cap was spent; 0 while posting.",
+        (
+            ({"account": account}, round(max(0.0, (until - now).total_seconds()), 3))
+            for account, (until, _) in health.pauses.items()
+        ),
+    )
 
 
 def render(engine: Engine, now: datetime | None = None) -> str:

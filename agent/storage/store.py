@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Update, bindparam, insert, select, update
+from sqlalchemy import Update, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from agent.storage.models import Conversation, Turn, User
@@ -126,6 +126,34 @@ def insert_turn(session: Session, values: dict[str, Any]) -> int:
     """Insert a turn's row and return its id. Core, not the ORM: a flush of a new ``Turn``
     cost a scripted turn more than the INSERT itself."""
     return int(session.connection().execute(_INSERT_TURN, values).inserted_primary_key[0])
+
+
+def unsay_turn(session: Session, turn_id: int) -> bool:
+    """Put a conversation back as if the bot had not sent ``turn_id``'s reply (a channel gave
+    it up): its state before the turn and the reply before it. Only while that turn is the
+    conversation's last; True if it was. The version moves, so a turn deciding meanwhile
+    decides again. Slots filled by the message stay: the person did say it."""
+    turn = session.get(Turn, turn_id)
+    if turn is None:
+        return False
+    last = session.scalar(
+        select(func.max(Turn.id)).where(Turn.conversation_id == turn.conversation_id)
+    )
+    if last != turn.id:
+        return False
+    before = session.scalar(
+        select(Turn.reply_text)
+        .where(Turn.conversation_id == turn.conversation_id, Turn.id < turn.id)
+        .order_by(Turn.id.desc())
+        .limit(1)
+    )
+    session.execute(
+        update(Conversation)
+        .where(Conversation.id == turn.conversation_id)
+        .values(state=turn.state_before, last_reply=before, version=Conversation.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return True
 
 
 def update_user(session: Session, user_id: int, **values: Any) -> None:

@@ -7,6 +7,7 @@ import logging
 import signal
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from types import FrameType
 
 import click
@@ -44,6 +45,11 @@ def loop_config(
         post_burst=settings.twitter_post_burst,
         reconcile_grace=settings.twitter_reconcile_grace_seconds,
         duplicate_window_hours=settings.twitter_duplicate_window_hours,
+        max_reply_age=(
+            timedelta(hours=settings.twitter_max_reply_age_hours)
+            if settings.twitter_max_reply_age_hours
+            else None
+        ),
         dry_run=dry_run,
         backfill=backfill,
     )

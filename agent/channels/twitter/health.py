@@ -29,6 +29,12 @@ class LoopHealth:
     inbox: dict[str, int] = field(default_factory=dict)
     outbox: dict[str, int] = field(default_factory=dict)
     last_polls: dict[str, datetime] = field(default_factory=dict)
+    # Per account, a post-cap pause (agent/channels/twitter/pause.py) as recorded: until, why.
+    pauses: dict[str, tuple[datetime, str]] = field(default_factory=dict)
+
+    def paused_now(self, now: datetime) -> dict[str, tuple[datetime, str]]:
+        """The pauses still running at ``now``."""
+        return {account: p for account, p in self.pauses.items() if p[0] > now}
 
     @property
     def configured(self) -> bool:
@@ -65,9 +71,21 @@ def loop_health(db: Session | Connection) -> LoopHealth:
         return LoopHealth()
     inbox = db.execute(select(InboxMention.status, func.count()).group_by(InboxMention.status))
     outbox = db.execute(select(OutboxReply.status, func.count()).group_by(OutboxReply.status))
-    polls = db.execute(select(MentionCursor.account_id, MentionCursor.last_poll_at))
+    cursors = db.execute(
+        select(
+            MentionCursor.account_id,
+            MentionCursor.last_poll_at,
+            MentionCursor.posting_paused_until,
+            MentionCursor.posting_pause_reason,
+        )
+    ).all()
     return LoopHealth(
         inbox={status: count for status, count in inbox},
         outbox={status: count for status, count in outbox},
-        last_polls={account: at for account, at in polls if at is not None},
+        last_polls={account: at for account, at, _, _ in cursors if at is not None},
+        pauses={
+            account: (until, reason or "X's post cap")
+            for account, _, until, reason in cursors
+            if until is not None
+        },
     )

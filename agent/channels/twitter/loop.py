@@ -45,6 +45,8 @@ class LoopConfig:
     claim_batch: int = 50
     # Posting is network-bound: a few threads overlap it with answering the next mention.
     post_workers: int = 4
+    # A reply held this long by X's post cap is not sent when posting resumes (None: always).
+    max_reply_age: timedelta | None = None
 
 
 @dataclass
@@ -90,6 +92,7 @@ class MentionLoop:
             self.window,
             lease=config.lease,
             reconcile_grace=config.reconcile_grace,
+            max_reply_age=config.max_reply_age,
         )
         self.lock = PollerLock(engine, config.account_id)
         self.stats = LoopStats()
@@ -137,6 +140,7 @@ class MentionLoop:
     def run_once(self) -> int:
         """One pass: poll (if this process is the poller), answer the inbox, drain the outbox."""
         self.poster.hand_back()
+        self.poster.refresh_pause()
         if self.lock.try_acquire():
             self.poll()
         self.drain_outbox()  # a crash's leftovers first: those users' next mentions wait on them
@@ -247,7 +251,10 @@ class MentionLoop:
                 self.stats.posted += 1
 
     def drain_outbox(self) -> None:
-        """Post replies left over from a crash or an earlier failure."""
+        """Post replies left over from a crash, an earlier failure or a post-cap pause (not
+        while the pause lasts: they would all be handed straight back)."""
+        if self.poster.paused():
+            return
         with self.sessions.begin() as session:
             ids = pending_ids(session, self.config.account_id, datetime.now(UTC))
         for outbox_id in ids:

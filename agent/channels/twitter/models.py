@@ -21,6 +21,9 @@ FORBIDDEN, FAILED = "forbidden", "failed"
 # retried, and no failure of the bot's: kept out of the failure counts and alarms.
 VANISHED, BLOCKED, REPLIES_CLOSED = "vanished", "blocked", "replies_closed"
 UNDELIVERABLE = (VANISHED, BLOCKED, REPLIES_CLOSED)
+# A reply held while X's post cap was spent, then older than THREADBOT_TWITTER_MAX_REPLY_AGE_HOURS
+# when posting resumed: the operator chose not to send it.
+TOO_LATE = "too_late"
 
 
 class InboxMention(Base):
@@ -99,6 +102,10 @@ class MentionCursor(Base):
     account_id: Mapped[str] = mapped_column(String(30), primary_key=True)
     since_id: Mapped[int | None] = mapped_column(BigInteger)
     last_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # X's 24-hour (or monthly) post cap is spent: no worker posts before this time, and the
+    # dashboard says so (agent/channels/twitter/pause.py).
+    posting_paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    posting_pause_reason: Mapped[str | None] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     def __repr__(self) -> str:

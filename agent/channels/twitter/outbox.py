@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -23,14 +24,17 @@ from agent.channels.twitter.models import (
     PENDING,
     POSTED,
     REPLIES_CLOSED,
+    TOO_LATE,
     UNDELIVERABLE,
     VANISHED,
     OutboxReply,
 )
+from agent.channels.twitter.pause import Pause, read_pause, record_pause, spent_cap
 from agent.channels.twitter.retry import TRANSIENT, Retrier
 from agent.channels.twitter.window import PostedTextWindow, text_key
 from agent.core.variants import Option, choose
 from agent.storage.models import Turn
+from agent.storage.store import unsay_turn
 
 log = logging.getLogger(__name__)
 # X's duplicate rule is not documented exactly; past this many refusals of one reply, give up.
@@ -48,6 +52,7 @@ class Job:
     text: str
     unsure: bool
     last_attempt_at: datetime | None
+    queued_at: datetime | None = None  # when the turn wrote it (too late to send after a pause?)
 
 
 def _now() -> datetime:
@@ -86,7 +91,7 @@ def queue_reply(
     session.flush()
     if dry_run:
         return None
-    return Job(reply.id, reply.mention_id, reply.conversation_id, text, False, now)
+    return Job(reply.id, reply.mention_id, reply.conversation_id, text, False, now, now)
 
 
 def pending_ids(session: Session, account_id: str, now: datetime, limit: int = 500) -> list[int]:
@@ -133,7 +138,27 @@ def claim(session: Session, outbox_id: int, now: datetime, lease: timedelta) -> 
     if taken != 1:
         return None
     return Job(
-        row.id, row.mention_id, row.conversation_id, row.text, row.attempts > 0, row.last_attempt_at
+        row.id,
+        row.mention_id,
+        row.conversation_id,
+        row.text,
+        row.attempts > 0,
+        row.last_attempt_at,
+        row.created_at,
+    )
+
+
+def hold(session: Session, job: Job) -> None:
+    """Hand a claimed row back unposted (posting is paused): the attempt it counted is undone
+    when nothing can be on X from it, so it is not reconciled for nothing later."""
+    values: dict[str, object] = {"claimed_until": None}
+    if not job.unsure:
+        values |= {"attempts": 0, "last_attempt_at": None}
+    session.execute(
+        update(OutboxReply)
+        .where(OutboxReply.id == job.id, OutboxReply.status == PENDING)
+        .values(**values)
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -205,11 +230,56 @@ class Poster:
         *,
         lease: timedelta = timedelta(minutes=5),
         reconcile_grace: float = 20.0,
+        max_reply_age: timedelta | None = None,
     ) -> None:
         self.sessions, self.api, self.account_id = sessions, api, account_id
         self.retrier, self.bucket, self.window = retrier, bucket, window
         self.lease, self.reconcile_grace = lease, reconcile_grace
+        self.max_reply_age = max_reply_age
         self.abandoned: set[int] = set()
+        # X's post cap (pause.py): until when nothing is posted; after it, one post probes.
+        self._pause_lock = threading.Lock()
+        self.pause: Pause | None = None
+        self._prober: int | None = None  # the thread whose post is the probe, if any
+
+    def refresh_pause(self) -> None:
+        """Read the account's pause from the database: another worker may have hit the cap,
+        or an operator lifted it."""
+        with self.sessions() as session:
+            found = read_pause(session, self.account_id)
+        with self._pause_lock:
+            if self._prober is None:
+                self.pause = found
+
+    def paused(self) -> bool:
+        """Whether posting waits for X's reset now (the loop skips draining meanwhile)."""
+        with self._pause_lock:
+            return self.pause is not None and _now() < self.pause.until
+
+    def _may_post(self) -> bool:
+        """True to post; False to hold the reply. After the reset only one post goes out, the
+        probe, until its answer says whether the cap was lifted."""
+        with self._pause_lock:
+            if self.pause is None:
+                return True
+            if _now() < self.pause.until or self._prober is not None:
+                return False
+            self._prober = threading.get_ident()
+            return True
+
+    def _set_pause(self, pause: Pause | None) -> None:
+        """Pause (or lift the pause on) posting for every worker; ends this worker's probe."""
+        with self._pause_lock:
+            changed = pause != self.pause
+            self.pause, self._prober = pause, None
+        if changed:
+            with self.sessions.begin() as session:
+                record_pause(session, self.account_id, pause)
+            if pause is not None:
+                until = f"{pause.until:%Y-%m-%d %H:%M:%S} UTC"
+                log.warning("posting paused until %s (%s)", until, pause.reason)
+            else:
+                log.info("posting resumed: X's post cap was lifted")
 
     def post(self, outbox_id: int, fresh: Job | None = None) -> str | None:
         """Post one outbox row if this worker can claim it; the status it ended in.
@@ -241,6 +311,26 @@ class Poster:
                 job = claim(session, outbox_id, _now(), self.lease)
         if job is None:
             return None
+        if not self._may_post():
+            with self.sessions.begin() as session:
+                hold(session, job)
+            return None
+        try:
+            status = self._attempts(job)
+        finally:
+            with self._pause_lock:
+                probed = self._prober == threading.get_ident()
+                if probed:
+                    self._prober = None
+        if probed and status is not None:
+            self._set_pause(None)  # X took (or judged) a post: the cap is lifted
+        return status
+
+    def _attempts(self, job: Job) -> str | None:
+        """Post ``job`` until it is on X or refused for good; None when a spent post cap made
+        it wait (the row is handed back, pending, in its place)."""
+        if self._too_late(job) and not job.unsure:  # an unsure one may be on X: reconcile
+            return self._give_up_late(job)
         attempt = switches = 0
         while True:
             if job.unsure and (found := self._reconcile(job)) is not None:
@@ -250,6 +340,12 @@ class Poster:
             try:
                 tweet_id = self.api.post_reply(job.text, job.mention_id)
             except (tweepy.HTTPException, *TRANSIENT) as exc:
+                cap = spent_cap(exc) if isinstance(exc, tweepy.TooManyRequests) else None
+                if cap is not None:  # hours away: wait for X's reset, not a 15-minute backoff
+                    self._set_pause(cap)
+                    with self.sessions.begin() as session:
+                        hold(session, job)
+                    return None
                 delay = self.retrier.delay_for(exc, attempt)  # raises on 401
                 if delay is None:
                     status, detail = _refusal(exc)  # type: ignore[arg-type]
@@ -289,7 +385,7 @@ class Poster:
                         claimed_until=now + self.lease,
                     )
                 )
-            job = Job(job.id, job.mention_id, job.conversation_id, job.text, unsure, now)
+            job = replace(job, unsure=unsure, last_attempt_at=now)
 
     def _switch(self, job: Job, detail: str) -> Job:
         """Move the row to its turn's next option the window lets through: a new attempt, with
@@ -314,7 +410,27 @@ class Poster:
                 f"{row.error}; {note}: {detail}"[-300:] if row.error else f"{note}: {detail}"[:300]
             )
         log.warning("reply to %s: %s (%s)", job.mention_id, note, chosen.source)
-        return Job(job.id, job.mention_id, job.conversation_id, chosen.text, False, now)
+        return replace(job, text=chosen.text, unsure=False, last_attempt_at=now)
+
+    def _too_late(self, job: Job) -> bool:
+        """Whether the operator's THREADBOT_TWITTER_MAX_REPLY_AGE_HOURS says not to send a
+        reply this old (it waited out a post cap): "hi!" a day later is worse than nothing."""
+        if self.max_reply_age is None or job.queued_at is None:
+            return False
+        return _now() - job.queued_at > self.max_reply_age
+
+    def _give_up_late(self, job: Job) -> str:
+        """Record the reply as not sent, and put the conversation back as if it had not been
+        (its state and last reply), unless the person has said more since."""
+        age = (_now() - (job.queued_at or _now())).total_seconds() / 3600
+        note = f"not sent: {age:.1f} h old (THREADBOT_TWITTER_MAX_REPLY_AGE_HOURS)"
+        with self.sessions.begin() as session:
+            record(session, job.id, TOO_LATE, None, note)
+            row = session.get(OutboxReply, job.id)
+            if row is not None and row.turn_id is not None:
+                unsay_turn(session, row.turn_id)
+        log.info("reply to %s %s", job.mention_id, note)
+        return TOO_LATE
 
     def _reconcile(self, job: Job) -> str | None:
         if job.conversation_id is None:
