@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from agent.channels.twitter.api import Mention
 from agent.channels.twitter.limits import replies_in_last_hour
+from agent.channels.twitter.liveness import claimable
 from agent.channels.twitter.models import (
     CAPPED,
     HANDLED,
@@ -100,14 +101,20 @@ def save_cursor(session: Session, account_id: str, since_id: int | None, now: da
 
 
 def claim_mentions(
-    session: Session, account_id: str, now: datetime, lease: timedelta, limit: int
+    session: Session,
+    account_id: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    worker: int | None = None,
 ) -> list[ClaimedMention]:
     """Lease the oldest pending mentions, at most one per user so each user's turns stay in order.
 
     A user whose last reply is still in the outbox waits until it is posted: replies to one
     person then go out in the order of their mentions, whichever worker or thread posts them.
     On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets any number of workers claim side by side; a
-    lapsed lease (a worker that died) makes a mention claimable again.
+    lapsed lease, or a claiming ``worker`` that is no longer alive (liveness.py), makes a
+    mention claimable again.
     """
     older = aliased(InboxMention)
     earlier_pending = (
@@ -129,7 +136,7 @@ def claim_mentions(
         .where(
             InboxMention.account_id == account_id,
             InboxMention.status == PENDING,
-            or_(InboxMention.claimed_until.is_(None), InboxMention.claimed_until < now),
+            claimable(session, InboxMention.claimed_until, InboxMention.claimed_by, now),
             ~earlier_pending,
             ~reply_posting,
         )
@@ -141,7 +148,7 @@ def claim_mentions(
         session.execute(
             update(InboxMention)
             .where(InboxMention.tweet_id.in_([r.tweet_id for r in rows]))
-            .values(claimed_until=now + lease)
+            .values(claimed_until=now + lease, claimed_by=worker)
         )
     return [_claimed(r) for r in rows]
 
@@ -207,11 +214,19 @@ def finish_mention(session: Session, tweet_id: int, status: str, reason: str | N
     )
 
 
-def release_claims(session: Session, account_id: str, tweet_ids: list[int] | None = None) -> None:
-    """Drop leases: the given mentions' (a graceful stop) or all of them (a lone SQLite worker)."""
+def release_claims(
+    session: Session,
+    account_id: str,
+    tweet_ids: list[int] | None = None,
+    worker: int | None = None,
+) -> None:
+    """Drop leases: the given mentions' (a graceful stop), a worker's own (what a pass it
+    abandoned left), or all of them (a lone SQLite worker)."""
     statement = update(InboxMention).where(
         InboxMention.account_id == account_id, InboxMention.status == PENDING
     )
     if tweet_ids is not None:
         statement = statement.where(InboxMention.tweet_id.in_(tweet_ids))
-    session.execute(statement.values(claimed_until=None))
+    if worker is not None:
+        statement = statement.where(InboxMention.claimed_by == worker)
+    session.execute(statement.values(claimed_until=None, claimed_by=None))

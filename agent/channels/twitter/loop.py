@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from agent.channels.twitter import inbox
 from agent.channels.twitter.api import Mention, TwitterApi
 from agent.channels.twitter.limits import TokenBucket
+from agent.channels.twitter.liveness import WorkerLock
 from agent.channels.twitter.lock import PollerLock
 from agent.channels.twitter.outbox import Poster, pending_ids, release_all
 from agent.channels.twitter.retry import Retrier, RetryPolicy, Stopped
@@ -95,6 +96,7 @@ class MentionLoop:
             max_reply_age=config.max_reply_age,
         )
         self.lock = PollerLock(engine, config.account_id)
+        self.liveness = WorkerLock(engine)
         self.stats = LoopStats()
 
     def run(self) -> None:
@@ -123,12 +125,14 @@ class MentionLoop:
                     continue
                 self.stop.wait(max(0.0, self.config.poll_interval - (time.monotonic() - started)))
         finally:
-            self.lock.release()
+            self.close()
         log.info("mention loop stopped: %s", self.stats)
 
     def close(self) -> None:
-        """Give up the poller role (``run`` does this itself when it ends)."""
+        """Give up the poller role and the worker's liveness lock (``run`` does this itself
+        when it ends)."""
         self.lock.release()
+        self.liveness.release()
 
     def recover(self) -> None:
         """On SQLite, free the claims a killed run left (one loop process is all it supports)."""
@@ -140,6 +144,7 @@ class MentionLoop:
     def run_once(self) -> int:
         """One pass: poll (if this process is the poller), answer the inbox, drain the outbox."""
         self.poster.hand_back()
+        self._own_claims()
         self.poster.refresh_pause()
         if self.lock.try_acquire():
             self.poll()
@@ -147,6 +152,19 @@ class MentionLoop:
         handled = self.work_inbox()
         self.drain_outbox()
         return handled
+
+    def _own_claims(self) -> None:
+        """Take (or re-take, after a lost connection) this worker's liveness lock, and free
+        the claims it still holds: between passes it is working on nothing, so those are
+        what a pass abandoned (the database went away midway) and would otherwise wait out
+        their lease."""
+        me = self.liveness.ensure()
+        self.poster.worker = me
+        if me is None:
+            return
+        with self.sessions.begin() as session:
+            inbox.release_claims(session, self.config.account_id, worker=me)
+            release_all(session, self.config.account_id, worker=me)
 
     def poll(self) -> int:
         """Fetch every mention newer than the cursor into the inbox; the number newly stored."""
@@ -203,6 +221,7 @@ class MentionLoop:
                         datetime.now(UTC),
                         self.config.lease,
                         self.config.claim_batch,
+                        self.poster.worker,
                     )
                 if not batch:
                     if not in_flight:
@@ -227,6 +246,7 @@ class MentionLoop:
                             dry_run=self.config.dry_run,
                             lease=self.config.lease,
                             window=self.window,
+                            worker=self.poster.worker,
                         )
                     except Exception:
                         # One bad mention must not stop the rest; its lease lapses and it is

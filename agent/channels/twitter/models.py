@@ -49,8 +49,10 @@ class InboxMention(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     status: Mapped[str] = mapped_column(String(20), default=PENDING)
     reason: Mapped[str | None] = mapped_column(String(200))
-    # A worker's claim; once it lapses (the worker died) another worker may take the mention.
+    # A worker's claim; once it lapses, or its worker's liveness lock is gone (liveness.py),
+    # another worker may take the mention.
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[int | None] = mapped_column(BigInteger)
     turn_id: Mapped[int | None] = mapped_column(Integer)
 
     def __repr__(self) -> str:
@@ -82,6 +84,7 @@ class OutboxReply(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[int | None] = mapped_column(BigInteger)  # as on the inbox
     posted_tweet_id: Mapped[str | None] = mapped_column(String(30))
     error: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

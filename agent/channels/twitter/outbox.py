@@ -8,13 +8,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import tweepy
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.channels.twitter.api import TwitterApi
 from agent.channels.twitter.inbox import ClaimedMention
 from agent.channels.twitter.limits import TokenBucket
+from agent.channels.twitter.liveness import claimable
 from agent.channels.twitter.models import (
     BLOCKED,
     DRY_RUN,
@@ -68,6 +69,7 @@ def queue_reply(
     dry_run: bool,
     now: datetime,
     lease: timedelta,
+    worker: int | None = None,
 ) -> Job | None:
     """Add the turn's reply to the outbox in the turn's transaction; the job to post it now,
     or None on a dry run (the row then records what would have been sent)."""
@@ -85,6 +87,7 @@ def queue_reply(
         attempts=0 if dry_run else 1,
         last_attempt_at=None if dry_run else now,
         claimed_until=None if dry_run else now + lease,
+        claimed_by=None if dry_run else worker,
         turn_id=turn.id,
     )
     session.add(reply)
@@ -102,7 +105,7 @@ def pending_ids(session: Session, account_id: str, now: datetime, limit: int = 5
             .where(
                 OutboxReply.account_id == account_id,
                 OutboxReply.status == PENDING,
-                or_(OutboxReply.claimed_until.is_(None), OutboxReply.claimed_until < now),
+                claimable(session, OutboxReply.claimed_until, OutboxReply.claimed_by, now),
             )
             .order_by(OutboxReply.id)
             .limit(limit)
@@ -110,16 +113,24 @@ def pending_ids(session: Session, account_id: str, now: datetime, limit: int = 5
     )
 
 
-def release_all(session: Session, account_id: str) -> None:
-    """Drop every pending reply's lease (only safe where this process is the only worker)."""
-    session.execute(
-        update(OutboxReply)
-        .where(OutboxReply.account_id == account_id, OutboxReply.status == PENDING)
-        .values(claimed_until=None)
+def release_all(session: Session, account_id: str, worker: int | None = None) -> None:
+    """Drop the leases of pending replies: a worker's own (what a pass it abandoned left), or
+    every one (only safe where this process is the only worker)."""
+    statement = update(OutboxReply).where(
+        OutboxReply.account_id == account_id, OutboxReply.status == PENDING
     )
+    if worker is not None:
+        statement = statement.where(OutboxReply.claimed_by == worker)
+    session.execute(statement.values(claimed_until=None, claimed_by=None))
 
 
-def claim(session: Session, outbox_id: int, now: datetime, lease: timedelta) -> Job | None:
+def claim(
+    session: Session,
+    outbox_id: int,
+    now: datetime,
+    lease: timedelta,
+    worker: int | None = None,
+) -> Job | None:
     """Count one attempt and take the lease in one UPDATE, so two workers never both post."""
     row = session.get(OutboxReply, outbox_id)
     if row is None or row.status != PENDING:
@@ -130,9 +141,14 @@ def claim(session: Session, outbox_id: int, now: datetime, lease: timedelta) -> 
             OutboxReply.id == outbox_id,
             OutboxReply.status == PENDING,
             OutboxReply.attempts == row.attempts,
-            or_(OutboxReply.claimed_until.is_(None), OutboxReply.claimed_until < now),
+            claimable(session, OutboxReply.claimed_until, OutboxReply.claimed_by, now),
         )
-        .values(attempts=row.attempts + 1, last_attempt_at=now, claimed_until=now + lease)
+        .values(
+            attempts=row.attempts + 1,
+            last_attempt_at=now,
+            claimed_until=now + lease,
+            claimed_by=worker,
+        )
         .execution_options(synchronize_session=False)
     ).rowcount
     if taken != 1:
@@ -151,7 +167,7 @@ def claim(session: Session, outbox_id: int, now: datetime, lease: timedelta) -> 
 def hold(session: Session, job: Job) -> None:
     """Hand a claimed row back unposted (posting is paused): the attempt it counted is undone
     when nothing can be on X from it, so it is not reconciled for nothing later."""
-    values: dict[str, object] = {"claimed_until": None}
+    values: dict[str, object] = {"claimed_until": None, "claimed_by": None}
     if not job.unsure:
         values |= {"attempts": 0, "last_attempt_at": None}
     session.execute(
@@ -174,6 +190,7 @@ def record(
         "posted_tweet_id": tweet_id,
         "posted_at": _now() if status == POSTED else None,
         "claimed_until": None,
+        "claimed_by": None,
     }
     if status != POSTED:
         values["error"] = error[:300] if error else None
@@ -236,6 +253,7 @@ class Poster:
         self.retrier, self.bucket, self.window = retrier, bucket, window
         self.lease, self.reconcile_grace = lease, reconcile_grace
         self.max_reply_age = max_reply_age
+        self.worker: int | None = None  # this worker's id for claims (liveness.py), per pass
         self.abandoned: set[int] = set()
         # X's post cap (pause.py): until when nothing is posted; after it, one post probes.
         self._pause_lock = threading.Lock()
@@ -300,7 +318,7 @@ class Poster:
                 session.execute(
                     update(OutboxReply)
                     .where(OutboxReply.id.in_(self.abandoned), OutboxReply.status == PENDING)
-                    .values(claimed_until=None)
+                    .values(claimed_until=None, claimed_by=None)
                 )
             self.abandoned.clear()
 
@@ -308,7 +326,7 @@ class Poster:
         job = fresh
         if job is None:
             with self.sessions.begin() as session:
-                job = claim(session, outbox_id, _now(), self.lease)
+                job = claim(session, outbox_id, _now(), self.lease, self.worker)
         if job is None:
             return None
         if not self._may_post():

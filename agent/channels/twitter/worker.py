@@ -27,6 +27,7 @@ def handle_mention(
     dry_run: bool,
     lease: timedelta,
     window: PostedTextWindow,
+    worker: int | None = None,
 ) -> tuple[str, Job | None]:
     """Answer one claimed mention: the inbox status it ended in, and the reply to post, if any."""
     sessions = agent.sessions
@@ -46,7 +47,7 @@ def handle_mention(
         if silent:
             return None
         return queue_reply(
-            session, account_id, mention, turn, dry_run=dry_run, now=now, lease=lease
+            session, account_id, mention, turn, dry_run=dry_run, now=now, lease=lease, worker=worker
         )
 
     try:

@@ -185,13 +185,70 @@ def test_two_loops_on_postgres_one_polls_both_answer(
     _assert_exactly_once(postgres_engine, world, mention_ids)
 
 
+def _schema(engine: Engine) -> str:
+    with engine.connect() as connection:
+        return str(connection.execute(text("SELECT current_schema()")).scalar())
+
+
+def test_a_killed_worker_on_postgres_leaves_no_one_waiting(
+    postgres_engine: Engine, sandbox: SandboxServer, make_loop: Callable[..., MentionLoop]
+) -> None:
+    """Two workers; one (a real `threadbot twitter run`) is SIGKILLed holding claims: the other
+    answers every mention it held within 30 s (not the 5-minute lease), each once."""
+    world = sandbox.state
+    mention_ids = _mentions(world, 300, users=60)
+    # Slow posts keep claims held: the kill always lands on some.
+    world.faults.update(FAULTS | {"duplicate_delivery": 0.0, "slow": 0.2, "slow_seconds": 0.3})
+    schema = _schema(postgres_engine)
+    shared = make_engine(f"{POSTGRES_URL}?options=-csearch_path%3D{schema}")
+    first = _loop_process(sandbox, shared, "--backfill")
+    survivor = make_loop(postgres_engine, timeout=0.25, claim_batch=5)
+    runner = threading.Thread(target=survivor.run)
+    try:
+        _wait_for(lambda: len(world.bot_replies()) >= 30, 90, "the first worker's replies")
+        runner.start()
+        _wait_for(lambda: len(world.bot_replies()) >= 100, 90, "both workers at work")
+        first.kill()  # SIGKILL: its claims stay behind, its connections die with it
+        killed = time.monotonic()
+        first.communicate()
+        with Session(postgres_engine) as session:
+            held = set(
+                session.scalars(
+                    select(InboxMention.tweet_id).where(
+                        InboxMention.status == "pending",
+                        InboxMention.claimed_by.is_not(None),
+                        InboxMention.claimed_by != survivor.liveness.id,
+                    )
+                )
+            )
+        _wait_for(
+            lambda: held <= {int(m) for m in replies_by_mention(world)},
+            30 - (time.monotonic() - killed),
+            "the dead worker's mentions answered within 30 s of the kill",
+        )
+        _wait_for(lambda: len(replies_by_mention(world)) >= 300, 120, "every mention answered")
+        time.sleep(0.3)  # let any stray double post show itself
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.communicate()
+        survivor.stop.set()
+        if runner.is_alive():
+            runner.join(timeout=30)
+        shared.dispose()
+    assert not runner.is_alive()
+    assert held, "the kill landed while the first worker held claims"
+    _assert_exactly_once(postgres_engine, world, mention_ids)
+
+
 def test_loop_rides_out_its_database_connections_dying(
     postgres_engine: Engine, sandbox: SandboxServer, make_loop: Callable[..., MentionLoop]
 ) -> None:
-    """A PostgreSQL restart or failover, as the loop sees it: every connection cut at once."""
+    """A PostgreSQL restart or failover, as the loop sees it: every connection cut at once,
+    while it holds claims. Those are freed as soon as it is back (its own claims, from a pass
+    it abandoned), so nobody waits the lease out."""
     world = sandbox.state
-    with postgres_engine.connect() as connection:
-        schema = connection.execute(text("SELECT current_schema()")).scalar()
+    schema = _schema(postgres_engine)
     name = f"tb-outage-{schema}"
     engine = make_engine(
         POSTGRES_URL,
@@ -203,6 +260,14 @@ def test_loop_rides_out_its_database_connections_dying(
     runner.start()
     try:
         _wait_for(lambda: len(replies_by_mention(world)) == 5, 30, "the first replies")
+        world.faults.update({"slow": 1.0, "slow_seconds": 0.3})  # posts hold claims a while
+        mention_ids += _mentions(world, 20, users=20, start=100)
+        _wait_for(
+            lambda: count(engine, InboxMention, InboxMention.claimed_until.is_not(None)) > 0,
+            30,
+            "claims held",
+        )
+        world.faults.update({"slow": 0.0})
         with postgres_engine.begin() as connection:
             cut = connection.execute(
                 text(
@@ -213,7 +278,7 @@ def test_loop_rides_out_its_database_connections_dying(
             ).all()
         assert cut, "the loop holds connections (at least the poller lock's)"
         mention_ids += _mentions(world, 5, users=5, start=5)
-        _wait_for(lambda: len(replies_by_mention(world)) == 10, 30, "replies after the cut")
+        _wait_for(lambda: len(replies_by_mention(world)) == 30, 30, "replies after the cut")
     finally:
         loop.stop.set()
         runner.join(timeout=30)
