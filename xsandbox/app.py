@@ -131,6 +131,16 @@ def _time_param(name: str) -> datetime | None:
     return moment
 
 
+def _id_param(name: str) -> int | None:
+    """A tweet id parameter (``since_id``, ``until_id``), or None when absent."""
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise ApiError(400, "Invalid Request", f"The `{name}` query parameter value is invalid.")
+    return int(raw)
+
+
 def _drop_connection() -> None:
     """Close the socket without answering, as a dying proxy does."""
     sock = request.environ.get("werkzeug.socket")
@@ -226,12 +236,9 @@ def me(world: SandboxState) -> tuple[dict[str, Any], int]:
 @bp.get("/2/users/<user_id>/mentions")
 @api("mentions")
 def mentions(world: SandboxState, user_id: str) -> tuple[dict[str, Any], int]:
-    since = request.args.get("since_id")
-    if since is not None and not since.isdigit():
-        raise ApiError(400, "Invalid Request", "The `since_id` query parameter value is invalid.")
     page, token = world.mentions(
         user_id,
-        int(since) if since else None,
+        _id_param("since_id"),
         _max_results(10, 5, 100),
         request.args.get("pagination_token"),
     )
@@ -279,6 +286,8 @@ def search(world: SandboxState) -> tuple[dict[str, Any], int]:
         request.args.get("next_token"),
         _time_param("start_time"),
         _time_param("end_time"),
+        _id_param("since_id"),
+        _id_param("until_id"),
     )
     return _listing(world, found, token), 200
 

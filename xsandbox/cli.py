@@ -69,6 +69,12 @@ def _fault(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
     help="How long until the post cap resets.",
 )
 @click.option(
+    "--mention-timeline-cap",
+    type=click.IntRange(min=1),
+    help="Like X, return only this many most recent mentions from the mentions timeline "
+    "(X: 800; none by default); older ones are left to recent search.",
+)
+@click.option(
     "--load",
     "load_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -86,6 +92,7 @@ def sandbox_command(
     duplicate_window_hours: float,
     daily_post_cap: int | None,
     daily_cap_hours: float,
+    mention_timeline_cap: int | None,
     load_file: Path | None,
 ) -> None:
     """Serve a local X API v2 sandbox and its web page until Ctrl-C."""
@@ -103,6 +110,7 @@ def sandbox_command(
     state.duplicate_rule = duplicate_rule
     state.duplicate_window_seconds = duplicate_window_hours * 3600
     state.daily_post_cap, state.daily_cap_seconds = daily_post_cap, daily_cap_hours * 3600
+    state.mention_timeline_cap = mention_timeline_cap
     try:
         state.faults.update(faults)
     except (TypeError, ValueError) as exc:

@@ -128,6 +128,9 @@ class SandboxState:
     daily_post_cap: int | None = None
     daily_cap_seconds: float = 24 * 3600
     daily_cap_scope: str = "user"
+    # X's mentions timeline returns only the most recent mentions, 800 of them (None: all):
+    # older ones are reachable through recent search alone.
+    mention_timeline_cap: int | None = None
 
     def __post_init__(self) -> None:
         if self.daily_cap_scope not in ("user", "app"):
@@ -363,7 +366,7 @@ class SandboxState:
                 tid
                 for tid in sorted(self.tweets, reverse=True)
                 if self.mentions_bot(self.tweets[tid]) and self.visible(tid)
-            ]
+            ][: self.mention_timeline_cap]
             if since_id is not None and self.roll("duplicate_delivery"):
                 older = [tid for tid in ids if tid <= since_id][:3]
                 since_id = older[-1] - 1 if older else since_id
@@ -435,8 +438,11 @@ class SandboxState:
         token: str | None = None,
         start_time: datetime | None = None,
         end_time: datetime | None = None,
+        since_id: int | None = None,
+        until_id: int | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
-        """A page of recent search (newest first, the last seven days) and the next page's token.
+        """A page of recent search (newest first, the last seven days) and the next page's token;
+        ``since_id``/``until_id`` keep only ids above/below them, as on X.
 
         :raise ApiError: X's 400 for a query it would refuse, a bad token or an old start_time.
         """
@@ -461,6 +467,10 @@ class SandboxState:
             found = []
             for tid in sorted(self.tweets, reverse=True):
                 if below is not None and tid >= below:
+                    continue
+                if (since_id is not None and tid <= since_id) or (
+                    until_id is not None and tid >= until_id
+                ):
                     continue
                 if not since <= self.created[tid] <= until or not match(self.tweets[tid]):
                     continue

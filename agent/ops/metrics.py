@@ -113,6 +113,12 @@ def _twitter(out: _Exposition, connection: Connection, now: datetime) -> None:
         ),
     )
     out.family(
+        "threadbot_twitter_timeline_gaps",
+        "gauge",
+        "Gaps the mentions timeline's 800 cap left: found, and closed through recent search.",
+        [({"state": "found"}, health.gaps_found), ({"state": "closed"}, health.gaps_closed)],
+    )
+    out.family(
         "threadbot_twitter_posting_paused_seconds",
         "gauge",
         "Seconds until posting resumes after X's post cap was spent; 0 while posting.",

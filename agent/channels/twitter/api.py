@@ -85,6 +85,29 @@ class TwitterApi:
         mentions = [_mention(t, users) for t in body.get("data", [])]
         return mentions, body.get("meta", {}).get("next_token")
 
+    def search_mentions(
+        self, username: str, since_id: int | None, until_id: int, token: str | None
+    ) -> tuple[list[Mention], str | None]:
+        """One page of recent search for mentions of @``username`` with ids between
+        ``since_id`` and ``until_id`` (both exclusive), newest first, and the next page's
+        token: what the mentions timeline's 800 cap cut off."""
+        params: dict[str, Any] = {
+            "max_results": 100,
+            "tweet_fields": TWEET_FIELDS,
+            "expansions": ["author_id"],
+            "user_fields": ["username", "name"],
+            "until_id": until_id,
+        }
+        if since_id is not None:
+            params["since_id"] = since_id
+        if token is not None:
+            params["next_token"] = token
+        query = f"(@{username} OR to:{username}) -from:{username}"
+        body = self.client.search_recent_tweets(query, user_auth=self.user_auth, **params)
+        users = {u["id"]: u for u in body.get("includes", {}).get("users", [])}
+        mentions = [_mention(t, users) for t in body.get("data", [])]
+        return mentions, body.get("meta", {}).get("next_token")
+
     def newest_mention_id(self, account_id: str) -> int | None:
         """The id of the newest mention there is, without reading the rest."""
         body = self.client.get_users_mentions(account_id, user_auth=self.user_auth, max_results=5)

@@ -31,6 +31,11 @@ class LoopHealth:
     last_polls: dict[str, datetime] = field(default_factory=dict)
     # Per account, a post-cap pause (agent/channels/twitter/pause.py) as recorded: until, why.
     pauses: dict[str, tuple[datetime, str]] = field(default_factory=dict)
+    # Gaps the mentions timeline's cap left, over all accounts: found, closed through search,
+    # and the latest time before which mentions were out of search's reach.
+    gaps_found: int = 0
+    gaps_closed: int = 0
+    unreachable_before: datetime | None = None
 
     def paused_now(self, now: datetime) -> dict[str, tuple[datetime, str]]:
         """The pauses still running at ``now``."""
@@ -77,15 +82,22 @@ def loop_health(db: Session | Connection) -> LoopHealth:
             MentionCursor.last_poll_at,
             MentionCursor.posting_paused_until,
             MentionCursor.posting_pause_reason,
+            MentionCursor.gaps_found,
+            MentionCursor.gaps_closed,
+            MentionCursor.unreachable_before,
         )
     ).all()
+    lost = [row.unreachable_before for row in cursors if row.unreachable_before is not None]
     return LoopHealth(
         inbox={status: count for status, count in inbox},
         outbox={status: count for status, count in outbox},
-        last_polls={account: at for account, at, _, _ in cursors if at is not None},
+        last_polls={row.account_id: row.last_poll_at for row in cursors if row.last_poll_at},
         pauses={
-            account: (until, reason or "X's post cap")
-            for account, _, until, reason in cursors
-            if until is not None
+            row.account_id: (row.posting_paused_until, row.posting_pause_reason or "X's post cap")
+            for row in cursors
+            if row.posting_paused_until is not None
         },
+        gaps_found=sum(row.gaps_found or 0 for row in cursors),
+        gaps_closed=sum(row.gaps_closed or 0 for row in cursors),
+        unreachable_before=max(lost, default=None),
     )

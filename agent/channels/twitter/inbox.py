@@ -100,6 +100,21 @@ def save_cursor(session: Session, account_id: str, since_id: int | None, now: da
     cursor.last_poll_at = now
 
 
+def record_gap(
+    session: Session, account_id: str, closed: bool, unreachable_before: datetime | None
+) -> None:
+    """Count a gap the mentions timeline's cap left: closed through search, or reaching past
+    search's window (mentions before ``unreachable_before`` can no longer be fetched)."""
+    cursor = session.get(MentionCursor, account_id, with_for_update=True)
+    if cursor is None:  # the first poll's walk: the cursor is written with it
+        cursor = MentionCursor(account_id=account_id, gaps_found=0, gaps_closed=0)
+        session.add(cursor)
+    cursor.gaps_found = (cursor.gaps_found or 0) + 1
+    cursor.gaps_closed = (cursor.gaps_closed or 0) + int(closed)
+    if unreachable_before is not None:
+        cursor.unreachable_before = unreachable_before
+
+
 def claim_mentions(
     session: Session,
     account_id: str,

@@ -19,6 +19,7 @@ from agent.channels.twitter.liveness import WorkerLock
 from agent.channels.twitter.lock import PollerLock
 from agent.channels.twitter.outbox import Poster, pending_ids, release_all
 from agent.channels.twitter.retry import Retrier, RetryPolicy, Stopped
+from agent.channels.twitter.search_limits import RECENT_SEARCH_DAYS, TIMELINE_CAP, snowflake_time
 from agent.channels.twitter.window import PostedTextWindow
 from agent.channels.twitter.worker import handle_mention
 from agent.core.pipeline import Agent
@@ -48,6 +49,9 @@ class LoopConfig:
     post_workers: int = 4
     # A reply held this long by X's post cap is not sent when posting resumes (None: always).
     max_reply_age: timedelta | None = None
+    # How many mentions X's timeline returns at most; a walk that brings this many may have
+    # left older ones behind (a gap, filled through recent search).
+    timeline_cap: int = TIMELINE_CAP
 
 
 @dataclass
@@ -98,6 +102,7 @@ class MentionLoop:
         self.lock = PollerLock(engine, config.account_id)
         self.liveness = WorkerLock(engine)
         self.stats = LoopStats()
+        self._bot_username: str | None = None
 
     def run(self) -> None:
         """Poll, answer and post until stopped; ``CredentialsRejected`` ends it at once."""
@@ -194,18 +199,73 @@ class MentionLoop:
                 break
             if self.stop.is_set():
                 return 0  # a partial walk is dropped; the next poll redoes it from the cursor
-        # One transaction for the whole walk: pages arrive newest first, and storing a user's
-        # newer mention before their older one could let another worker answer out of order.
+        gap = self._fill_gap(since, walked, now)
+        if gap is None:
+            return 0  # stopped midway: the next poll redoes it from the cursor
+        found, closed, unreachable = gap
+        walked += found
+        # One transaction for the whole walk (and the gap's search): pages arrive newest
+        # first, and storing a user's newer mention before their older one could let another
+        # worker answer out of order.
         newest = max([m.tweet_id for m in walked] + [since or 0]) or None
         with self.sessions.begin() as session:
             stored = inbox.store_mentions(session, account, walked)
             inbox.save_cursor(session, account, newest, now)
+            if closed is not None:
+                inbox.record_gap(session, account, closed, unreachable)
         self.stats.polls += 1
         self.stats.stored += stored
         self.stats.last_poll_at = now
         if stored:
             log.info("stored %d new mention(s)", stored)
         return stored
+
+    def _fill_gap(
+        self, since: int | None, walked: list[Mention], now: datetime
+    ) -> tuple[list[Mention], bool | None, datetime | None] | None:
+        """The mentions the timeline's 800 cap cut off, fetched through recent search.
+
+        When the walk brought the cap's worth of new mentions, older ones may lie between the
+        cursor and the oldest walked: search pages from that edge back to the cursor, or to
+        search's seven days. Returns what it found, whether a gap was closed (None: no gap),
+        and when mentions began to be out of reach (its window started after the cursor);
+        None when a stop came midway.
+        """
+        new = {m.tweet_id for m in walked if since is None or m.tweet_id > since}
+        if len(new) < self.config.timeline_cap:
+            return [], None, None
+        edge = min(new)
+        username = self._username()
+        found: list[Mention] = []
+        token = None
+        while True:
+            page, token = self.retrier.call(
+                "mention search",
+                lambda t=token: self.api.search_mentions(username, since, edge, t),
+            )
+            found += page
+            if token is None:
+                break
+            if self.stop.is_set():
+                return None
+        window_start = now - timedelta(days=RECENT_SEARCH_DAYS)
+        start = snowflake_time(since) if since is not None else None
+        unreachable = window_start if start is None or start < window_start else None
+        if unreachable is not None:
+            log.warning(
+                "mentions between %s and %s are beyond X's timeline cap and its %d-day search",
+                f"{start:%Y-%m-%d %H:%M}" if start else "the account's start",
+                f"{window_start:%Y-%m-%d %H:%M} UTC",
+                RECENT_SEARCH_DAYS,
+            )
+        log.info("the timeline's cap left a gap; search found %d older mention(s)", len(found))
+        return found, unreachable is None, unreachable
+
+    def _username(self) -> str:
+        """The bot account's user name (for searching its mentions), asked of X once."""
+        if self._bot_username is None:
+            self._bot_username = self.retrier.call("me", self.api.me)[1]
+        return self._bot_username
 
     def work_inbox(self) -> int:
         """Answer pending mentions in tweet order; replies post on a small thread pool meanwhile,

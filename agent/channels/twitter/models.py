@@ -109,6 +109,11 @@ class MentionCursor(Base):
     # dashboard says so (agent/channels/twitter/pause.py).
     posting_paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     posting_pause_reason: Mapped[str | None] = mapped_column(String(100))
+    # Gaps the mentions timeline's 800 cap left (loop.py): found, closed through recent search,
+    # and the latest that reached past search's 7 days (mentions before then are lost to it).
+    gaps_found: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    gaps_closed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    unreachable_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     def __repr__(self) -> str:

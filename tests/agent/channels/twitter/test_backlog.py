@@ -14,8 +14,10 @@ from pathlib import Path
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
+from agent.channels.twitter.health import loop_health
 from agent.channels.twitter.loop import MentionLoop
 from agent.channels.twitter.models import HANDLED, POSTED, InboxMention, MentionCursor, OutboxReply
+from agent.channels.twitter.search_limits import TIMELINE_CAP
 from agent.channels.twitter.window import normalise
 from agent.storage.db import make_engine
 from agent.storage.models import Conversation, Turn, User
@@ -120,9 +122,11 @@ def _assert_exactly_once(engine: Engine, world: SandboxState, mention_ids: list[
 def test_backlog_of_1000_with_faults_and_a_kill_midway(
     sqlite_engine: Engine, sandbox: SandboxServer, make_loop: Callable[..., MentionLoop]
 ) -> None:
-    """100 people greeting and thanking the bot, X refusing any repeated text account-wide."""
+    """100 people greeting and thanking the bot, X refusing any repeated text account-wide,
+    and X's mentions timeline giving only the newest 800 (the rest come through search)."""
     world = sandbox.state
     assert world.duplicate_rule == "account"
+    world.mention_timeline_cap = TIMELINE_CAP
     mention_ids = _mentions(world, 1000, users=100, phrases=BUSY)
     world.faults.update(FAULTS)
     first = _loop_process(sandbox, sqlite_engine, "--backfill")
@@ -153,6 +157,8 @@ def test_backlog_of_1000_with_faults_and_a_kill_midway(
     _assert_exactly_once(sqlite_engine, world, mention_ids)
     for fault in ("rate_limited", "server_error", "drop", "slow", "duplicate_delivery"):
         assert world.stats.get(f"injected_{fault}", 0) > 0, fault
+    with Session(sqlite_engine) as session:  # the 200 past the cap came through search
+        assert loop_health(session).gaps_found >= 1
 
 
 def test_two_loops_on_postgres_one_polls_both_answer(
