@@ -131,6 +131,8 @@ class SandboxState:
     # X's mentions timeline returns only the most recent mentions, 800 of them (None: all):
     # older ones are reachable through recent search alone.
     mention_timeline_cap: int | None = None
+    # Whether the account's tier may use recent search (X's lowest tier may not: 403).
+    search_enabled: bool = True
 
     def __post_init__(self) -> None:
         if self.daily_cap_scope not in ("user", "app"):
@@ -447,6 +449,12 @@ class SandboxState:
         :raise ApiError: X's 400 for a query it would refuse, a bad token or an old start_time.
         """
         with self.lock:
+            if not self.search_enabled:
+                raise ApiError(
+                    403,
+                    "Client Forbidden",
+                    "This endpoint is not available at your current access level.",
+                )
             try:
                 match = compile_query(query, self._user_id)
             except QueryError as exc:

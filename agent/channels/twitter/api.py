@@ -60,6 +60,7 @@ class TwitterApi:
     def __init__(self, connection: Connection) -> None:
         self.client = connection.client
         self.user_auth = connection.user_auth
+        self.pacer = connection.pacer
 
     def me(self) -> tuple[str, str]:
         """The authenticated account's id and username."""

@@ -9,6 +9,7 @@ from typing import Any
 import requests
 import tweepy
 
+from agent.channels.twitter.pacing import Pacer
 from agent.settings import LOCAL_X_CREDENTIALS, Settings
 
 # tweepy hard-codes this host; ApiSession swaps it for the configured base.
@@ -26,25 +27,30 @@ class ApiSession(requests.Session):
     tweepy passes no timeout, so without one a stalled connection would hang the loop forever.
     """
 
-    def __init__(self, base: str, timeout: float) -> None:
+    def __init__(self, base: str, timeout: float, pacer: Pacer) -> None:
         super().__init__()
         self.base = base.rstrip("/")
         self.timeout = timeout
+        self.pacer = pacer
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
         if isinstance(url, str) and url.startswith(TWEEPY_HOST):
             # Rewritten before OAuth 1.0a signs the request, so the signature covers the real URL.
             url = self.base + url.removeprefix(TWEEPY_HOST)
         kwargs.setdefault("timeout", self.timeout)
-        return super().request(method, url, *args, **kwargs)
+        response = super().request(method, url, *args, **kwargs)
+        self.pacer.observe(response)  # tweepy keeps only the body: the budget is read here
+        return response
 
 
 @dataclass(frozen=True)
 class Connection:
-    """A configured client and whether its calls use OAuth 1.0a user context."""
+    """A configured client, whether its calls use OAuth 1.0a user context, and the rate-limit
+    budgets its answers reported."""
 
     client: tweepy.Client
     user_auth: bool
+    pacer: Pacer
 
 
 def _secret(value: Any) -> str | None:
@@ -77,8 +83,9 @@ def make_client(settings: Settings) -> Connection:
         client = tweepy.Client(bearer_token=token, return_type=dict)
     else:
         client = tweepy.Client(**oauth1, return_type=dict)
-    client.session = ApiSession(base, settings.twitter_request_timeout_seconds)
+    pacer = Pacer()
+    client.session = ApiSession(base, settings.twitter_request_timeout_seconds, pacer)
     # At DEBUG these print request headers and OAuth signing input: secrets must never be logged.
     for name in ("tweepy", "oauthlib", "requests_oauthlib"):
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger(name).level))
-    return Connection(client, user_auth=token is None)
+    return Connection(client, user_auth=token is None, pacer=pacer)

@@ -9,6 +9,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import tweepy
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -18,6 +19,7 @@ from agent.channels.twitter.limits import TokenBucket
 from agent.channels.twitter.liveness import WorkerLock
 from agent.channels.twitter.lock import PollerLock
 from agent.channels.twitter.outbox import Poster, pending_ids, release_all
+from agent.channels.twitter.pacing import MENTIONS
 from agent.channels.twitter.retry import Retrier, RetryPolicy, Stopped
 from agent.channels.twitter.search_limits import RECENT_SEARCH_DAYS, TIMELINE_CAP, snowflake_time
 from agent.channels.twitter.window import PostedTextWindow
@@ -128,10 +130,21 @@ class MentionLoop:
                     if self.stop.wait(delay):
                         break
                     continue
-                self.stop.wait(max(0.0, self.config.poll_interval - (time.monotonic() - started)))
+                self.stop.wait(self._next_poll(time.monotonic() - started))
         finally:
             self.close()
         log.info("mention loop stopped: %s", self.stats)
+
+    def _next_poll(self, elapsed: float) -> float:
+        """Seconds until the next pass: the poll interval, or longer when the mentions
+        endpoint's budget would not last it (pacing.py); only the poller is paced so."""
+        wait = max(0.0, self.config.poll_interval - elapsed)
+        if self.lock.held:
+            paced = self.api.pacer.wait(MENTIONS)
+            if paced > wait:
+                log.debug("pacing: next poll in %.1f s (X's mentions window)", paced)
+                wait = paced
+        return wait
 
     def close(self) -> None:
         """Give up the poller role and the worker's liveness lock (``run`` does this itself
@@ -239,10 +252,14 @@ class MentionLoop:
         found: list[Mention] = []
         token = None
         while True:
-            page, token = self.retrier.call(
-                "mention search",
-                lambda t=token: self.api.search_mentions(username, since, edge, t),
-            )
+            try:
+                page, token = self.retrier.call(
+                    "mention search",
+                    lambda t=token: self.api.search_mentions(username, since, edge, t),
+                )
+            except tweepy.HTTPException as exc:  # e.g. a tier without recent search (403)
+                log.error("the timeline's cap left a gap that search cannot fill: %s", exc)
+                return found, False, None
             found += page
             if token is None:
                 break

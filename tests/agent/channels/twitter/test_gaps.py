@@ -94,3 +94,19 @@ def test_a_gap_reaching_past_searchs_seven_days_is_reported_not_silent(
     assert cursor.unreachable_before is not None
     window = datetime.now(UTC) - timedelta(days=7)
     assert abs((cursor.unreachable_before - window).total_seconds()) < 60
+
+
+def test_a_tier_without_search_leaves_the_gap_open_and_goes_on(
+    sqlite_engine: Engine, sandbox: SandboxServer, make_loop: LoopFactory
+) -> None:
+    loop = _capped(sandbox, make_loop, sqlite_engine)
+    world = sandbox.state
+    world.search_enabled = False
+    waiting = [world.tweet(f"fan{i}", f"@ada hi {i}") for i in range(CAP + 5)]
+    loop.run_once()
+    answered = replies_by_mention(world)
+    assert {m["id"] for m in waiting[-CAP:]} <= set(answered)  # the timeline's newest
+    assert len(answered) == CAP
+    with Session(sqlite_engine) as session:
+        health = loop_health(session)
+    assert (health.gaps_found, health.gaps_closed) == (1, 0)

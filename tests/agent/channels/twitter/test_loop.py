@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 
 from sqlalchemy import Engine, select
@@ -151,3 +153,32 @@ def test_hostile_text_is_stored_replaced_and_the_rest_of_the_batch_answered(
     # Replaced, not dropped: the bidi and zero-width characters are data and stay.
     assert texts[odd["id"]] == "@ada hi \ufffd \u202etxt.exe\ufffd ad\u200dmin"
     assert texts[fine["id"]] == "@ada hello"
+
+
+def test_a_one_request_per_window_tier_is_paced_never_rate_limited(
+    sqlite_engine: Engine, sandbox: SandboxServer, make_loop: Callable[..., MentionLoop]
+) -> None:
+    """X's lowest tiers allow the mentions timeline one request per 15 minutes: the loop
+    reads the window from X's headers and polls once per window, meeting no 429."""
+    world = sandbox.state
+    world.limits["mentions"], world.window_seconds = 1, 1.0  # one request a (shrunk) window
+    loop = make_loop(sqlite_engine)  # poll interval 0.01 s: without pacing, a 429 storm
+    runner = threading.Thread(target=loop.run)
+    first = world.tweet("amy", "@ada hello")
+    runner.start()
+    try:
+        deadline = time.monotonic() + 5.0
+        later = None
+        while time.monotonic() < deadline:
+            if later is None and time.monotonic() > deadline - 3.5:
+                later = world.tweet("bo", "@ada hi")
+            time.sleep(0.05)
+    finally:
+        loop.stop.set()
+        runner.join(timeout=10)
+    assert later is not None
+    assert world.stats.get("rate_limited", 0) == 0
+    assert 2 <= world.stats["requests_mentions"] <= 4  # about one per 2 s (window + clock slack)
+    assert {first["id"], later["id"]} <= set(replies_by_mention(world))
+    budget = loop.api.pacer.budget("GET /2/users/:id/mentions")
+    assert budget is not None and budget.limit == 1
