@@ -14,7 +14,7 @@ from generator.errors import GeneratorError
 from generator.tweetlen import TWEET_LIMIT
 from xsandbox.load import load_threads
 from xsandbox.server import SandboxServer
-from xsandbox.state import DUPLICATE_RULES, SandboxState
+from xsandbox.state import DEFAULT_LIMITS, DUPLICATE_RULES, SandboxState
 
 
 def _fault(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
@@ -25,6 +25,19 @@ def _fault(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
             raise click.BadParameter(f"{value!r}: use NAME=VALUE, e.g. server_error=0.1")
         faults[name.strip()] = number.strip()
     return faults
+
+
+def _limit(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, int]:
+    limits = {}
+    for value in values:
+        name, sep, number = value.partition("=")
+        if not sep or name.strip() not in DEFAULT_LIMITS or not number.strip().isdigit():
+            raise click.BadParameter(
+                f"{value!r}: use ENDPOINT=REQUESTS with ENDPOINT one of "
+                f"{', '.join(DEFAULT_LIMITS)}, e.g. mentions=1"
+            )
+        limits[name.strip()] = int(number)
+    return limits
 
 
 @click.command("sandbox")
@@ -75,6 +88,26 @@ def _fault(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
     "(X: 800; none by default); older ones are left to recent search.",
 )
 @click.option(
+    "--limit",
+    "limits",
+    multiple=True,
+    callback=_limit,
+    help="Requests an endpoint allows per window, e.g. mentions=1 for X's lowest tier "
+    "(repeatable; endpoints: " + ", ".join(DEFAULT_LIMITS) + ").",
+)
+@click.option(
+    "--window-minutes",
+    type=click.FloatRange(min=0, min_open=True),
+    default=15.0,
+    show_default=True,
+    help="The rate-limit window.",
+)
+@click.option(
+    "--no-search",
+    is_flag=True,
+    help="Refuse recent search with X's 403, as for a tier without it.",
+)
+@click.option(
     "--load",
     "load_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -93,6 +126,9 @@ def sandbox_command(
     daily_post_cap: int | None,
     daily_cap_hours: float,
     mention_timeline_cap: int | None,
+    limits: dict[str, int],
+    window_minutes: float,
+    no_search: bool,
     load_file: Path | None,
 ) -> None:
     """Serve a local X API v2 sandbox and its web page until Ctrl-C."""
@@ -111,6 +147,8 @@ def sandbox_command(
     state.duplicate_window_seconds = duplicate_window_hours * 3600
     state.daily_post_cap, state.daily_cap_seconds = daily_post_cap, daily_cap_hours * 3600
     state.mention_timeline_cap = mention_timeline_cap
+    state.limits |= limits
+    state.window_seconds, state.search_enabled = window_minutes * 60, not no_search
     try:
         state.faults.update(faults)
     except (TypeError, ValueError) as exc:

@@ -80,6 +80,11 @@ def test_once_against_the_sandbox_answers_and_dry_run_does_not_post(
         (["--port", "70000"], "70000 is not in the range"),
         (["--duplicate-rule", "sometimes"], "'sometimes' is not one of 'account', 'thread'"),
         (["--duplicate-window-hours", "0"], "0.0 is not in the range x>0"),
+        (["--limit", "meteor=1"], "ENDPOINT one of mentions, post, search"),
+        (["--limit", "mentions"], "use ENDPOINT=REQUESTS"),
+        (["--daily-post-cap", "-1"], "-1 is not in the range x>=0"),
+        (["--mention-timeline-cap", "0"], "0 is not in the range x>=1"),
+        (["--window-minutes", "0"], "0.0 is not in the range x>0"),
     ],
 )
 def test_sandbox_refuses_bad_options(
