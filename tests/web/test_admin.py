@@ -1,10 +1,18 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from agent.channels.twitter.models import BLOCKED, REPLIES_CLOSED, VANISHED, OutboxReply
+from agent.channels.twitter.models import (
+    BLOCKED,
+    REPLIES_CLOSED,
+    VANISHED,
+    MentionCursor,
+    OutboxReply,
+)
 from tests.web.conftest import AdminActions, add_turn, days_ago
 from xsandbox.state import BLOCKED as BLOCKED_DETAIL
 from xsandbox.state import NOT_MENTIONED, NOT_VISIBLE
@@ -216,3 +224,20 @@ def test_thread_view_says_why_a_reply_never_reached_x(
     thread = admin.client.get(f"/admin/conversations/{turn.conversation_id}").text
     assert thread.count("not on X") == 1 and said in thread
     assert "why posted so" not in thread
+
+
+def test_dashboard_shows_a_posting_pause_and_timeline_gaps(
+    admin: AdminActions, db: Session
+) -> None:
+    until = datetime.now(UTC) + timedelta(hours=5)
+    db.add(
+        MentionCursor(
+            account_id="1", since_id=5, last_poll_at=datetime.now(UTC),
+            posting_paused_until=until, posting_pause_reason="X's 24-hour post cap (account)",
+            gaps_found=2, gaps_closed=1, unreachable_before=datetime(2026, 12, 1, 8, tzinfo=UTC),
+        )
+    )  # fmt: skip
+    db.commit()
+    page = admin.client.get("/admin/").text
+    assert f"paused until {until:%Y-%m-%d %H:%M} UTC (X&#39;s 24-hour post cap (account))" in page
+    assert "2 found, 1 closed through search; mentions before 2026-12-01 08:00 UTC" in page
