@@ -106,9 +106,16 @@ def validate_command(app: AppContext) -> None:
     warnings = variant_warnings(script, config.min_reply_variants)
     for warning in warnings:
         click.echo(str(warning), err=True)
+    follow_ups = script.follow_ups
+    answered = (
+        f", follow-ups for {len(follow_ups.answers) - len(follow_ups.intents)} subjects and "
+        f"{len(follow_ups.intents)} intents"
+        if follow_ups is not None
+        else ""
+    )
     click.echo(
         f"{config.dialogue_path}: ok ({len(script.states)} states, "
-        f"{len(script.transitions)} transitions, {len(script.triggers)} intents used"
+        f"{len(script.transitions)} transitions, {len(script.triggers)} intents used{answered}"
         + (f"; {len(warnings)} warning(s))" if warnings else ")")
     )
 

@@ -62,6 +62,22 @@ def test_validate_checks_persona_and_acknowledgements(env: Path) -> None:
     assert all(f"{dialogue}:" in line for line in output.splitlines()[:2])
 
 
+def test_validate_lists_the_topics_missing_follow_ups(env: Path) -> None:
+    code, output = run("validate")
+    assert code == 0 and "follow-ups for 18 subjects and 5 intents" in output
+    dialogue = env / "dialogue.yml"
+    text = dialogue.read_text()
+    start = text.index("    robotics:\n      more:")
+    end = text.index("    self-driving cars:\n      more:")
+    without_robotics = text[:start] + text[end:]
+    dialogue.write_text(without_robotics.replace('      why: "Supervised', '      whyy: "S', 1))
+    code, output = run("validate")
+    assert code == 1
+    assert "'robotics' has a 'topic_answer' but no follow-up answers" in output
+    assert "unknown key 'whyy' in follow-up answers for 'supervised learning'" in output
+    assert "follow-up answers for 'supervised learning' are missing: why" in output
+
+
 def test_validate_warns_about_busy_transitions_with_few_variants(
     env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
