@@ -325,6 +325,8 @@ class MentionLoop:
                             window=self.window,
                             worker=self.poster.worker,
                         )
+                    except DBAPIError:
+                        raise  # the database is away: the pass ends here, run() waits for it
                     except Exception:
                         # One bad mention must not stop the rest; its lease lapses and it is
                         # tried again later (the user's newer mentions wait behind it).
