@@ -340,7 +340,7 @@ class Poster:
                 probed = self._prober == threading.get_ident()
                 if probed:
                     self._prober = None
-        if probed and status is not None:
+        if probed and status not in (None, TOO_LATE):
             self._set_pause(None)  # X took (or judged) a post: the cap is lifted
         return status
 
