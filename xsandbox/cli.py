@@ -17,27 +17,28 @@ from xsandbox.server import SandboxServer
 from xsandbox.state import DEFAULT_LIMITS, DUPLICATE_RULES, SandboxState
 
 
-def _fault(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
-    faults = {}
+def _pairs(values: tuple[str, ...], usage: str) -> dict[str, str]:
+    """``NAME=VALUE`` options as a mapping; ``usage`` says the form when one is not."""
+    pairs = {}
     for value in values:
         name, sep, number = value.partition("=")
         if not sep:
-            raise click.BadParameter(f"{value!r}: use NAME=VALUE, e.g. server_error=0.1")
-        faults[name.strip()] = number.strip()
-    return faults
+            raise click.BadParameter(f"{value!r}: use {usage}")
+        pairs[name.strip()] = number.strip()
+    return pairs
+
+
+def _fault(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+    return _pairs(values, "NAME=VALUE, e.g. server_error=0.1")
 
 
 def _limit(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, int]:
-    limits = {}
-    for value in values:
-        name, sep, number = value.partition("=")
-        if not sep or name.strip() not in DEFAULT_LIMITS or not number.strip().isdigit():
-            raise click.BadParameter(
-                f"{value!r}: use ENDPOINT=REQUESTS with ENDPOINT one of "
-                f"{', '.join(DEFAULT_LIMITS)}, e.g. mentions=1"
-            )
-        limits[name.strip()] = int(number)
-    return limits
+    usage = f"ENDPOINT=REQUESTS with ENDPOINT one of {', '.join(DEFAULT_LIMITS)}, e.g. mentions=1"
+    limits = _pairs(values, usage)
+    for name, number in limits.items():
+        if name not in DEFAULT_LIMITS or not number.isdigit():
+            raise click.BadParameter(f"{name}={number}: use {usage}")
+    return {name: int(number) for name, number in limits.items()}
 
 
 @click.command("sandbox")
