@@ -356,12 +356,6 @@ def _read_follow_ups(reader: _Reader, raw: Any, line: int, intents: set[str]) ->
     return FollowUps(subject, answers, replies, unbound, frozenset(answers) & intents)
 
 
-def _triggers(raw: LineDict) -> set[str]:
-    """The intents the script's transitions and global intents answer, as written."""
-    found = {str(t.get("trigger")) for t in raw.get("transitions") or [] if isinstance(t, dict)}
-    return found | set(raw.get("global_intents") or {})
-
-
 def _check_follow_ups(reader: _Reader, raw: LineDict, script: DialogueScript) -> None:
     """The subject is an entity slot, and every value the script answers "what is it?" for
     (a lookup on the subject) has its follow-ups: a topic without them would answer its
@@ -646,6 +640,10 @@ def load_script(path: Path, intents: set[str] | None = None) -> DialogueScript:
         if isinstance(fallback, LineDict)
         else ()
     )
+    transitions = (
+        *_read_transitions(reader, raw["transitions"]),
+        *_read_globals(reader, raw["global_intents"], initial),
+    )
     script = DialogueScript(
         path=path,
         name=str(raw.get("name", path.parent.name)),
@@ -654,17 +652,17 @@ def load_script(path: Path, intents: set[str] | None = None) -> DialogueScript:
         session_timeout_minutes=float(timeout),
         slots=_read_slots(reader, raw.get("slots")),
         state_replies=_read_states(reader, raw["states"]),
-        transitions=(
-            *_read_transitions(reader, raw["transitions"]),
-            *_read_globals(reader, raw["global_intents"], initial),
-        ),
+        transitions=transitions,
         fallback_replies=fallback_replies,
         persona=_read_persona(reader, raw.get("persona"), raw.line_of("persona")),
         acknowledgements=_read_acknowledgements(
             reader, raw.get("acknowledgements"), raw.line_of("acknowledgements")
         ),
         follow_ups=_read_follow_ups(
-            reader, raw.get("follow_ups"), raw.line_of("follow_ups"), _triggers(raw)
+            reader,
+            raw.get("follow_ups"),
+            raw.line_of("follow_ups"),
+            {t.trigger for t in transitions},
         ),
     )
     _check(reader, raw, script, intents)
