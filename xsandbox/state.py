@@ -282,10 +282,13 @@ class SandboxState:
             for at, conversation in self.posted_texts.get((author_id, normalise(text)), [])
         )
 
+    def names_bot(self, tweet: dict[str, Any]) -> bool:
+        """The tweet's text names the account (@ada)."""
+        return bool(re.search(rf"@{re.escape(self.bot_username)}\b", tweet["text"], re.I))
+
     def mentions_bot(self, tweet: dict[str, Any]) -> bool:
         """A mention: the tweet names the account or replies to one of its tweets (as on X)."""
-        named = re.search(rf"@{re.escape(self.bot_username)}\b", tweet["text"], re.IGNORECASE)
-        return bool(named) or tweet.get("in_reply_to_user_id") == self.bot_id
+        return self.names_bot(tweet) or tweet.get("in_reply_to_user_id") == self.bot_id
 
     def bot_replies(self) -> list[dict[str, Any]]:
         """The bot's tweets, oldest first."""
@@ -419,16 +422,10 @@ class SandboxState:
         if parent["author_id"] == self.bot_id:
             return
         settings = parent.get("reply_settings", "everyone")
-        mentioned = self.mentions_bot(parent)
         if (
-            not mentioned
+            not self.mentions_bot(parent)
             or settings == "following"
-            or (
-                settings == "mentionedUsers"
-                and not re.search(
-                    rf"@{re.escape(self.bot_username)}\b", parent["text"], re.IGNORECASE
-                )
-            )
+            or (settings == "mentionedUsers" and not self.names_bot(parent))
         ):
             self.count("refused_not_allowed")
             raise ApiError(403, "Forbidden", NOT_MENTIONED)
