@@ -310,7 +310,7 @@ class Agent:
         wants_options = inputs.wants_options and inputs.alternatives is None
         if generator is None or (plan.outcome is not None and not wants_options):
             return plan
-        context = self._context(plan, inputs.incoming.text)
+        context = self._context(plan, inputs)
         if plan.outcome is None:
             inputs.generated = generator.reply(context)
             plan.outcome = self._fallback(plan, generator, inputs.generated)
@@ -627,7 +627,7 @@ class Agent:
         text = options[0].text if options else None
         return _Outcome(text, "canned", plan.state_before, rejected, options)
 
-    def _context(self, plan: _Plan, raw_text: str) -> ReplyContext:
+    def _context(self, plan: _Plan, inputs: _Inputs[J]) -> ReplyContext:
         """What the generator conditions on: the last few turns, the topic, the bot's persona
         and acknowledgements of the message written from the bot's own templates.
 
@@ -636,7 +636,10 @@ class Agent:
         match the thread's subject, not the bare "any tips?" (the LSTM sees the earlier turns
         as well)."""
         read, binding = plan.read, plan.binding
-        text = binding.read_as if binding is not None and binding.read_as else raw_text
+        standing_alone = binding.read_as if binding is not None else None
+        text = standing_alone or inputs.incoming.text
+        # The message's own act is read once per turn (the thread's subject uses it too).
+        act = analyse(standing_alone) if standing_alone else inputs.act
         with self.sessions() as session:
             past = recent_turns(session, read.conversation_id, self.history_turns)
             earlier = [(t.user_text, t.reply_text) for t in past]
@@ -648,18 +651,17 @@ class Agent:
             max_chars=TWEET_LIMIT,
             persona=self.script.persona,
             grounded=acknowledgements(
-                self.script.acknowledgements, self._act(plan, text, previous), plan.seed
+                self.script.acknowledgements, self._act(plan, act, previous), plan.seed
             ),
         )
 
-    def _act(self, plan: _Plan, text: str, previous: str | None) -> Act:
-        """What the acknowledgements answer: the message's act, read with the message made to
-        stand alone where it was bound. After an everyday subject, a follow-up question is the
+    def _act(self, plan: _Plan, act: Act, previous: str | None) -> Act:
+        """What the acknowledgements answer: the message's ``act``, read with the message made
+        to stand alone where it was bound. After an everyday subject, a follow-up question is the
         thread's own act ("any tips?": the bot says what it can about the exam), and a remark
         that reads as nothing in particular ("I'm kind of nervous about it") answers the
         message that set the subject ("I start a new job on monday": a plan)."""
         binding = plan.binding
-        act = analyse(text)
         if binding is None or is_topic(self.script.follow_ups, binding.subject):
             return act
         if binding.question:
