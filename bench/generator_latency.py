@@ -35,7 +35,7 @@ from generator import ReplyContext, load
 from generator.clean import prepare, split_conversations
 from generator.data import iter_pairs, load_chitchat
 from generator.decode import generate
-from generator.service import LSTMReplyGenerator
+from generator.service import Seq2SeqReplyGenerator
 
 
 def rss_mb() -> float:
@@ -62,7 +62,7 @@ def percentiles(times: list[float]) -> dict[str, float]:
     return {"p50_ms": pick(0.5), "p90_ms": pick(0.9), "p99_ms": pick(0.99)}
 
 
-def ab(gen: LSTMReplyGenerator, ctxs: list[ReplyContext]) -> dict[str, dict[str, float]]:
+def ab(gen: Seq2SeqReplyGenerator, ctxs: list[ReplyContext]) -> dict[str, dict[str, float]]:
     """Beam only and re-ranked, each timed on every context in alternating order."""
     beam_only = replace(gen.options, rerank=False)
     arms = {

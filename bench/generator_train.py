@@ -6,10 +6,12 @@ ratios hold on a loaded machine even when absolute figures do not:
 
 - ``baseline``: the PyTorch chatbot tutorial's training style (bench/generator_baseline.py),
   on batches drawn at random, as the tutorial draws them;
-- ``ours_before``: generator.model.Seq2Seq with the loss over the whole padded target grid, on
-  batches sorted by source length (the training loop before the CPU speed work);
+- ``ours_before``: the LSTM kind (generator.lstm) with the loss over the whole padded target
+  grid, on batches sorted by source length (the training loop before the CPU speed work);
 - ``ours``: the training loop now: logits and loss only at real target positions, on
   generator.batches.batches;
+- ``transformer``: the same step and batches with the Transformer kind (``--embed`` wide,
+  4 heads, a feed-forward 4x as wide, ``--layers`` layers in each stack);
 - ``ours_threads<N>`` (``--also-threads N``), ``ours_bf16`` (``--bf16``: bf16 autocast, which
   pays only on CPUs with native bf16, flags avx512_bf16 or amx_bf16), and ``ours_batch<N>``
   (``--big-batch N``, what a GPU run uses).
@@ -34,6 +36,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -48,7 +51,7 @@ from generator.batches import Batch, Pair, batches, collate, make_pairs
 from generator.clean import prepare
 from generator.config import DataConfig, ModelConfig
 from generator.data import iter_pairs, load_corpus
-from generator.model import Seq2Seq
+from generator.model import Seq2Seq, build_model
 from generator.tokenizer import BPETokenizer
 
 DD = Path(__file__).resolve().parents[2] / "shared/data/dailydialog/dailydialog_trainval.jsonl.gz"
@@ -214,10 +217,11 @@ def main() -> None:
         source = args.corpus or (str(DD) if DD.exists() else "chitchat")
         pairs, tok = short_pairs(source, args.max_words, args.vocab)
     cfg = ModelConfig(tok.vocab_size, args.embed, args.hidden, args.layers, 0.1, tok.pad_id)
+    transformer = replace(cfg, kind="transformer", heads=4, ff_dim=4 * args.embed)
     amp = "cuda" if device.type == "cuda" and not args.no_amp else None
 
-    def ours(**kw: object) -> Step:
-        return our_step(Seq2Seq(cfg).to(device), device, **kw)  # type: ignore[arg-type]
+    def ours(model: ModelConfig = cfg, **kw: object) -> Step:
+        return our_step(build_model(model).to(device), device, **kw)  # type: ignore[arg-type]
 
     # name -> (step, batch maker, threads, batch size)
     bs = args.batch_size
@@ -232,6 +236,7 @@ def main() -> None:
         ),
         "ours_before": (ours(kept=False, amp=amp), source_sorted, threads, bs),
         "ours": (ours(kept=True, amp=amp), current, threads, bs),
+        "transformer": (ours(transformer, kept=True, amp=amp), current, threads, bs),
     }
     if args.also_threads:
         variants[f"ours_threads{args.also_threads}"] = (

@@ -9,12 +9,12 @@ from generator.errors import CorpusError, GeneratorError, ModelNotFoundError
 from generator.types import Generated, ReplyContext, ReplyGenerator
 
 if TYPE_CHECKING:
-    from generator.service import LSTMReplyGenerator, load
+    from generator.service import Seq2SeqReplyGenerator, load
 
 
 def __getattr__(name: str) -> Any:
     """Import torch only when a model is loaded: the agent's other commands start in a blink."""
-    if name in {"LSTMReplyGenerator", "load"}:
+    if name in {"Seq2SeqReplyGenerator", "load"}:
         from generator import service
 
         return getattr(service, name)
@@ -25,9 +25,9 @@ __all__ = [
     "CorpusError",
     "Generated",
     "GeneratorError",
-    "LSTMReplyGenerator",
     "ModelNotFoundError",
     "ReplyContext",
     "ReplyGenerator",
+    "Seq2SeqReplyGenerator",
     "load",
 ]

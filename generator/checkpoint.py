@@ -11,7 +11,7 @@ import torch
 
 from generator.config import DataConfig, ModelConfig
 from generator.errors import ModelNotFoundError
-from generator.model import Seq2Seq
+from generator.model import Seq2Seq, build_model
 from generator.tokenizer import BPETokenizer
 
 FORMAT = "threadbot-generator/1"
@@ -31,6 +31,7 @@ def save(
     epoch_step: int = 0,
     best_val_loss: float = float("inf"),
     history: list[dict[str, Any]] | None = None,
+    cpu_seconds: float = 0.0,
     name: str = "threadbot-generator",
     half: bool = False,
 ) -> None:
@@ -54,6 +55,7 @@ def save(
         "epoch_step": epoch_step,  # batches of the next epoch already trained (mid-epoch save)
         "best_val_loss": best_val_loss,
         "history": history or [],
+        "cpu_seconds": cpu_seconds,  # spent on training steps so far (a CPU budget's count)
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -99,7 +101,7 @@ def data_config(ckpt: dict[str, Any]) -> DataConfig:
 
 def build(ckpt: dict[str, Any]) -> tuple[Seq2Seq, BPETokenizer]:
     """Rebuild model (fp32, eval mode) and tokenizer from a checkpoint dict alone."""
-    model = Seq2Seq(ModelConfig(**ckpt["model_args"]))
+    model = build_model(ModelConfig(**ckpt["model_args"]))
     state = {k: v.float() if v.is_floating_point() else v for k, v in ckpt["model"].items()}
     if "out_bias" in state:  # checkpoints written before the output layer became a module
         state["out.bias"] = state.pop("out_bias")

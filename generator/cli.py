@@ -15,7 +15,7 @@ from generator.errors import GeneratorError
 
 if TYPE_CHECKING:  # the commands import torch-backed modules only when they run
     from generator.data import Conversation
-    from generator.service import LSTMReplyGenerator
+    from generator.service import Seq2SeqReplyGenerator
 
 CONFIG_HELP = "TOML preset, e.g. configs/generator/default.toml (values there, then options here)."
 
@@ -195,6 +195,12 @@ def prepare_cmd(
     help="Stop after this many steps in all; the LR schedule ends there (a run cut to fit).",
 )
 @click.option(
+    "--max-cpu-seconds",
+    type=click.FloatRange(0, min_open=True),
+    help="Stop once training has used this much CPU time (all threads, over --resume runs): "
+    "a budget that compares runs fairly on a shared machine.",
+)
+@click.option(
     "--checkpoint-every",
     type=click.IntRange(1),
     help="Also write OUT/last.pt every this many steps, so --resume continues mid-epoch.",
@@ -222,6 +228,7 @@ def train_cmd(
     lr: float | None,
     seed: int | None,
     max_steps: int | None,
+    max_cpu_seconds: float | None,
     checkpoint_every: int | None,
     device: str | None,
     name: str,
@@ -254,6 +261,7 @@ def train_cmd(
             ("lr", lr),
             ("seed", seed),
             ("max_steps", max_steps),
+            ("max_cpu_seconds", max_cpu_seconds),
             ("checkpoint_every", checkpoint_every),
         )
         if v is not None
@@ -276,8 +284,8 @@ def train_cmd(
     click.echo(
         f"best validation: loss {result.best_val_loss:.3f}, per-word perplexity "
         f"{result.best_word_perplexity:.2f}; {result.train_tokens_per_second:.0f} target "
-        f"tokens/s on {result.device}; wrote {cfg.out_dir}/best.pt, last.pt, "
-        "metrics.json, loss.png"
+        f"tokens/s on {result.device}, {result.cpu_seconds:.0f} CPU-seconds; wrote "
+        f"{cfg.out_dir}/best.pt, last.pt, metrics.json, loss.png"
     )
 
 
@@ -448,7 +456,7 @@ def eval_cmd(
 
 
 def reply_metrics(
-    gen: LSTMReplyGenerator,
+    gen: Seq2SeqReplyGenerator,
     convs: Sequence[Conversation],
     context_turns: int,
     max_replies: int,

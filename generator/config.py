@@ -7,26 +7,56 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+MODEL_KINDS = ("lstm", "transformer")
+POSITIONS = ("learned", "sinusoidal")
+
 
 @dataclass
 class ModelConfig:
-    """Shape of the seq2seq network; stored in every checkpoint so decoding rebuilds it alone."""
+    """Shape of the seq2seq network; stored in every checkpoint so decoding rebuilds it alone.
+
+    A checkpoint written before ``kind`` existed reads as the LSTM it is.
+    """
 
     vocab_size: int = 8000  # BPE merges stop here; 8k covers chit-chat with short subwords
-    embed_dim: int = 256  # tied input/output embedding, so it also sets the output projection
+    # Tied input/output embedding, so it also sets the output projection; the Transformer's
+    # width (d_model) too.
+    embed_dim: int = 256
     hidden_dim: int = 384  # decoder LSTM width; encoder is bidirectional with hidden_dim/2 a side
     num_layers: int = 2  # two layers beat one on perplexity and still decode under 40 ms
     dropout: float = 0.2  # light: chit-chat corpora are small enough to overfit in a few epochs
     pad_id: int = 0  # the tokenizer puts <pad> first, so the id is stable across corpora
+    kind: str = "lstm"  # or "transformer" (docs/generator.md says when to choose which)
+    # Transformer only (each stack has num_layers layers):
+    heads: int = 4  # attention heads; embed_dim must divide by it
+    ff_dim: int = 1024  # feed-forward width, 4x d_model as in the original
+    positions: str = "learned"  # or "sinusoidal" (no weights; extends past max_positions)
+    max_positions: int = 128  # longest source or reply in tokens (sources are cut at 96)
 
     def __post_init__(self) -> None:
         if self.hidden_dim % 2:
             raise ValueError(
                 f"hidden_dim must be even (bidirectional encoder), got {self.hidden_dim}"
             )
-        for name in ("vocab_size", "embed_dim", "hidden_dim", "num_layers"):
+        for name in (
+            "vocab_size",
+            "embed_dim",
+            "hidden_dim",
+            "num_layers",
+            "heads",
+            "ff_dim",
+            "max_positions",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.kind not in MODEL_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(MODEL_KINDS)}, got {self.kind!r}")
+        if self.positions not in POSITIONS:
+            raise ValueError(
+                f"positions must be one of {', '.join(POSITIONS)}, got {self.positions!r}"
+            )
+        if self.kind == "transformer" and self.embed_dim % self.heads:
+            raise ValueError(f"embed_dim ({self.embed_dim}) must divide by heads ({self.heads})")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
@@ -73,6 +103,10 @@ class TrainConfig:
     amp: bool = True  # bf16 autocast on CUDA; ignored on CPU where it is slower
     num_threads: int = 0  # torch CPU threads; 0 leaves torch's default
     max_steps: int = 0  # if >0, stop (and end the LR schedule) after this many steps in all
+    # If >0, stop once training steps have used this many CPU-seconds (all threads, summed
+    # over resumes): the budget that compares kinds fairly on a shared machine, where wall
+    # time depends on the load. The LR schedule still follows epochs / max_steps.
+    max_cpu_seconds: float = 0.0
     checkpoint_every: int = 0  # if >0, also write last.pt every this many steps (resumable)
     dry_run: bool = False  # one batch of training and one of validation: a smoke test
 

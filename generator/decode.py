@@ -1,4 +1,4 @@
-"""Batched beam search and nucleus sampling over a :class:`Seq2Seq`."""
+"""Batched beam search and nucleus sampling over a :class:`Seq2Seq` of either kind."""
 
 from __future__ import annotations
 
@@ -252,7 +252,7 @@ def search(
 ) -> tuple[list[list[Candidate]], list[list[Candidate]]]:
     """``beams`` beam-search replies and ``samples`` nucleus samples for each source row.
 
-    Both run in one decoding loop: every step is a single batched LSTM call over the beams
+    Both run in one decoding loop: every step is a single batched decoder call over the beams
     and the samples together, so the samples cost far less than a second search would.
     ``encoded``: ``src`` already encoded by the caller, who needs the encoding again.
     """
@@ -262,7 +262,7 @@ def search(
     rows = torch.arange(b, device=device)
     enc = encoded if encoded is not None else model.encode(src, src_lens)
     enc = enc.select(torch.cat([rows.repeat_interleave(beams), rows.repeat_interleave(samples)]))
-    state = enc.state
+    state = model.start(enc)
     beam = _Beams(b, beams, tok, opts.length_alpha, device)
     draw = _Samples(b, samples, opts, device)
     nb = b * beams
@@ -281,7 +281,7 @@ def search(
             origin = origin + sample_rows
         last = torch.tensor(tokens, device=device)
         index = torch.tensor(origin, device=device)
-        state = (state[0][:, index], state[1][:, index])
+        state = model.reorder(state, index)
         if beams and all(beam.done):
             break  # samples still running are longer than every beam: dropped, not waited for
         if not beams and not any(draw.alive):

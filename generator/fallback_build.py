@@ -29,7 +29,7 @@ from generator.rerank import reply_logprobs
 from generator.reuse import ReplySource
 from generator.scoring import split_for_eval
 from generator.selection import GROUP_SIZE, all_groups, examples, report, train_ranker
-from generator.service import LSTMReplyGenerator, load
+from generator.service import Seq2SeqReplyGenerator, load
 from nlu.wordvectors import SHIPPED, WordVectors
 
 PLOT_FILE = "ranker.png"
@@ -116,7 +116,7 @@ def build_fallback(
 
 
 def _fit_ranker(
-    gen: LSTMReplyGenerator,
+    gen: Seq2SeqReplyGenerator,
     staged: dict[str, Path],
     built: BuildReport,
     train: dict[str, list[Conversation]],
@@ -151,7 +151,7 @@ def _fit_ranker(
     return out
 
 
-def store_topic_scores(gen: LSTMReplyGenerator, path: Path) -> None:
+def store_topic_scores(gen: Seq2SeqReplyGenerator, path: Path) -> None:
     """Store log p(reply | topic token alone) of every indexed reply for each of the model's
     topic tokens (the no-topic one included): the anti-LM feature, paid for once here."""
     index = ReplyIndex(path)

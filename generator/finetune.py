@@ -19,7 +19,7 @@ from generator.clean import prepare, split_conversations
 from generator.config import DataConfig, TrainConfig
 from generator.data import Conversation, load_corpus, write_jsonl
 from generator.scoring import generate_replies, perplexity, sample_exchanges, text_metrics
-from generator.service import LSTMReplyGenerator, load
+from generator.service import Seq2SeqReplyGenerator, load
 from generator.train import TrainResult, train
 from generator.types import ReplyContext
 
@@ -133,7 +133,7 @@ class Gate:
 
 
 def score_model(
-    gen: LSTMReplyGenerator,
+    gen: Seq2SeqReplyGenerator,
     convs: Sequence[Conversation],
     topic: str,
     keywords: Sequence[str],

@@ -1,118 +1,75 @@
-"""The seq2seq network: bidirectional LSTM encoder, LSTM decoder with Luong attention."""
+"""What every kind of seq2seq network offers the rest of the generator.
+
+Decoding, re-ranking, the hybrid's scoring, training and evaluation see only this interface,
+so a model of either kind (``model.kind`` in the training config: ``lstm`` or
+``transformer``) trains, decodes, quantises and re-ranks without the caller knowing which.
+The decoder's state between steps is the model's own business: the search only asks for it
+at the start and to have its rows reordered as beams move.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from abc import ABC, abstractmethod
+from typing import Any
 
-import torch
 from torch import Tensor, nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from generator.config import ModelConfig
 
-State = tuple[Tensor, Tensor]
 
+class Encoded(ABC):
+    """Encoded sources, reused at every decoding step; rows follow the source batch."""
 
-@dataclass
-class Encoded:
-    """Encoder output reused at every decoding step."""
-
-    memory: Tensor  # (B, S, H) encoder states, the attention values
-    keys: Tensor  # (B, S, H) memory projected once by W_a, so each step is one bmm
     mask: Tensor  # (B, S) True where the source is padding
-    state: State  # (L, B, H) each, the decoder's initial (h, c)
 
+    @abstractmethod
     def select(self, index: Tensor) -> Encoded:
-        """Rows ``index`` of every tensor (beam search repeats and reorders sources)."""
-        h, c = self.state
-        return Encoded(
-            self.memory[index], self.keys[index], self.mask[index], (h[:, index], c[:, index])
-        )
+        """Rows ``index`` (beam search repeats and reorders sources)."""
 
+    @abstractmethod
     def stacked(self, other: Encoded) -> Encoded:
         """This batch's rows, then ``other``'s, padded to the longer source (the padding is
-        masked, so attention is unchanged): one decoder pass can then score rows of both."""
-        width = max(self.mask.size(1), other.mask.size(1))
-
-        def pad(t: Tensor, value: float | bool) -> Tensor:
-            extra = width - t.size(1)
-            if not extra:
-                return t
-            return torch.cat([t, t.new_full((t.size(0), extra, *t.shape[2:]), value)], 1)
-
-        def cat(a: Tensor, b: Tensor, value: float | bool) -> Tensor:
-            return torch.cat([pad(a, value), pad(b, value)], 0)
-
-        return Encoded(
-            cat(self.memory, other.memory, 0.0),
-            cat(self.keys, other.keys, 0.0),
-            cat(self.mask, other.mask, True),
-            (
-                torch.cat([self.state[0], other.state[0]], 1),
-                torch.cat([self.state[1], other.state[1]], 1),
-            ),
-        )
+        masked): one decoder pass can then score rows of both."""
 
 
-class Seq2Seq(nn.Module):
-    """Encoder-decoder whose decoder runs a whole target in one LSTM call while training.
-
-    Attention is Luong "general" without input feeding: dropping input feeding lets cuDNN
-    (or MKL-DNN on CPU) run the decoder over all time steps at once, which is where the
-    speed over the step-by-step tutorial decoder comes from.
-    """
+class Seq2Seq(nn.Module, ABC):
+    """An encoder-decoder over token ids with a tied output layer named ``out``."""
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        h, e, n = cfg.hidden_dim, cfg.embed_dim, cfg.num_layers
-        drop = cfg.dropout if n > 1 else 0.0  # LSTM dropout only acts between layers
-        self.embed = nn.Embedding(cfg.vocab_size, e, padding_idx=cfg.pad_id)
-        self.encoder = nn.LSTM(e, h // 2, n, batch_first=True, bidirectional=True, dropout=drop)
-        self.decoder = nn.LSTM(e, h, n, batch_first=True, dropout=drop)
-        self.attn = nn.Linear(h, h, bias=False)  # W_a of score(d, m) = d^T W_a m
-        self.combine = nn.Linear(2 * h, e)  # [d; context] -> embedding space, for tied output
-        self.drop = nn.Dropout(cfg.dropout)
-        self.out = nn.Linear(e, cfg.vocab_size)  # a module, so int8 dynamic quantization finds it
-        self.out.weight = self.embed.weight  # tied: one matrix reads and writes tokens
-        nn.init.zeros_(self.out.bias)
-        nn.init.normal_(self.embed.weight, std=e**-0.5)
-        with torch.no_grad():
-            self.embed.weight[cfg.pad_id].zero_()
 
+    @abstractmethod
     def encode(self, src: Tensor, src_lens: Tensor) -> Encoded:
         """Run the encoder over padded ``src`` (B, S) with true lengths ``src_lens`` (B,)."""
-        emb = self.drop(self.embed(src))  # (B, S, E)
-        lens = src_lens.cpu()
-        if bool((lens == src.size(1)).all()):
-            # No padding (always so for a batch of one): packing would give the same outputs
-            # and costs more than the LSTM over a short source.
-            memory, (h, c) = self.encoder(emb)
-        else:
-            packed = pack_padded_sequence(emb, lens, batch_first=True, enforce_sorted=False)
-            out, (h, c) = self.encoder(packed)
-            memory, _ = pad_packed_sequence(out, batch_first=True, total_length=src.size(1))
-        # (2L, B, H/2) -> (L, B, H): forward and backward final states side by side per layer.
-        n, b = self.cfg.num_layers, src.size(0)
-        h = h.view(n, 2, b, -1).transpose(1, 2).reshape(n, b, -1)
-        c = c.view(n, 2, b, -1).transpose(1, 2).reshape(n, b, -1)
-        return Encoded(memory, self.attn(memory), src == self.cfg.pad_id, (h, c))
 
-    def _attend(self, dec: Tensor, enc: Encoded, keep: Tensor | None = None) -> Tensor:
-        """Logits over the vocabulary for decoder states ``dec`` (B, T, H).
+    @abstractmethod
+    def teacher_forced(
+        self,
+        enc: Any,
+        tgt_in: Tensor,
+        keep: Tensor | None = None,
+        lengths: Tensor | None = None,
+    ) -> Tensor:
+        """Logits (B, T, V) of every target position given encoded sources (B rows).
 
-        With a (B, T) mask ``keep``, only the kept positions are projected: (N, V) rows in
-        row-major order. The 8k-way output layer is the largest product of a training step, and
-        padding is up to half of a batch's target positions.
+        ``keep`` (B, T) returns only those positions' logits, (N, V): the output layer over
+        8k tokens is the largest product of a step. ``lengths``, the targets' true lengths,
+        lets a kind skip the padding where that is cheaper; outputs at real positions are the
+        same up to int8 rounding.
         """
-        scores = torch.bmm(dec, enc.keys.transpose(1, 2))  # (B, T, S)
-        scores = scores.masked_fill(enc.mask.unsqueeze(1), float("-inf"))
-        context = torch.bmm(scores.softmax(-1), enc.memory)  # (B, T, H)
-        joined = torch.cat([dec, context], -1)  # (B, T, 2H)
-        if keep is not None:
-            joined = joined[keep]  # (N, 2H)
-        mixed = torch.tanh(self.combine(joined))  # (..., E)
-        return self.out(self.drop(mixed))  # (B, T, V), or (N, V) with ``keep``
+
+    @abstractmethod
+    def start(self, enc: Any) -> Any:
+        """The decoder's state before the first token."""
+
+    @abstractmethod
+    def step(self, tokens: Tensor, state: Any, enc: Any) -> tuple[Tensor, Any]:
+        """One decoding step: log-probabilities (B, V) of the next token, and the new state."""
+
+    @abstractmethod
+    def reorder(self, state: Any, index: Tensor) -> Any:
+        """Rows ``index`` of a decoder state (beams that live on, in their new order)."""
 
     def forward(
         self, src: Tensor, src_lens: Tensor, tgt_in: Tensor, keep: Tensor | None = None
@@ -123,36 +80,18 @@ class Seq2Seq(nn.Module):
         """
         return self.teacher_forced(self.encode(src, src_lens), tgt_in, keep)
 
-    def teacher_forced(
-        self,
-        enc: Encoded,
-        tgt_in: Tensor,
-        keep: Tensor | None = None,
-        lengths: Tensor | None = None,
-    ) -> Tensor:
-        """Logits (B, T, V) of every target position given encoded sources (B rows).
-
-        With the targets' true ``lengths`` the decoder runs packed, skipping the padding: a
-        third less work when scoring many candidates of mixed length. Outputs at real
-        positions are the same up to int8 activation rounding, so callers that must match
-        an earlier ranking bit for bit leave it off.
-        """
-        emb = self.drop(self.embed(tgt_in))
-        if lengths is None or bool((lengths == tgt_in.size(1)).all()):
-            dec, _ = self.decoder(emb, enc.state)  # (B, T, H)
-        else:
-            packed = pack_padded_sequence(
-                emb, lengths.cpu(), batch_first=True, enforce_sorted=False
-            )
-            out, _ = self.decoder(packed, enc.state)
-            dec, _ = pad_packed_sequence(out, batch_first=True, total_length=tgt_in.size(1))
-        return self._attend(dec, enc, keep)
-
-    def step(self, tokens: Tensor, state: State, enc: Encoded) -> tuple[Tensor, State]:
-        """One decoding step: log-probabilities (B, V) of the next token, and the new state."""
-        dec, state = self.decoder(self.embed(tokens).unsqueeze(1), state)  # (B, 1, H)
-        return self._attend(dec, enc).squeeze(1).log_softmax(-1), state
-
     def num_parameters(self) -> int:
         """Trainable parameter count (tied embedding counted once)."""
         return sum(p.numel() for p in self.parameters())
+
+
+def build_model(cfg: ModelConfig) -> Seq2Seq:
+    """A fresh network of ``cfg.kind``."""
+    # Imported here: each kind's module subclasses the classes above.
+    if cfg.kind == "transformer":
+        from generator.transformer import TransformerSeq2Seq
+
+        return TransformerSeq2Seq(cfg)
+    from generator.lstm import LSTMSeq2Seq
+
+    return LSTMSeq2Seq(cfg)

@@ -24,7 +24,7 @@ from generator.evaluate import (
     stock_rate,
 )
 from generator.persona import Persona
-from generator.service import LSTMReplyGenerator
+from generator.service import Seq2SeqReplyGenerator
 from generator.types import Generated, ReplyContext
 
 REPLY_BATCH = 64  # contexts decoded together: the batched search's sweet spot on CPU
@@ -58,7 +58,7 @@ def split_for_eval(
 
 
 def perplexity(
-    gen: LSTMReplyGenerator, convs: Sequence[Conversation], context_turns: int
+    gen: Seq2SeqReplyGenerator, convs: Sequence[Conversation], context_turns: int
 ) -> tuple[NLL, int]:
     """Teacher-forced NLL of every reply in ``convs`` under ``gen``'s model, and the number
     of (context, reply) pairs it covers."""
@@ -76,7 +76,7 @@ def sample_exchanges(
 
 
 def generate_replies(
-    gen: LSTMReplyGenerator, contexts: Sequence[ReplyContext]
+    gen: Seq2SeqReplyGenerator, contexts: Sequence[ReplyContext]
 ) -> tuple[list[str], list[Generated]]:
     """Each context's best candidate as decoded (before the guard; "" if none) and the reply
     the bot would send (after fitting and the guard), decoded in batches."""
@@ -129,7 +129,7 @@ def source_shares(sent: Sequence[Generated]) -> dict[str, float]:
     return {f"source_{kind}": n / total for kind, n in sorted(kinds.items())}
 
 
-def guard_metrics(gen: LSTMReplyGenerator, sent: Sequence[Generated]) -> dict[str, Any]:
+def guard_metrics(gen: Seq2SeqReplyGenerator, sent: Sequence[Generated]) -> dict[str, Any]:
     """Share of replies the guard refused, and the generator's refusals by reason."""
     return {
         "guard_rejection_rate": sum(g.text is None for g in sent) / max(1, len(sent)),

@@ -17,7 +17,7 @@ from generator.decode import DecodeOptions
 from generator.hybrid import Pool, feature_rows
 from generator.ranker import FEATURES, Featurizer, Ranker, fit, selection_metrics
 from generator.reuse import drop_reason
-from generator.service import LSTMReplyGenerator
+from generator.service import Seq2SeqReplyGenerator
 from generator.types import ReplyContext
 
 GROUP_SIZE = 20  # Hits@1/20: the human reply among 19 distractors
@@ -57,7 +57,7 @@ def examples(
 
 
 def groups(
-    gen: LSTMReplyGenerator, featurizer: Featurizer, batch: Sequence[Example]
+    gen: Seq2SeqReplyGenerator, featurizer: Featurizer, batch: Sequence[Example]
 ) -> list[tuple[Example, Pool, list[list[float]]]]:
     """Each example's candidate group (the human reply first, then up to 19 distractors) with
     the feature rows of its candidates; examples with too few distractors are left out.
@@ -89,7 +89,7 @@ def groups(
 
 
 def all_groups(
-    gen: LSTMReplyGenerator,
+    gen: Seq2SeqReplyGenerator,
     featurizer: Featurizer,
     chosen: Sequence[Example],
     progress: Callable[[int], object] | None = None,

@@ -40,7 +40,7 @@ class Ranked:
     source: dict[str, Any]
 
 
-class LSTMReplyGenerator:
+class Seq2SeqReplyGenerator:
     """A trained seq2seq (with its reply index and ranker, when it has them) behind a lock;
     ``reply`` is safe to call from several threads."""
 
@@ -246,8 +246,8 @@ def load(
     quantize: bool | None = None,
     threads: int | None = None,
     **decoding: Any,
-) -> LSTMReplyGenerator:
-    """Load a model dir (or checkpoint file) into a ready :class:`LSTMReplyGenerator`.
+) -> Seq2SeqReplyGenerator:
+    """Load a model dir (or checkpoint file) into a ready :class:`Seq2SeqReplyGenerator`.
 
     ``decoding`` overrides :class:`DecodeOptions` fields (``beam_size=``, ``sample=``, ...);
     ``quantize`` applies dynamic int8 quantization to the LSTMs and Linear layers; the
@@ -279,7 +279,7 @@ def load(
     data = checkpoint.data_config(ckpt)
     topics = data.topics
     index, ranker = load_fallback(Path(path))
-    return LSTMReplyGenerator(
+    return Seq2SeqReplyGenerator(
         model,
         tok,
         version=f"{ckpt.get('name', 'generator')}@{checkpoint.fingerprint(path)}",

@@ -30,7 +30,7 @@ from generator.clean import prepare, split_conversations
 from generator.config import DataConfig, ModelConfig, TrainConfig
 from generator.data import Conversation, load_corpus
 from generator.evaluate import NLL, corpus_nll, scored_pairs
-from generator.model import Seq2Seq
+from generator.model import Seq2Seq, build_model
 from generator.targets import FilterReport, TargetFilter
 from generator.tokenizer import BPETokenizer
 
@@ -46,16 +46,23 @@ class TrainResult:
     steps: int
     train_seconds: float
     train_tokens_per_second: float
+    cpu_seconds: float  # CPU time of the training steps, all threads, over every resume
     interrupted: bool
     device: str
     parameters: int
 
 
-def get_lr(step: int, total_steps: int, cfg: TrainConfig) -> float:
-    """Linear warmup for ``warmup_steps``, then cosine decay from ``lr`` to ``min_lr``."""
+def get_lr(step: int, total_steps: int, cfg: TrainConfig, cpu_seconds: float = 0.0) -> float:
+    """Linear warmup for ``warmup_steps``, then cosine decay from ``lr`` to ``min_lr``.
+
+    With a CPU budget the decay follows whichever runs out first, steps or CPU time, so a
+    run cut by its budget still ends at ``min_lr`` rather than mid-schedule.
+    """
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
     progress = min(1.0, (step - cfg.warmup_steps) / max(1, total_steps - cfg.warmup_steps))
+    if cfg.max_cpu_seconds:
+        progress = max(progress, min(1.0, cpu_seconds / cfg.max_cpu_seconds))
     return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * progress))
 
 
@@ -121,6 +128,7 @@ class Session:
     skip: int = 0  # batches of ``start_epoch`` trained before a mid-epoch checkpoint
     best: float = float("inf")
     best_nll: NLL | None = None  # the best epoch's validation, when this process measured it
+    cpu_seconds: float = 0.0  # spent on training steps, this run and the ones it resumed
     history: list[dict[str, Any]] = field(default_factory=list)
 
     def save(self, path: Path, epoch: int, *, epoch_step: int = 0, optimizer: bool = True) -> None:
@@ -135,6 +143,7 @@ class Session:
             epoch_step=epoch_step,
             best_val_loss=self.best,
             history=self.history,
+            cpu_seconds=self.cpu_seconds,
             config=self.cfg.to_dict(),
             name=self.name,
         )
@@ -187,6 +196,7 @@ def train(
         steps=s.step,
         train_seconds=train_time,
         train_tokens_per_second=train_tokens / max(train_time, 1e-9),
+        cpu_seconds=s.cpu_seconds,
         interrupted=interrupted,
         device=str(s.device),
         parameters=s.model.num_parameters(),
@@ -247,6 +257,7 @@ def setup(
         s.step, s.start_epoch = prior["step"], prior["epoch"]
         s.skip = prior.get("epoch_step", 0)
         s.best, s.history = prior["best_val_loss"], list(prior["history"])
+        s.cpu_seconds = prior.get("cpu_seconds", 0.0)
         within = f" (batch {s.skip} of {per_epoch})" if s.skip else ""
         log(f"resuming {out / 'last.pt'} at epoch {s.start_epoch}{within}, step {s.step}")
     return s
@@ -265,7 +276,7 @@ def _build_model(
         topics=[c.topic for c in train_convs],
     )
     cfg = replace(cfg, model=replace(cfg.model, vocab_size=tok.vocab_size, pad_id=tok.pad_id))
-    return cfg, Seq2Seq(cfg.model), tok
+    return cfg, build_model(cfg.model), tok
 
 
 def _build_pairs(
@@ -296,7 +307,10 @@ def _build_pairs(
 
 
 def _done(s: Session) -> bool:
-    return bool(s.cfg.max_steps) and s.step >= s.cfg.max_steps
+    """The step limit or the CPU budget is reached."""
+    if s.cfg.max_steps and s.step >= s.cfg.max_steps:
+        return True
+    return bool(s.cfg.max_cpu_seconds) and s.cpu_seconds >= s.cfg.max_cpu_seconds
 
 
 def train_epoch(
@@ -304,8 +318,8 @@ def train_epoch(
 ) -> EpochStats:
     """One pass over the shuffled batches (the rest of it after a mid-epoch resume).
 
-    Ends early at ``max_steps``, and on Ctrl-C, which marks the epoch interrupted so the
-    caller validates and checkpoints what it learned, then stops.
+    Ends early at ``max_steps`` or the CPU budget, and on Ctrl-C, which marks the epoch
+    interrupted so the caller validates and checkpoints what it learned, then stops.
     """
     cfg = s.cfg
     skip, s.skip = s.skip, 0  # set by a mid-epoch resume, for its first epoch only
@@ -330,9 +344,12 @@ def train_epoch(
         leave=False,
     )
     s.model.train()
+    clock = time.process_time()  # the whole process: batch preparation counts too
     try:
         for done, batch in enumerate(bar, start=skip + 1):
             step_losses.append(train_step(s, batch.to(s.device)))
+            now = time.process_time()
+            s.cpu_seconds, clock = s.cpu_seconds + now - clock, now
             tokens += batch.tokens
             if s.step % 50 == 0:
                 bar.set_postfix(loss=f"{torch.stack(step_losses[-50:]).mean().item():.3f}")
@@ -355,7 +372,7 @@ def train_step(s: Session, batch: Batch) -> torch.Tensor:
     """One optimizer step on ``batch``; returns its loss, detached (no host sync)."""
     cfg = s.cfg
     for group in s.optimizer.param_groups:
-        group["lr"] = get_lr(s.step, s.total_steps, cfg)
+        group["lr"] = get_lr(s.step, s.total_steps, cfg, s.cpu_seconds)
     keep = batch.tgt_out != s.tok.pad_id
     autocast = (
         torch.autocast("cuda", dtype=torch.bfloat16)

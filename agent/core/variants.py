@@ -150,7 +150,7 @@ def choose(
 
 def generator_options(generator: Any, context: Any) -> list[Option]:
     """Guarded generator replies, best first: every candidate that fits and passes the guard
-    where the generator ranks them (``LSTMReplyGenerator.ranked``), else its one ``reply``."""
+    where the generator ranks them (``Seq2SeqReplyGenerator.ranked``), else its one ``reply``."""
     ranked_replies = getattr(generator, "ranked", None)
     if ranked_replies is None:
         text = generator.reply(context).text

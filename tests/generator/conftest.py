@@ -50,10 +50,27 @@ def corpus_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def tiny_config(corpus: Path, out: Path, **over: object) -> TrainConfig:
+KINDS = ("lstm", "transformer")
+
+
+def tiny_model_config(kind: str = "lstm", vocab_size: int = 300) -> ModelConfig:
+    """The tiny network of either kind (about the same size)."""
+    return ModelConfig(
+        vocab_size=vocab_size,
+        embed_dim=32,
+        hidden_dim=64,
+        num_layers=1,
+        dropout=0.0,
+        kind=kind,
+        heads=4,
+        ff_dim=64,
+    )
+
+
+def tiny_config(corpus: Path, out: Path, kind: str = "lstm", **over: object) -> TrainConfig:
     """Smallest useful model: trains a few epochs in a few seconds on CPU."""
     cfg = TrainConfig(
-        model=ModelConfig(vocab_size=300, embed_dim=32, hidden_dim=64, num_layers=1, dropout=0.0),
+        model=tiny_model_config(kind),
         data=DataConfig(
             corpus=str(corpus),
             context_turns=2,
@@ -83,3 +100,21 @@ def tiny_model(corpus_file: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     out = tmp_path_factory.mktemp("run")
     train(tiny_config(corpus_file, out, epochs=3), progress=False, log=lambda _: None)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_transformer(corpus_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same short run with the Transformer kind."""
+    from generator.train import train
+
+    out = tmp_path_factory.mktemp("run_transformer")
+    cfg = tiny_config(corpus_file, out, kind="transformer", epochs=3)
+    train(cfg, progress=False, log=lambda _: None)
+    return out
+
+
+@pytest.fixture(params=KINDS)
+def tiny_model_of_kind(request: pytest.FixtureRequest) -> Path:
+    """A tiny trained model of each kind in turn: the tests that must hold for both."""
+    name = "tiny_model" if request.param == "lstm" else "tiny_transformer"
+    return request.getfixturevalue(name)

@@ -15,12 +15,13 @@ pytestmark = pytest.mark.torch  # .ci/run reruns these on torch's portable CPU k
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _config(tmp_path: Path, corpus: Path, extra: str = "") -> Path:
+def _config(tmp_path: Path, corpus: Path, extra: str = "", kind: str = "lstm") -> Path:
     cfg = tmp_path / "tiny.toml"
     cfg.write_text(
         f'out_dir = "{tmp_path / "run"}"\nepochs = 1\nbatch_size = 16\nwarmup_steps = 2\n{extra}\n'
         "[model]\nvocab_size = 300\nembed_dim = 32\nhidden_dim = 32\nnum_layers = 1\n"
-        f'dropout = 0.0\n[data]\ncorpus = "{corpus}"\nval_fraction = 0.2\n'
+        f'dropout = 0.0\nkind = "{kind}"\nff_dim = 64\n'
+        f'[data]\ncorpus = "{corpus}"\nval_fraction = 0.2\n'
     )
     return cfg
 
@@ -36,9 +37,12 @@ def test_prepare_prints_stats_and_writes_splits(corpus_file: Path, tmp_path: Pat
     assert (tmp_path / "p" / "validation.jsonl.gz").exists()
 
 
-def test_train_dry_run_then_eval_export_and_chat(corpus_file: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["lstm", "transformer"])
+def test_train_dry_run_then_eval_export_and_chat(
+    corpus_file: Path, tmp_path: Path, kind: str
+) -> None:
     runner = CliRunner()
-    cfg = _config(tmp_path, corpus_file)
+    cfg = _config(tmp_path, corpus_file, kind=kind)
     res = runner.invoke(
         generator, ["train", "--config", str(cfg), "--dry-run", "--quiet", "--name", "tiny"]
     )

@@ -13,9 +13,9 @@ from generator.decode import DecodeOptions, _blocked, generate, length_penalty
 pytestmark = pytest.mark.torch  # .ci/run reruns these on torch's portable CPU kernels
 
 
-@pytest.fixture(scope="module")
-def model_tok(tiny_model: Path):
-    return checkpoint.build(checkpoint.read(tiny_model))
+@pytest.fixture
+def model_tok(tiny_model_of_kind: Path):
+    return checkpoint.build(checkpoint.read(tiny_model_of_kind))
 
 
 def test_beam_returns_sorted_candidates_within_limits(model_tok) -> None:

@@ -74,9 +74,9 @@ def test_index_pairs_keep_the_parent_thread_and_previous_turn(collected: Path) -
 
 
 def test_build_fallback_writes_an_index_and_ranker_that_serve(
-    tiny_model: Path, tmp_path: Path, collected: Path
+    tiny_model_of_kind: Path, tmp_path: Path, collected: Path
 ) -> None:
-    folder = model_folder(tiny_model, tmp_path / "model")
+    folder = model_folder(tiny_model_of_kind, tmp_path / "model")
     before = generator.load(folder)
     assert not before.hybrid
 

@@ -27,7 +27,7 @@ def test_topic_selection_and_general_mix() -> None:
 
 
 def test_finetune_command_trains_and_gates(
-    tiny_model: Path, corpus_file: Path, tmp_path: Path
+    tiny_model_of_kind: Path, corpus_file: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "topic"
     # The tiny corpus repeats every reply six times: the generic-target filter would drop all.
@@ -42,7 +42,7 @@ def test_finetune_command_trains_and_gates(
         "--topic",
         "ai",
         "--base",
-        str(tiny_model / "best.pt"),
+        str(tiny_model_of_kind / "best.pt"),
         "--out",
         str(out),
         "--max-replies",

@@ -21,7 +21,7 @@ from generator.index import IndexPair, ReplyIndexError, build, store_anti_lm
 from generator.persona import Persona
 from generator.ranker import FEATURES, Ranker, RankerError
 from generator.reuse import ReplySource
-from generator.service import LSTMReplyGenerator, Ranked, load_fallback
+from generator.service import Ranked, Seq2SeqReplyGenerator, load_fallback
 
 pytestmark = pytest.mark.torch  # .ci/run reruns these on torch's portable CPU kernels
 
@@ -70,13 +70,13 @@ def model_dir(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 
 
 @pytest.fixture(scope="module")
-def gen(model_dir: Path) -> LSTMReplyGenerator:
+def gen(model_dir: Path) -> Seq2SeqReplyGenerator:
     return generator.load(model_dir, seed=0, max_tokens=8)
 
 
-def with_ranker(gen: LSTMReplyGenerator, ranker: Ranker) -> LSTMReplyGenerator:
+def with_ranker(gen: Seq2SeqReplyGenerator, ranker: Ranker) -> Seq2SeqReplyGenerator:
     """The same model and index behind another ranker."""
-    return LSTMReplyGenerator(
+    return Seq2SeqReplyGenerator(
         gen.model,
         gen.tok,
         version="test",
@@ -89,7 +89,7 @@ def with_ranker(gen: LSTMReplyGenerator, ranker: Ranker) -> LSTMReplyGenerator:
 
 
 def test_a_folder_with_index_and_ranker_loads_as_the_hybrid(
-    gen: LSTMReplyGenerator, model_dir: Path
+    gen: Seq2SeqReplyGenerator, model_dir: Path
 ) -> None:
     assert gen.hybrid
     assert gen.index is not None and gen.index.path == model_dir / INDEX_FILE
@@ -98,7 +98,7 @@ def test_a_folder_with_index_and_ranker_loads_as_the_hybrid(
     assert gen.version == f"threadbot-generator@{fingerprint(model_dir)}"
 
 
-def test_candidates_come_from_every_source_ranked_by_the_ranker(gen: LSTMReplyGenerator) -> None:
+def test_candidates_come_from_every_source_ranked_by_the_ranker(gen: Seq2SeqReplyGenerator) -> None:
     ctx = ReplyContext(CONTEXT.history, topic="ai", grounded=("Robots dreaming is a fun thought.",))
     (cands,) = gen.candidates([ctx])
     assert all(isinstance(c, Ranked) for c in cands)
@@ -123,7 +123,7 @@ def test_candidates_come_from_every_source_ranked_by_the_ranker(gen: LSTMReplyGe
     assert gen.candidates([]) == []
 
 
-def test_reply_carries_its_source(gen: LSTMReplyGenerator) -> None:
+def test_reply_carries_its_source(gen: Seq2SeqReplyGenerator) -> None:
     out = gen.reply(CONTEXT)
     assert isinstance(out, Generated) and out.rejected_reason is None
     assert out.text == DREAM
@@ -136,7 +136,7 @@ def test_reply_carries_its_source(gen: LSTMReplyGenerator) -> None:
     assert batch[0] == out and batch[1].text == LOVE
 
 
-def test_another_ranker_picks_another_source(gen: LSTMReplyGenerator) -> None:
+def test_another_ranker_picks_another_source(gen: Seq2SeqReplyGenerator) -> None:
     asks = "Do you dream about robots too?"
     ctx = ReplyContext(CONTEXT.history, topic="ai", grounded=(asks,))
     out = with_ranker(gen, ranker_on(question=5.0, overlap=1.0)).reply(ctx)
@@ -148,7 +148,7 @@ def test_another_ranker_picks_another_source(gen: LSTMReplyGenerator) -> None:
     assert cands[0].source["kind"] == "generated"
 
 
-def test_grounded_candidates_join_once(gen: LSTMReplyGenerator) -> None:
+def test_grounded_candidates_join_once(gen: Seq2SeqReplyGenerator) -> None:
     grounded = (
         "Robots dreaming is a fun thought.",
         "robots dream about TIDY data, and fast chips!",
@@ -160,7 +160,7 @@ def test_grounded_candidates_join_once(gen: LSTMReplyGenerator) -> None:
     assert grounded[1] not in texts and texts.count(DREAM) == 1
 
 
-def test_a_bot_persona_neither_retrieves_nor_says_a_human_life(gen: LSTMReplyGenerator) -> None:
+def test_a_bot_persona_neither_retrieves_nor_says_a_human_life(gen: Seq2SeqReplyGenerator) -> None:
     history = ("do robots enjoy walks on the beach?",)
     human = gen.candidates([ReplyContext(history, persona=Persona("human"))])[0]
     assert BEACH_DOG in [c.text for c in human]
@@ -183,7 +183,7 @@ def test_a_bot_persona_neither_retrieves_nor_says_a_human_life(gen: LSTMReplyGen
     assert picky.candidate_rejections["persona"] == 1
 
 
-def test_every_candidate_refused_gives_the_first_reason(gen: LSTMReplyGenerator) -> None:
+def test_every_candidate_refused_gives_the_first_reason(gen: Seq2SeqReplyGenerator) -> None:
     fresh = with_ranker(gen, gen.ranker or ranker_on())
     out = fresh.reply(ReplyContext(CONTEXT.history, max_chars=0))
     assert out.text is None and out.rejected_reason == "too_long" and out.source is None
@@ -202,7 +202,7 @@ HOSTILE_HISTORY = [
 
 @pytest.mark.parametrize("history", HOSTILE_HISTORY)
 def test_hostile_messages_get_a_reply_or_a_reason(
-    gen: LSTMReplyGenerator, history: tuple[str, ...]
+    gen: Seq2SeqReplyGenerator, history: tuple[str, ...]
 ) -> None:
     out = gen.reply(ReplyContext(history, grounded=("\u202eRobots are fun.\u200b",)))
     assert (out.text is None) != (out.rejected_reason is None)
@@ -210,12 +210,12 @@ def test_hostile_messages_get_a_reply_or_a_reason(
         assert out.source is not None and out.source["kind"] in KINDS
 
 
-def test_syntax_around_words_still_retrieves(gen: LSTMReplyGenerator) -> None:
+def test_syntax_around_words_still_retrieves(gen: Seq2SeqReplyGenerator) -> None:
     out = gen.reply(ReplyContext(HOSTILE_HISTORY[1]))
     assert out.text == DREAM
 
 
-def test_reply_is_thread_safe_and_deterministic(gen: LSTMReplyGenerator) -> None:
+def test_reply_is_thread_safe_and_deterministic(gen: Seq2SeqReplyGenerator) -> None:
     contexts = [ReplyContext((f"do robots dream about sheep number {i}?",)) for i in range(4)]
     expected = gen.reply_batch(contexts)
     results: dict[int, Generated] = {}
@@ -339,7 +339,7 @@ def test_a_ranker_for_other_features_is_refused_at_load(tiny_model: Path, tmp_pa
 
 
 def test_pools_put_the_reference_first_and_leave_out_its_conversation(
-    gen: LSTMReplyGenerator,
+    gen: Seq2SeqReplyGenerator,
 ) -> None:
     contexts = [ReplyContext(("do robots dream about electric sheep?",))]
     reference = "i bet they dream in binary"
@@ -365,7 +365,7 @@ def test_stored_anti_lm_scores_match_those_a_turn_computes(
     folder = make_model_dir(tiny_model, tmp_path / "m")
     options = DecodeOptions(beam_size=2, num_samples=0, seed=0, max_tokens=8)
 
-    def retrieved_anti_lm(gen: LSTMReplyGenerator) -> dict[str, float]:
+    def retrieved_anti_lm(gen: Seq2SeqReplyGenerator) -> dict[str, float]:
         contexts = [CONTEXT, ReplyContext(("can a computer fall in love?",))]
         found = gen.pools(contexts, options=options, retrieve=10)
         return {

@@ -16,11 +16,11 @@ from generator.config import ModelConfig, TrainConfig
 from generator.data import Conversation
 from generator.decode import DecodeOptions, generate
 from generator.errors import ModelNotFoundError
-from generator.model import Seq2Seq
+from generator.model import build_model
 from generator.tokenizer import BPETokenizer
 from generator.train import get_lr, train
 
-from .conftest import tiny_config
+from .conftest import KINDS, tiny_config, tiny_model_config
 
 pytestmark = pytest.mark.torch  # .ci/run reruns these on torch's portable CPU kernels
 
@@ -36,10 +36,17 @@ def tok() -> BPETokenizer:
     return BPETokenizer.train([t for p in PAIRS for t in p] * 5, 200)
 
 
-def test_forward_shapes_and_tied_output(tok: BPETokenizer) -> None:
-    model = Seq2Seq(
+@pytest.mark.parametrize("kind", KINDS)
+def test_forward_shapes_and_tied_output(tok: BPETokenizer, kind: str) -> None:
+    model = build_model(
         ModelConfig(
-            vocab_size=tok.vocab_size, embed_dim=16, hidden_dim=24, num_layers=2, dropout=0.1
+            vocab_size=tok.vocab_size,
+            embed_dim=16,
+            hidden_dim=24,
+            num_layers=2,
+            dropout=0.1,
+            kind=kind,
+            heads=2,
         )
     )
     assert model.out.weight is model.embed.weight
@@ -49,18 +56,19 @@ def test_forward_shapes_and_tied_output(tok: BPETokenizer) -> None:
     assert logits.shape == (3, batch.tgt_in.size(1), tok.vocab_size)
     with pytest.raises(ValueError, match="hidden_dim must be even"):
         ModelConfig(hidden_dim=33)
+    with pytest.raises(ValueError, match="kind must be one of lstm, transformer"):
+        ModelConfig(kind="gru")
+    with pytest.raises(ValueError, match="must divide by heads"):
+        ModelConfig(kind="transformer", embed_dim=30, heads=4)
 
 
-def test_tiny_model_overfits_three_pairs(tok: BPETokenizer) -> None:
+@pytest.mark.parametrize("kind", KINDS)
+def test_tiny_model_overfits_three_pairs(tok: BPETokenizer, kind: str) -> None:
     """Trained to a target within a step budget, never to an exact optimiser path: torch picks
     its CPU kernels by instruction set (ATEN_CPU_CAPABILITY), so the last bits of every step,
     and with them where a fixed number of steps lands, differ from machine to machine."""
     torch.manual_seed(0)
-    model = Seq2Seq(
-        ModelConfig(
-            vocab_size=tok.vocab_size, embed_dim=32, hidden_dim=64, num_layers=1, dropout=0.0
-        )
-    )
+    model = build_model(tiny_model_config(kind, tok.vocab_size))
     pairs = make_pairs([Conversation(str(i), p) for i, p in enumerate(PAIRS)], tok, 1, 32, 64)
     batch = collate(pairs, tok)
     real = batch.tgt_out != 0  # (B, T) the target tokens, not padding
@@ -101,10 +109,11 @@ def test_batches_cover_every_pair_once_and_respect_token_budget(tok: BPETokenize
     assert a == [b.src.tolist() for b in batches(pairs, tok, 8, shuffle_seed=3)]
 
 
-def test_kept_positions_get_the_same_logits_as_the_full_grid(tok: BPETokenizer) -> None:
+@pytest.mark.parametrize("kind", KINDS)
+def test_kept_positions_get_the_same_logits_as_the_full_grid(tok: BPETokenizer, kind: str) -> None:
     torch.manual_seed(0)
-    cfg = ModelConfig(tok.vocab_size, 16, 32, 2, 0.0, tok.pad_id)
-    model = Seq2Seq(cfg).eval()
+    cfg = ModelConfig(tok.vocab_size, 16, 32, 2, 0.0, tok.pad_id, kind=kind, heads=2)
+    model = build_model(cfg).eval()
     pairs = [Pair(tok.encode(a), tok.encode(b), 2) for a, b in PAIRS]
     batch = collate(pairs, tok)
     keep = batch.tgt_out != tok.pad_id
@@ -113,6 +122,51 @@ def test_kept_positions_get_the_same_logits_as_the_full_grid(tok: BPETokenizer) 
     kept = model(batch.src, batch.src_lens, batch.tgt_in, keep)
     assert kept.shape == (int(keep.sum()), tok.vocab_size)
     assert torch.allclose(kept, full[keep], atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("positions", ["learned", "sinusoidal"])
+def test_decoding_step_by_step_matches_the_whole_reply_at_once(
+    tok: BPETokenizer, kind: str, positions: str
+) -> None:
+    """The search's state (an LSTM's (h, c), a Transformer's cached keys and values) gives
+    the same next-token scores as teacher forcing, also for rows reordered mid-reply and for
+    sources stacked with others of another length."""
+    torch.manual_seed(0)
+    cfg = ModelConfig(
+        tok.vocab_size, 16, 32, 2, 0.0, tok.pad_id, kind=kind, heads=2, positions=positions
+    )
+    model = build_model(cfg).eval()
+    batch = collate([Pair(tok.encode(a), tok.encode(b), 2) for a, b in PAIRS], tok)
+    with torch.no_grad():
+        enc = model.encode(batch.src, batch.src_lens)
+        whole = model.teacher_forced(enc, batch.tgt_in).log_softmax(-1)  # (B, T, V)
+        order = torch.tensor([2, 0, 1])
+        state = model.start(enc)
+        for t in range(batch.tgt_in.size(1)):
+            logp, state = model.step(batch.tgt_in[:, t], state, enc)
+            assert torch.allclose(logp, whole[:, t], atol=1e-4)
+            if t == 1:  # beams move: the state's rows follow them
+                state, enc = model.reorder(state, order), enc.select(order)
+                whole, batch.tgt_in = whole[order], batch.tgt_in[order]
+        short = model.encode(batch.src[:1, :1], torch.tensor([1]))
+        both = short.stacked(enc)
+        alone = model.teacher_forced(short, batch.tgt_in[:1])
+        stacked = model.teacher_forced(both.select(torch.tensor([0])), batch.tgt_in[:1])
+        assert torch.allclose(alone, stacked, atol=1e-5)
+
+
+def test_a_cpu_budget_ends_the_run_and_resume_keeps_its_count(
+    corpus_file: Path, tmp_path: Path
+) -> None:
+    cfg = tiny_config(corpus_file, tmp_path, epochs=50, max_cpu_seconds=0.5)
+    result = train(cfg, progress=False, log=lambda _: None)
+    assert 0.5 <= result.cpu_seconds < 30 and result.epochs < 50
+    spent = checkpoint.read(tmp_path / "last.pt")["cpu_seconds"]
+    assert spent == pytest.approx(result.cpu_seconds)
+    lines: list[str] = []
+    again = train(cfg, resume=True, progress=False, log=lines.append)
+    assert again.steps == result.steps  # the budget was already spent: nothing more to do
 
 
 def test_batches_skip_resumes_the_same_order(tok: BPETokenizer) -> None:
@@ -128,6 +182,10 @@ def test_lr_schedule_warms_up_then_decays() -> None:
     assert get_lr(9, 100, cfg) == pytest.approx(1.0)
     assert get_lr(10, 100, cfg) == pytest.approx(1.0)
     assert get_lr(100, 100, cfg) == pytest.approx(0.1)
+    budget = TrainConfig(lr=1.0, min_lr=0.1, warmup_steps=10, max_cpu_seconds=60.0)
+    assert get_lr(50, 1000, budget, cpu_seconds=60.0) == pytest.approx(0.1)  # budget spent
+    assert get_lr(50, 1000, budget, cpu_seconds=30.0) == pytest.approx(0.55)  # half-way
+    assert get_lr(5, 1000, budget, cpu_seconds=60.0) == pytest.approx(0.6)  # still warming
     assert get_lr(50, 100, cfg) > get_lr(80, 100, cfg)
 
 
@@ -140,7 +198,8 @@ def test_training_writes_checkpoints_metrics_and_plot(tiny_model: Path) -> None:
     assert metrics["best_val_words"] > 0 and metrics["best_val_nll"] > 0
 
 
-def test_checkpoint_rebuilds_model_from_itself(tiny_model: Path, tmp_path: Path) -> None:
+def test_checkpoint_rebuilds_model_from_itself(tiny_model_of_kind: Path, tmp_path: Path) -> None:
+    tiny_model = tiny_model_of_kind
     ckpt = checkpoint.read(tiny_model / "best.pt")
     assert ckpt["format"] == checkpoint.FORMAT and "out.weight" not in ckpt["model"]
     model, tok = checkpoint.build(ckpt)

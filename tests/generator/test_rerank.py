@@ -13,7 +13,7 @@ from generator.decode import DecodeOptions, generate, pad_sources
 from generator.rerank import encoded_reply_logprobs, mmi_scores, reply_logprobs, rerank
 from generator.train import train
 
-from .conftest import tiny_config
+from .conftest import KINDS, tiny_config
 
 GENERIC = "i see"
 # Each message is answered twice by the generic reply and once by its own specific reply.
@@ -27,9 +27,10 @@ PAIRS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def generic_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny model trained where the generic reply is twice as likely as the specific one."""
+@pytest.fixture(scope="module", params=KINDS)
+def generic_model(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
+    """A tiny model of each kind trained where the generic reply is twice as likely as the
+    specific one."""
     folder = tmp_path_factory.mktemp("generic")
     records = []
     for rep in range(4):
@@ -40,7 +41,7 @@ def generic_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 records.append({"id": f"{rep}-{n}-{k}", "topic": "general", "turns": turns})
     corpus = folder / "corpus.jsonl"
     corpus.write_text("\n".join(json.dumps(r) for r in records) + "\n")
-    cfg = tiny_config(corpus, folder / "run", epochs=25, patience=25, lr=3e-2)
+    cfg = tiny_config(corpus, folder / "run", request.param, epochs=25, patience=25, lr=3e-2)
     cfg.model.vocab_size = 1000  # whole words: the replies are one or two tokens
     cfg.data.context_turns, cfg.data.val_fraction, cfg.data.lm_share = 1, 0.05, 0.5
     train(cfg, progress=False, log=lambda _: None)

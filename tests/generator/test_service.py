@@ -26,8 +26,8 @@ def test_load_errors_name_the_path_and_the_command(tmp_path: Path, tiny_model: P
         load(tiny_model, bogus=1)
 
 
-def test_reply_and_counters(tiny_model: Path) -> None:
-    gen = load(tiny_model, beam_size=2, max_tokens=10)
+def test_reply_and_counters(tiny_model_of_kind: Path) -> None:
+    gen = load(tiny_model_of_kind, beam_size=2, max_tokens=10)
     assert gen.version.startswith("threadbot-generator@") and len(gen.version) > 20
     out = gen.reply(ReplyContext(history=("hello", "hi", "do robots dream?"), topic="ai"))
     assert (out.text is None) != (out.rejected_reason is None)
@@ -74,11 +74,13 @@ def test_reply_is_thread_safe_and_deterministic(tiny_model: Path) -> None:
         assert got.source["score"] == pytest.approx(want.source["score"], abs=0.05)
 
 
-def test_quantized_and_float_models_both_load(tiny_model: Path) -> None:
+def test_quantized_and_float_models_both_load(tiny_model_of_kind: Path) -> None:
     ctx = ReplyContext(history=("do robots dream?",))
     for quantize in (True, False):
-        out = load(tiny_model, quantize=quantize, max_tokens=6).reply(ctx)
+        out = load(tiny_model_of_kind, quantize=quantize, max_tokens=6).reply(ctx)
         assert out.text is not None or out.rejected_reason is not None
+    int8 = load(tiny_model_of_kind, quantize=True).model
+    assert not any(type(m) is torch.nn.Linear for m in int8.modules())  # every layer int8
 
 
 def test_threads_set_the_process_wide_torch_threads(tiny_model: Path) -> None:

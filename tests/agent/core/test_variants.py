@@ -21,7 +21,7 @@ from agent.core.variants import (
     ranked,
 )
 from generator import guard
-from generator.service import LSTMReplyGenerator
+from generator.service import Seq2SeqReplyGenerator
 from generator.types import Generated, ReplyContext
 from tests.agent.conftest import pending_reply
 from tests.generator.conftest import corpus_file, tiny_model  # noqa: F401  (shared fixtures)
@@ -126,7 +126,7 @@ def test_generator_options_are_the_guarded_beam_candidates(
 class _OnlyReply:
     """The real generator seen through the narrow protocol the agent requires."""
 
-    def __init__(self, inner: LSTMReplyGenerator) -> None:
+    def __init__(self, inner: Seq2SeqReplyGenerator) -> None:
         self.inner, self.version = inner, inner.version
 
     def reply(self, context: ReplyContext) -> Generated:

@@ -22,7 +22,7 @@ from generator.checkpoint import INDEX_FILE, RANKER_FILE
 from generator.index import IndexPair, build
 from generator.ranker import FEATURES, Ranker
 from generator.reuse import ReplySource
-from generator.service import LSTMReplyGenerator
+from generator.service import Seq2SeqReplyGenerator
 from tests.agent.core.test_pipeline import say, turns
 from tests.generator.conftest import corpus_file, tiny_model  # noqa: F401  (shared fixtures)
 
@@ -48,8 +48,8 @@ def hybrid_folder(trained: Path, path: Path) -> Path:
     return path
 
 
-def served(agent: Agent) -> LSTMReplyGenerator:
-    assert isinstance(agent.generator, LSTMReplyGenerator)
+def served(agent: Agent) -> Seq2SeqReplyGenerator:
+    assert isinstance(agent.generator, Seq2SeqReplyGenerator)
     return agent.generator
 
 
