@@ -15,6 +15,7 @@ from nlu.data import TrainingData, check
 from nlu.datafiles import load_data
 from nlu.entity_scores import confusion_lines
 from nlu.errors import DataError, ModelNotFoundError
+from nlu.stance_data import FILE_NAME, StanceData, beside, load_stance
 
 DATA_HELP = (
     "Training data: intents.yml, [text, intent] rows (.json, .jsonl, .csv), Rasa NLU YAML, "
@@ -57,6 +58,17 @@ def _load(path: Path, param: str = "--data") -> TrainingData:
     for warning in data.warnings:
         click.echo(str(warning), err=True)
     return data
+
+
+def _stance(path: Path | None, param: str, training: bool = True) -> StanceData | None:
+    """Read a stance file (None stays None) or turn its problems into a usage error."""
+    if path is None:
+        return None
+    try:
+        return load_stance(path, training=training)
+    except DataError as exc:
+        lines = "\n".join(f"  {p}" for p in exc.problems)
+        raise click.BadParameter(f"{path} has problems:\n{lines}", param_hint=param) from exc
 
 
 def _model(path: Path):
@@ -122,6 +134,14 @@ def validate(data_path: Path, strict: bool) -> None:
     show_default=True,
     help="Cost of a wrong trusted answer, in right answers (0: maximise in-scope accuracy).",
 )
+@click.option(
+    "--stance",
+    "stance_path",
+    type=_existing,
+    default=None,
+    help=f"Stance examples toward the bot's topic (default: {FILE_NAME} beside --data, if any).",
+)
+@click.option("--no-stance", is_flag=True, help="Train no stance classifier.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train_cmd(
     data_path: Path,
@@ -131,6 +151,8 @@ def train_cmd(
     seed: int,
     oos_recall: float,
     wrong_cost: float,
+    stance_path: Path | None,
+    no_stance: bool,
     quiet: bool,
 ) -> None:
     """Train a model from training data and save it as a spaCy pipeline directory."""
@@ -140,10 +162,13 @@ def train_cmd(
     val = _load(val_path, "--val") if val_path else None
     if len(data.intent_names) < 2:
         raise click.BadParameter("training needs at least two intents", param_hint="--data")
+    if stance_path is not None and no_stance:
+        raise click.UsageError("give --stance FILE or --no-stance, not both")
+    stance = None if no_stance else _stance(stance_path or beside(data_path), "--stance")
     options = TrainOptions(
         seed=seed, oos_recall=oos_recall, wrong_cost=wrong_cost, progress=not quiet
     )
-    nlp = train(data, val=val, config=config, options=options)
+    nlp = train(data, val=val, config=config, options=options, stance=stance)
     save(nlp, out)
     meta = nlp.meta["threadbot"]
     score = meta["validation"]
@@ -160,10 +185,25 @@ def train_cmd(
             f"entity model: open labels {', '.join(learned['labels'])}; "
             f"{learned['examples']} examples, {learned['epochs']} epochs"
         )
+    if "stance" in meta:
+        learned = meta["stance"]
+        cv = learned["cross_validation"]
+        click.echo(
+            f"stance ({learned['source']}): {cv['messages']} examples; 5-fold macro-F1 "
+            f"{cv['macro_f1']}, F_avg {cv['f_avg']}; sure above {learned['gate']['threshold']}"
+        )
 
 
 @nlu.command("test")
-@click.option("--data", "data_path", type=_data, required=True, help=DATA_HELP)
+@click.option("--data", "data_path", type=_data, default=None, help=DATA_HELP)
+@click.option(
+    "--stance",
+    "stance_path",
+    type=_existing,
+    default=None,
+    help="Labelled stance messages (such as bench/stance/heldout.yml) to test the model's "
+    "stance classifier on: per-side precision, recall and F1, macro-F1, F_avg.",
+)
 @click.option(
     "--model",
     "model_path",
@@ -187,6 +227,57 @@ def train_cmd(
 )
 @config_and_seed("for --cross-validation training", "folds")
 def test_cmd(
+    data_path: Path | None,
+    stance_path: Path | None,
+    model_path: Path | None,
+    out: Path,
+    folds: int | None,
+    config: Path | None,
+    seed: int,
+) -> None:
+    """Evaluate a model on labelled intents (--data) or stances (--stance), or both, and
+    write a report with plots."""
+    if data_path is None and stance_path is None:
+        raise click.UsageError("give --data (intents) or --stance (stances), or both")
+    if stance_path is not None:
+        if folds is not None or model_path is None:
+            raise click.UsageError(
+                "--stance tests a trained --model (training already cross-validates stance)"
+            )
+        _test_stance(_model(model_path), stance_path, out)
+    if data_path is not None:
+        _test_intents(data_path, model_path, out, folds, config, seed)
+
+
+def _test_stance(model: Any, stance_path: Path, out: Path) -> None:
+    """Score the model's stances on a labelled file; print the figures, write the report."""
+    from nlu.report import write_stance_report
+    from nlu.stance import confusion_table, stance_report
+
+    data = _stance(stance_path, "--stance", training=False)
+    assert data is not None
+    parses = model.parse_many(e.text for e in data.examples)
+    try:
+        scores, wrong = stance_report(data.examples, [p.stance for p in parses])
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--model") from exc
+    write_stance_report(scores, wrong, out)
+    click.echo(f"stance on {scores['messages']} messages of {stance_path}:")
+    for side, row in scores["per_stance"].items():
+        click.echo(
+            f"  {side:8} precision {row['precision']:.3f}  recall {row['recall']:.3f}  "
+            f"F1 {row['f1']:.3f}  ({row['support']})"
+        )
+    click.echo(
+        f"  macro-F1 {scores['macro_f1']:.3f}, F_avg {scores['f_avg']:.3f}, accuracy "
+        f"{scores['accuracy']:.3f}; sure on {scores['sure_share']:.0%}, right "
+        f"{scores['sure_precision'] or 0:.0%} of those"
+    )
+    click.echo("\n".join(f"  {line}" for line in confusion_table(scores)))
+    click.echo(f"report in {out} (stance.json, stance_confusion.png, stance_misclassified.json)")
+
+
+def _test_intents(
     data_path: Path,
     model_path: Path | None,
     out: Path,
@@ -194,7 +285,7 @@ def test_cmd(
     config: Path | None,
     seed: int,
 ) -> None:
-    """Evaluate a model on labelled data and write a report with plots."""
+    """The intents (and entities) half of ``nlu test``."""
     from nlu.evaluate import evaluate
     from nlu.report import write_report
 
@@ -270,6 +361,7 @@ def predict(model_path: Path, top: int) -> None:
                 }
                 for e in p.entities
             ],
+            "stance": p.stance.as_json() if p.stance else None,
             "model": model.version,
         }
         click.echo(json.dumps(record, ensure_ascii=False))

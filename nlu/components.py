@@ -151,12 +151,27 @@ def make_intent_classifier(
     ``word_vectors`` names a word vector table (``chitchat``: the shipped one, or a path to
     an ``.npz`` written by ``threadbot nlu vectors``); empty means n-grams only.
     """
-    featurizer = Featurizer(word_ngrams, char_low, char_high, min_df)
-    vectors = (resolve(word_vectors), vector_scale) if word_vectors else None
-    model = LinearIntentModel(
-        featurizer, c=c, max_iter=max_iter, balanced=balanced, vectors=vectors
+    model = linear_model(
+        word_ngrams, char_low, char_high, min_df, c, max_iter, word_vectors, vector_scale, balanced
     )
     return IntentClassifier(name, model)
+
+
+def linear_model(
+    word_ngrams: int,
+    char_low: int,
+    char_high: int,
+    min_df: int,
+    c: float,
+    max_iter: int,
+    word_vectors: str,
+    vector_scale: float,
+    balanced: bool,
+) -> LinearIntentModel:
+    """An untrained linear model from a pipe's config values (intents and stance alike)."""
+    featurizer = Featurizer(word_ngrams, char_low, char_high, min_df)
+    vectors = (resolve(word_vectors), vector_scale) if word_vectors else None
+    return LinearIntentModel(featurizer, c=c, max_iter=max_iter, balanced=balanced, vectors=vectors)
 
 
 class IntentGate:

@@ -8,15 +8,16 @@ from tqdm import tqdm
 
 from nlu.data import TrainingData
 from nlu.evaluate import Outcome, Report, evaluate, metrics
+from nlu.folds import stratified_folds
 from nlu.model import NLUModel
-from nlu.train import TrainOptions, stratified_folds, train
+from nlu.train import TrainOptions, train
 
 
 def cross_validate(
     data: TrainingData, k: int, *, config: Path | None = None, seed: int = 0
 ) -> tuple[Report, float]:
     """Return the pooled report and the mean chosen threshold over ``k`` folds."""
-    fold_of = stratified_folds(data.examples, k, seed)
+    fold_of = stratified_folds([e.intent for e in data.examples], k, seed)
     outcomes: list[Outcome] = []
     thresholds = []
     for fold in tqdm(range(k), desc="cross-validation", unit="fold"):

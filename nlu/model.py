@@ -11,8 +11,10 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from nlu import components, entity_filter  # noqa: F401  (register saved pipes' factories)
+from nlu import components, entity_filter, stance  # noqa: F401  (register saved pipes' factories)
+from nlu.chars import SURROGATE
 from nlu.errors import ModelNotFoundError
+from nlu.stance import PIPE
 from nlu.trust import TrustGate
 from nlu.types import Entity, IntentScore, Parse
 
@@ -52,6 +54,23 @@ class NLUModel:
         gate = self.gate
         return [to_parse(doc, gate) for doc in docs]
 
+    @property
+    def reads_stance(self) -> bool:
+        """Whether this model has a trained stance classifier."""
+        return PIPE in self.nlp.pipe_names and self.nlp.get_pipe(PIPE).model.is_trained
+
+    def side_of(self, text: str) -> str:
+        """The side ``text`` takes toward the topic when the model is sure, else ``none``:
+        the normaliser and the stance pipe only, for the fallback's candidates (any text:
+        half a surrogate pair, which no tokenizer encodes, is dropped first)."""
+        if not self.reads_stance:
+            return "none"
+        with self._lock:
+            doc = self.nlp.make_doc(SURROGATE.sub("", text))
+            for name in ("tweet_normalizer", PIPE):
+                doc = self.nlp.get_pipe(name)(doc)
+        return doc._.stance.side
+
     def __repr__(self) -> str:
         return f"NLUModel({str(self.path)!r}, version={self.version!r})"
 
@@ -72,7 +91,7 @@ def to_parse(doc: Doc, gate: TrustGate | None = None, top_k: int = TOP_K) -> Par
         )
         for ent in doc.ents
     )
-    return Parse(doc.text, intents, bool(doc._.intent_trusted), entities, gate)
+    return Parse(doc.text, intents, bool(doc._.intent_trusted), entities, gate, doc._.stance)
 
 
 def load(path: str | Path) -> NLUModel:

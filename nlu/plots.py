@@ -26,24 +26,37 @@ def confusion_png(outcomes: Sequence[Outcome], path: Path) -> Path:
         matrix = np.zeros((len(labels), len(labels)), dtype=int)
         for o in outcomes:
             matrix[index[o.gold], index[o.predicted]] += 1
-        size = max(5.0, 0.4 * len(labels) + 2)
-        fig, ax = plt.subplots(figsize=(size, size))
-        ax.imshow(matrix, cmap="Blues")
-        ax.set_xticks(range(len(labels)), labels, rotation=90)
-        ax.set_yticks(range(len(labels)), labels)
-        for (i, j), count in np.ndenumerate(matrix):
-            if count:
-                ax.text(j, i, str(count), ha="center", va="center", fontsize=7)
-        ax.set_xlabel("predicted (untrusted counts as out_of_scope)")
-        ax.set_ylabel("gold")
-        ax.set_title("Confusion matrix")
-    else:
-        pairs = confusions(outcomes).most_common(TOP_CONFUSIONS)
-        fig, ax = plt.subplots(figsize=(9, max(3.0, 0.3 * len(pairs) + 1)))
-        names = [f"{g} -> {p}" for (g, p), _ in pairs][::-1]
-        ax.barh(names, [c for _, c in pairs][::-1], color="tab:red")
-        ax.set_xlabel("count")
-        ax.set_title(f"Top {len(pairs)} confusions (gold -> predicted) of {len(labels)} intents")
+        return matrix_png(
+            matrix, labels, "predicted (untrusted counts as out_of_scope)", "Confusion matrix", path
+        )
+    pairs = confusions(outcomes).most_common(TOP_CONFUSIONS)
+    fig, ax = plt.subplots(figsize=(9, max(3.0, 0.3 * len(pairs) + 1)))
+    names = [f"{g} -> {p}" for (g, p), _ in pairs][::-1]
+    ax.barh(names, [c for _, c in pairs][::-1], color="tab:red")
+    ax.set_xlabel("count")
+    ax.set_title(f"Top {len(pairs)} confusions (gold -> predicted) of {len(labels)} intents")
+    return _save(fig, path)
+
+
+def matrix_png(
+    matrix: np.ndarray, labels: Sequence[str], xlabel: str, title: str, path: Path
+) -> Path:
+    """A confusion matrix (rows gold, columns predicted) with its counts written in."""
+    size = max(5.0, 0.4 * len(labels) + 2)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels, rotation=90)
+    ax.set_yticks(range(len(labels)), labels)
+    for (i, j), count in np.ndenumerate(matrix):
+        if count:
+            ax.text(j, i, str(count), ha="center", va="center", fontsize=7)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("gold")
+    ax.set_title(title)
+    return _save(fig, path)
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -69,10 +82,7 @@ def confidence_png(outcomes: Sequence[Outcome], threshold: float | None, path: P
     ax.set_ylabel("examples")
     ax.legend()
     ax.set_title("Confidence histogram")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def _gold_name(outcome: Outcome) -> str:

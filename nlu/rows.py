@@ -1,4 +1,5 @@
-"""Read [text, intent] rows from JSON, JSONL and CSV text, each with the line it starts on."""
+"""Read [text, label] rows (an intent, or a stance) from JSON, JSONL and CSV text, each with the
+line it starts on."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ from collections.abc import Iterator
 from nlu.errors import Problem
 
 
-def as_pair(value: object) -> tuple[object, object] | None:
-    """Accept ``[text, intent]`` or ``{"text": ..., "intent": ...}``."""
+def as_pair(value: object, label: str = "intent") -> tuple[object, object] | None:
+    """Accept ``[text, label]`` or ``{"text": ..., label: ...}``."""
     if isinstance(value, list | tuple) and len(value) == 2:
         return value[0], value[1]
-    if isinstance(value, dict) and "text" in value and "intent" in value:
-        return value["text"], value["intent"]
+    if isinstance(value, dict) and "text" in value and label in value:
+        return value["text"], value[label]
     return None
 
 
@@ -53,12 +54,16 @@ def jsonl_rows(text: str, source: str, problems: list[Problem]) -> Iterator[tupl
 
 
 def csv_rows(text: str, source: str, problems: list[Problem]) -> Iterator[tuple[int, object]]:
-    """Yield (text, intent) rows of a CSV file, skipping a ``text,intent`` header."""
+    """Yield (text, label) rows of a CSV file, skipping a ``text,intent`` or ``text,stance``
+    header."""
     reader = csv.reader(io.StringIO(text))
     for row in reader:
         if not any(cell.strip() for cell in row):
             continue
-        if reader.line_num == 1 and [c.strip().lower() for c in row] == ["text", "intent"]:
+        if reader.line_num == 1 and [c.strip().lower() for c in row] in (
+            ["text", "intent"],
+            ["text", "stance"],
+        ):
             continue
         yield reader.line_num, row
 

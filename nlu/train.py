@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import time
@@ -21,7 +22,10 @@ from nlu.classifier import softmax
 from nlu.data import Example, TrainingData
 from nlu.entities import EntityTraining, train_entity_model
 from nlu.entity_filter import FILTER
+from nlu.folds import stratified_folds
 from nlu.normalize import normalized_text
+from nlu.stance import fit_stance
+from nlu.stance_data import StanceData
 
 DEFAULT_CONFIG = Path(__file__).with_name("config.cfg")
 MODEL_NAME = "threadbot_nlu"
@@ -100,7 +104,7 @@ def out_of_fold(
     labels = sorted({e.intent for e in data.examples})
     column = {label: i for i, label in enumerate(labels)}
     texts = normalize_all(nlp, [e.text for e in data.examples])
-    fold_of = stratified_folds(data.examples, opts.folds, opts.seed)
+    fold_of = stratified_folds([e.intent for e in data.examples], opts.folds, opts.seed)
     logits = np.full((len(texts), len(labels)), -1e4, dtype=np.float32)
     template = nlp.get_pipe("intent_classifier").model
     for fold in range(opts.folds):
@@ -115,22 +119,6 @@ def out_of_fold(
     return list(data.examples), logits
 
 
-def stratified_folds(examples: list[Example], k: int, seed: int) -> list[int]:
-    """Assign each example a fold in 0..k-1, dealing each intent's examples round-robin."""
-    rng = random.Random(seed)
-    by_intent: dict[str, list[int]] = defaultdict(list)
-    for i, example in enumerate(examples):
-        by_intent[example.intent].append(i)
-    fold_of = [0] * len(examples)
-    for intent in sorted(by_intent):
-        items = by_intent[intent]
-        rng.shuffle(items)
-        start = rng.randrange(k)  # so small intents do not all crowd into fold 0
-        for j, i in enumerate(items):
-            fold_of[i] = (start + j) % k
-    return fold_of
-
-
 def normalize_all(nlp: Language, texts: list[str]) -> list[str]:
     """Run only the tokenizer and normaliser: the text the classifier reads."""
     with nlp.select_pipes(enable=["tweet_normalizer"]):
@@ -143,13 +131,17 @@ def train(
     val: TrainingData | None = None,
     config: Path | None = None,
     options: TrainOptions | None = None,
+    stance: StanceData | None = None,
 ) -> Language:
-    """Train a pipeline on ``data``; choose calibration and gate on ``val`` or a held-out share."""
+    """Train a pipeline on ``data``; choose calibration and gate on ``val`` or a held-out share.
+
+    With ``stance`` data the pipeline also learns which side a message takes (nlu/stance.py).
+    """
     opts = options or TrainOptions()
     started = time.perf_counter()
     random.seed(opts.seed)
     np.random.seed(opts.seed)
-    bar = tqdm(total=5, desc="nlu train", unit="step", disable=not opts.progress)
+    bar = tqdm(total=6, desc="nlu train", unit="step", disable=not opts.progress)
     nlp = build_pipeline(config)
     entity_model = setup_entities(nlp, data, opts, bar)
     bar.update()
@@ -169,10 +161,21 @@ def train(
         bar.set_postfix_str(f"refitting on {len(data.examples)} examples")
         refit(nlp, data.examples, opts.seed)
     bar.update()
+    stance_figures = None
+    if stance is not None:
+        bar.set_postfix_str(f"stance on {len(stance.examples)} examples")
+        texts = normalize_all(nlp, [e.text for e in stance.examples])
+        stance_figures = fit_stance(nlp, stance, texts, opts.seed)
+    bar.update()
     nlp.meta["name"] = MODEL_NAME
     nlp.meta["threadbot"] = describe(
         nlp, data, validation, gate, entity_model, opts.seed, time.perf_counter() - started
     )
+    if stance is not None:
+        record = nlp.meta["threadbot"]
+        # The version names all the data the model learned from.
+        record["data_hash"] = combined_hash(data.digest(), stance.digest())
+        record["stance"] = stance_figures
     bar.set_postfix_str("done")
     bar.update()
     bar.close()
@@ -319,6 +322,11 @@ def calibrate(
     score = choose_gate(probs, gold, oos, oos_recall, wrong_cost)
     nlp.replace_pipe("intent_gate", "intent_gate", config=asdict(score.gate))
     return score
+
+
+def combined_hash(*digests: str) -> str:
+    """One short hash for several data files' digests."""
+    return hashlib.sha256("/".join(digests).encode()).hexdigest()[:12]
 
 
 def save(nlp: Language, out: Path) -> Path:

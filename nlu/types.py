@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from nlu.trust import DEFAULT_GATE, TrustGate
 
@@ -48,6 +48,26 @@ class Entity:
 
 
 @dataclass(frozen=True)
+class Stance:
+    """The side a message takes toward the bot's topic: favor, against or none, its calibrated
+    confidence, and whether the model is sure enough to act on it (else: unsure, read as
+    none by the script and the fallback)."""
+
+    label: str
+    confidence: float
+    sure: bool
+
+    @property
+    def side(self) -> str:
+        """What to act on: the label when sure, else ``none``."""
+        return self.label if self.sure else "none"
+
+    def as_json(self) -> dict[str, Any]:
+        """As the chat API and ``say --json`` report it."""
+        return {"label": self.label, "confidence": round(self.confidence, 4), "sure": self.sure}
+
+
+@dataclass(frozen=True)
 class Parse:
     """What the NLU makes of one message: ranked intents, whether to trust the top one, entities."""
 
@@ -58,6 +78,8 @@ class Parse:
     # The gate that decided ``trusted``, so settings can override one of its values and keep
     # the other; None when the parser does not say (the default gate stands in).
     gate: TrustGate | None = None
+    # Toward the bot's topic; None for a model trained without stance data.
+    stance: Stance | None = None
 
     @property
     def intent(self) -> str | None:
@@ -86,3 +108,13 @@ class IntentParser(Protocol):
     version: str
 
     def parse(self, text: str) -> Parse: ...
+
+
+@runtime_checkable
+class StanceReader(Protocol):
+    """A parser that can also tell the side any text takes (the fallback's stance rule)."""
+
+    @property
+    def reads_stance(self) -> bool: ...
+
+    def side_of(self, text: str) -> str: ...
