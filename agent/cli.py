@@ -22,7 +22,7 @@ from agent.context import AppContext, host_option, pass_app, port_option
 from agent.core.machine import mermaid_graph
 from agent.core.messages import Incoming, MessageRejected, Reply
 from agent.core.runtime import load_checked_script
-from agent.core.script import ScriptError, variant_warnings
+from agent.core.script import STANCE_SLOT, ScriptError, variant_warnings
 from agent.mlops.registry.watcher import serve_models
 from agent.ops.logs import configure_logging
 from agent.ops.supervisor import plan, supervise
@@ -113,10 +113,17 @@ def validate_command(app: AppContext) -> None:
         if follow_ups is not None
         else ""
     )
+    on_stance = sum(
+        any(script.value_guards.get(g, ("",))[0] == STANCE_SLOT for g in (*t.conditions, *t.unless))
+        for t in script.transitions
+    )
+    stance = (f", {on_stance} on the message's stance" if on_stance else "") + (
+        f", own stance {script.persona.stance}" if script.persona.stance else ""
+    )
     click.echo(
         f"{config.dialogue_path}: ok ({len(script.states)} states, "
         f"{len(script.transitions)} transitions, {len(script.triggers)} intents used{answered}"
-        + (f"; {len(warnings)} warning(s))" if warnings else ")")
+        f"{stance}" + (f"; {len(warnings)} warning(s))" if warnings else ")")
     )
 
 

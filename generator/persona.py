@@ -18,6 +18,8 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 
+from nlu.stance_data import STANCES
+
 PERSONA_KINDS = ("bot", "human")
 
 _RELATIVES = (
@@ -127,14 +129,19 @@ def _compiled(patterns: tuple[str, ...]) -> re.Pattern[str]:
 @dataclass(frozen=True)
 class Persona:
     """Who the bot says it is: ``kind`` "bot" claims no human life; ``also_refuse`` adds
-    regular expressions (case-insensitive) that the bot's author wants refused too."""
+    regular expressions (case-insensitive) that the bot's author wants refused too; ``stance``
+    is the bot's own side on its topic (favor, against or none), None for a bot that takes
+    none into account."""
 
     kind: str = "bot"
     also_refuse: tuple[str, ...] = ()
+    stance: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in PERSONA_KINDS:
             raise ValueError(f"persona kind must be one of {', '.join(PERSONA_KINDS)}")
+        if self.stance is not None and self.stance not in STANCES:
+            raise ValueError(f"persona stance must be one of {', '.join(STANCES)}")
         for pattern in self.also_refuse:
             try:
                 re.compile(pattern, re.IGNORECASE)
@@ -149,6 +156,13 @@ class Persona:
         # The author's patterns each on their own: joined, one with inline flags or a named
         # group could break the others.
         return any(_compiled((p,)).search(plain) for p in self.also_refuse)
+
+    def contradicts(self, side: str) -> bool:
+        """True if saying something that takes ``side`` goes against the bot's own stance: the
+        other side for a bot that takes one, any side for a bot that takes none."""
+        if self.stance is None or side == "none":
+            return False
+        return side != self.stance
 
 
 def _plain(text: str) -> str:

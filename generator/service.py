@@ -222,6 +222,8 @@ def _checked(ctx: ReplyContext, text: str) -> tuple[str, str | None]:
     reason = guard.check(fitted, ctx.previous_bot_reply)
     if reason is None and ctx.persona.breaks(fitted):
         return fitted, "persona"
+    if reason is None and ctx.side_of is not None and ctx.persona.contradicts(ctx.side_of(fitted)):
+        return fitted, "stance"
     return fitted, reason
 
 

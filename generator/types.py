@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -18,7 +19,8 @@ class ReplyContext:
     way Twitter counts characters. ``persona`` is the bot's rule for what it may say about
     itself; ``grounded`` holds acknowledgements the agent wrote from the message's dialogue act
     and key phrase with the bot's own templates: the hybrid fallback ranks them beside
-    retrieved and generated candidates.
+    retrieved and generated candidates. ``side_of`` tells the side a candidate takes toward
+    the topic (favor, against, none: the NLU's sure stance), for the persona's stance rule.
     """
 
     history: tuple[str, ...]
@@ -27,6 +29,7 @@ class ReplyContext:
     max_chars: int = TWEET_LIMIT
     persona: Persona = field(default_factory=Persona)
     grounded: tuple[str, ...] = ()
+    side_of: Callable[[str], str] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

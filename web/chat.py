@@ -75,6 +75,7 @@ def reply_json(reply: Reply) -> dict[str, Any]:
         "latency_ms": round(reply.latency_ms, 2),
         "source": reply.source,
         "follow_up": reply.follow_up,
+        "stance": reply.stance,
     }
 
 

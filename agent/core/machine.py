@@ -25,14 +25,24 @@ class _Chosen:
 class _TurnModel:
     """The conversation as the machine sees it for one step: state plus slot predicates."""
 
-    def __init__(self, slots: dict[str, Any], mentioned: frozenset[str]) -> None:
+    def __init__(
+        self,
+        slots: dict[str, Any],
+        mentioned: frozenset[str],
+        value_guards: dict[str, tuple[str, str]],
+    ) -> None:
         self.slots = slots
         self.mentioned = mentioned
+        self.value_guards = value_guards
         self.fired: str | None = None
 
     def __getattr__(self, name: str) -> Any:
-        # Guards in the script are has_<slot> (filled, by any turn) and mentions_<slot>
-        # (filled by this very message: an old topic must not answer for a new hobby).
+        # Guards in the script are has_<slot> (filled, by any turn), mentions_<slot>
+        # (filled by this very message: an old topic must not answer for a new hobby) and
+        # <slot>_is_<value> (the slot holds exactly that value: the stance of the message).
+        if name in self.value_guards:
+            slot, value = self.value_guards[name]
+            return lambda _event=None: str(self.slots.get(slot)) == value
         if name.startswith("has_"):
             slot = name.removeprefix("has_")
             return lambda _event=None: is_filled(self.slots.get(slot))
@@ -80,10 +90,12 @@ class DialogueMachine:
         # add_model/remove_model mutate the shared machine; a step is microseconds, so a plain
         # lock is cheaper than LockedMachine's per-callback locking.
         self._lock = threading.Lock()
-        # A step depends only on the state, the intent and which slots are filled (the guards
-        # are has_<slot>), so each distinct case runs through the machine once and is
-        # remembered: attaching a model costs more than the rest of the turn's logic.
-        self._known: dict[tuple[str, str, frozenset[str], frozenset[str]], Step] = {}
+        # A step depends only on the state, the intent, which slots are filled, which this
+        # message mentioned and the values of the slots a value guard reads, so each distinct
+        # case runs through the machine once and is remembered: attaching a model costs more
+        # than the rest of the turn's logic.
+        self._known: dict[tuple[Any, ...], Step] = {}
+        self._valued = sorted({slot for slot, _ in script.value_guards.values()})
 
     def step(
         self,
@@ -99,11 +111,12 @@ class DialogueMachine:
         if intent is None or intent not in self.script.triggers:
             return Step(None, state)
         filled = frozenset(name for name, value in slots.items() if is_filled(value))
-        key = (state, intent, filled, mentioned)
+        values = tuple(str(slots.get(slot)) for slot in self._valued)
+        key = (state, intent, filled, mentioned, values)
         known = self._known.get(key)
         if known is not None:
             return known
-        model = _TurnModel(slots, mentioned)
+        model = _TurnModel(slots, mentioned, self.script.value_guards)
         with self._lock:
             self._machine.add_model(model, initial=state)
             try:

@@ -68,6 +68,8 @@ class Reply:
     source: dict[str, Any] | None = None
     # How the message was read as a follow-up of its thread (agent/core/followup.py), if it was.
     follow_up: dict[str, Any] | None = None
+    # The side the message takes toward the bot's topic (nlu.types.Stance), if the NLU says.
+    stance: dict[str, Any] | None = None
 
 
 def clean_text(text: str) -> str:

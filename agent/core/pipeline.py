@@ -36,7 +36,13 @@ from agent.core.grounded import acknowledgements, sayable
 from agent.core.machine import DialogueMachine
 from agent.core.messages import Incoming, Reply, check_message, storable_text
 from agent.core.provenance import storable_source
-from agent.core.script import ANSWER_SLOT, FOLLOW_UP_ACT, DialogueScript, TransitionSpec
+from agent.core.script import (
+    ANSWER_SLOT,
+    FOLLOW_UP_ACT,
+    STANCE_SLOT,
+    DialogueScript,
+    TransitionSpec,
+)
 from agent.core.variants import Option, TextWindow, choose, display_name, generator_options, ranked
 from agent.storage.models import Turn
 from agent.storage.store import (
@@ -53,7 +59,7 @@ from generator.tweetlen import TWEET_LIMIT
 from generator.types import Generated, ReplyContext, ReplyGenerator
 from nlu.acts import Act, analyse
 from nlu.followups import Form, read_form
-from nlu.types import IntentParser, Parse, is_trusted
+from nlu.types import IntentParser, Parse, StanceReader, is_trusted
 
 log = logging.getLogger(__name__)
 
@@ -410,6 +416,7 @@ class Agent:
             variation=outcome.variation,
             reply_source=storable_source(outcome.source),
             follow_up=_binding_json(plan.binding, outcome),
+            stance=parse.stance.as_json() if parse.stance else None,
             session_expired=plan.expired,
             nlu_version=models.parser.version,
             generator_version=models.generator.version if models.generator else None,
@@ -488,6 +495,7 @@ class Agent:
             return self._follow_up(plan, binding)
         mentioned = self.script.mentioned({e.label for e in parse.entities})
         view = self.script.with_lookups(plan.slots)
+        view[STANCE_SLOT] = parse.stance.side if parse.stance else "none"
         step = self.machine.step(state, view, parse.intent, mentioned) if plan.trusted else None
         spec = self.script.transition(step.fired) if step and step.fired else None
         if plan.opted_out:
@@ -650,10 +658,18 @@ class Agent:
             previous_bot_reply=read.last_reply,
             max_chars=TWEET_LIMIT,
             persona=self.script.persona,
+            side_of=self._side_of(inputs.models.parser),
             grounded=acknowledgements(
                 self.script.acknowledgements, self._act(plan, act, previous), plan.seed
             ),
         )
+
+    def _side_of(self, parser: IntentParser) -> Callable[[str], str] | None:
+        """How the fallback reads a candidate's side: where the bot has a stance and the NLU
+        model reads stance (a parser without it leaves the stance rule off)."""
+        if self.script.persona.stance is None or not isinstance(parser, StanceReader):
+            return None
+        return parser.side_of if parser.reads_stance else None
 
     def _act(self, plan: _Plan, act: Act, previous: str | None) -> Act:
         """What the acknowledgements answer: the message's ``act``, read with the message made
@@ -685,6 +701,7 @@ class Agent:
             rejected_reason=turn.rejected_reason,
             source=turn.reply_source,
             follow_up=turn.follow_up,
+            stance=turn.stance,
         )
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import string
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from generator.persona import Persona
 from nlu.acts import ACTS
 from nlu.errors import Problem
 from nlu.followups import KINDS
+from nlu.stance_data import STANCES
 from nlu.yamlnodes import LineDict, LineList, compose, with_lines
 
 TOP_LEVEL_KEYS = {
@@ -29,6 +32,13 @@ GLOBAL_KEYS = {"replies", "dest", "reset", "opt_out", "opt_in"}
 OUT_OF_SCOPE = "out_of_scope"
 # A built-in slot: the person's display name or handle, filled by the channel (docs/dialogue.md).
 NAME_SLOT = "name"
+# A built-in slot of each message: the side it takes toward the bot's topic (favor, against,
+# none; none also when the NLU is unsure or has no stance model), for ``stance_is_<side>``
+# guards. Not stored with the conversation: the next message has its own.
+STANCE_SLOT = "stance"
+BUILT_IN_SLOTS = (NAME_SLOT, STANCE_SLOT)
+# The value guard: ``<slot>_is_<value>`` holds when the slot's value is exactly ``value``.
+IS = "_is_"
 # The one slot of an acknowledgement: the message's key phrase, said back (nlu/acts.py).
 PHRASE_SLOT = "phrase"
 # Acknowledgements of a follow-up question on an everyday subject ("any tips?" after "I have
@@ -151,6 +161,30 @@ class DialogueScript:
         """The entity slots a message with entities of ``labels`` fills: ``mentions_<slot>``."""
         return frozenset(s.name for s in self.slots.values() if s.entity in labels)
 
+    @cached_property
+    def value_guards(self) -> dict[str, tuple[str, str]]:
+        """Every ``<slot>_is_<value>`` guard the transitions use: guard -> (slot, value)."""
+        names = [*self.slots, *BUILT_IN_SLOTS]
+        found = {}
+        for t in self.transitions:
+            for guard in (*t.conditions, *t.unless):
+                parsed = value_guard(guard, names)
+                if parsed is not None:
+                    found[guard] = parsed
+        return found
+
+
+def value_guard(guard: str, slots: Iterable[str]) -> tuple[str, str] | None:
+    """``(slot, value)`` of a ``<slot>_is_<value>`` guard over one of ``slots``, else None.
+
+    Slot names may hold underscores, so the guard is matched against the declared names
+    rather than split: the longest name that fits wins."""
+    for slot in sorted(slots, key=len, reverse=True):
+        value = guard.removeprefix(f"{slot}{IS}")
+        if value != guard and value:
+            return slot, value
+    return None
+
 
 def template_fields(template: str) -> set[str]:
     """The ``{slot}`` names a reply template uses; raises ValueError on broken braces."""
@@ -200,8 +234,9 @@ def _read_slots(reader: _Reader, raw: Any) -> dict[str, SlotSpec]:
         return slots
     for name, spec in raw.items():
         line = raw.line_of(name)
-        if name == NAME_SLOT:
-            reader.problem(line, f"'{NAME_SLOT}' is built in (the person's name); pick another")
+        if name in BUILT_IN_SLOTS:
+            what = "the person's name" if name == NAME_SLOT else "the message's stance"
+            reader.problem(line, f"'{name}' is built in ({what}); pick another")
             continue
         if not isinstance(spec, LineDict) or not ({"entity", "intents", "lookup"} & spec.keys()):
             reader.problem(
@@ -237,13 +272,14 @@ def _string_map(reader: _Reader, spec: LineDict, key: str, message: str) -> dict
 
 
 def _read_persona(reader: _Reader, raw: Any, line: int) -> Persona:
-    """``persona: {kind: bot | human, also_refuse: [regex, ...]}``; a bot when absent."""
+    """``persona: {kind: bot | human, also_refuse: [regex, ...], stance: favor | against |
+    none}``; a bot with no stance rule when absent."""
     if raw is None:
         return Persona()
     if not isinstance(raw, LineDict):
         reader.problem(line, "'persona' must be a mapping, e.g. 'kind: bot'")
         return Persona()
-    reader.unknown_keys(raw, {"kind", "also_refuse"}, "'persona'")
+    reader.unknown_keys(raw, {"kind", "also_refuse", "stance"}, "'persona'")
     kind = raw.get("kind", Persona.kind)
     if (error := _persona_error(kind=kind)) is not None:
         reader.problem(raw.line_of("kind"), f"{error}, not {kind!r}")
@@ -255,7 +291,11 @@ def _read_persona(reader: _Reader, raw: Any, line: int) -> Persona:
             reader.problem(at, error)
         else:
             patterns.append(pattern)
-    return Persona(kind, tuple(patterns))
+    stance = raw.get("stance")
+    if stance is not None and (error := _persona_error(stance=stance)) is not None:
+        reader.problem(raw.line_of("stance"), f"{error}, not {stance!r}")
+        stance = None
+    return Persona(kind, tuple(patterns), stance)
 
 
 def _persona_error(**fields: Any) -> str | None:
@@ -493,13 +533,10 @@ def _check(
                 line, f"'{OUT_OF_SCOPE}' cannot be a trigger: it means no intent matched"
             )
         for guard in (*t.conditions, *t.unless):
-            if not _known_guard(guard, script):
+            problem = _guard_problem(guard, script)
+            if problem is not None:
                 where = t.line_of("conditions" if guard in t.conditions else "unless")
-                reader.problem(
-                    where,
-                    f"condition '{guard}' must be has_<slot> for a declared slot, or "
-                    "mentions_<slot> for an entity slot",
-                )
+                reader.problem(where, problem)
         if not t.replies and not (t.dest and script.state_replies.get(t.dest)):
             reader.problem(
                 line, f"transition '{t.trigger}' has no replies and its destination none"
@@ -539,13 +576,40 @@ def _slot_free(template: str) -> bool:
         return False  # reported by _check_templates
 
 
-def _known_guard(guard: str, script: DialogueScript) -> bool:
-    """``has_<slot>``: the slot holds a value; ``mentions_<slot>``: this message filled it."""
+def _guard_problem(guard: str, script: DialogueScript) -> str | None:
+    """What is wrong with a guard, or None. ``has_<slot>``: the slot holds a value;
+    ``mentions_<slot>``: this message filled it; ``<slot>_is_<value>``: the slot's value is
+    that value (one the slot can take, where its values are known)."""
+    if guard in script.value_guards:
+        slot, value = script.value_guards[guard]
+        allowed = _slot_values(script, slot)
+        if allowed is not None and value not in allowed:
+            return (
+                f"condition '{guard}': slot '{slot}' is never '{value}' "
+                f"(its values: {', '.join(sorted(allowed))})"
+            )
+        return None
     kind, _, name = guard.partition("_")
     slot = script.slots.get(name)
-    if kind == "has":
-        return slot is not None
-    return kind == "mentions" and slot is not None and slot.entity is not None
+    if kind == "has" and slot is not None:
+        return None
+    if kind == "mentions" and slot is not None and slot.entity is not None:
+        return None
+    return (
+        f"condition '{guard}' must be has_<slot> for a declared slot, mentions_<slot> for an "
+        f"entity slot, or <slot>_is_<value> (a declared slot, or '{STANCE_SLOT}' with "
+        f"{', '.join(STANCES)})"
+    )
+
+
+def _slot_values(script: DialogueScript, slot: str) -> set[str] | None:
+    """The values a slot can take where the script knows them all, else None (free text)."""
+    if slot == STANCE_SLOT:
+        return set(STANCES)
+    spec = script.slots.get(slot)
+    if spec is not None and spec.intents:
+        return set(spec.intents.values())
+    return None
 
 
 def _check_templates(

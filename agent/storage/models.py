@@ -148,6 +148,9 @@ class Turn(Base):
     # Binding.as_json): the kind asked, the subject bound to, and how it was answered; None
     # for messages of their own and turns before 0008.
     follow_up: Mapped[dict[str, Any] | None] = mapped_column()
+    # The side the message takes toward the bot's topic (nlu.types.Stance.as_json: label,
+    # confidence, sure); None where the NLU model has no stance classifier, and before 0012.
+    stance: Mapped[dict[str, Any] | None] = mapped_column()
     session_expired: Mapped[bool] = mapped_column(Boolean, default=False)
     nlu_version: Mapped[str | None] = mapped_column(String(100))
     generator_version: Mapped[str | None] = mapped_column(String(100))

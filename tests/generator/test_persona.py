@@ -85,6 +85,22 @@ def test_a_bots_own_truths_and_questions_about_the_user_pass(text: str) -> None:
     assert not HUMAN.breaks(text)
 
 
+@pytest.mark.parametrize(
+    ("own", "side", "contradicts"),
+    [
+        ("favor", "against", True),
+        ("favor", "favor", False),
+        ("favor", "none", False),
+        ("against", "favor", True),
+        ("none", "favor", True),
+        ("none", "against", True),
+        (None, "against", False),
+    ],
+)
+def test_the_bots_own_stance_rule(own: str | None, side: str, contradicts: bool) -> None:
+    assert Persona(stance=own).contradicts(side) is contradicts
+
+
 def test_the_default_persona_is_a_bot() -> None:
     assert Persona() == BOT and Persona().kind == "bot"
     assert PERSONA_KINDS == ("bot", "human")
@@ -111,6 +127,7 @@ def test_also_refuse_adds_the_authors_patterns_to_either_kind() -> None:
         ({"also_refuse": ("(unclosed",)}, "persona pattern '(unclosed' is not a regex"),
         ({"also_refuse": ("ok", "[z-a]")}, "persona pattern '[z-a]' is not a regex"),
         ({"also_refuse": ("*star",)}, "is not a regex"),
+        ({"stance": "pro"}, "persona stance must be one of favor, against, none"),
     ],
 )
 def test_invalid_kind_or_pattern_is_a_value_error(kwargs: dict[str, object], message: str) -> None:

@@ -10,6 +10,7 @@ import torch
 
 import generator
 from generator import GeneratorError, ModelNotFoundError, ReplyContext, load
+from generator.persona import Persona
 
 pytestmark = pytest.mark.torch  # .ci/run reruns these on torch's portable CPU kernels
 
@@ -48,6 +49,22 @@ def test_choose_falls_back_to_next_candidate_then_rejects(tiny_model: Path) -> N
     assert rejected.text is None and rejected.rejected_reason == "profanity"
     assert gen.rejections == {"profanity": 1}
     assert gen.candidate_rejections == {"repeat": 1, "profanity": 1, "url": 1}
+
+
+def test_the_persona_stance_refuses_candidates_for_the_other_side(tiny_model: Path) -> None:
+    gen = load(tiny_model)
+
+    def side_of(text: str) -> str:
+        return "against" if "hate" in text else "favor" if "love" in text else "none"
+
+    ctx = ReplyContext(history=("robots?",), persona=Persona(stance="favor"), side_of=side_of)
+    picked = gen.choose([ctx], [["i hate robots", "i love robots", "robots exist"]])[0]
+    assert picked.text == "i love robots" and gen.candidate_rejections == {"stance": 1}
+    neutral = ReplyContext(history=("robots?",), persona=Persona(stance="none"), side_of=side_of)
+    assert gen.choose([neutral], [["i love robots", "robots exist"]])[0].text == "robots exist"
+    # No reading of sides (an NLU without stance): the rule stays off.
+    plain = ReplyContext(history=("robots?",), persona=Persona(stance="favor"))
+    assert gen.choose([plain], [["i hate robots"]])[0].text == "i hate robots"
 
 
 def test_reply_is_thread_safe_and_deterministic(tiny_model: Path) -> None:

@@ -25,6 +25,7 @@ def test_api_answers_on_the_scripted_path(any_app: Flask) -> None:
     assert body["state"] == "asked_topic"
     assert body["reply"] and not body["silent"]
     assert 0 < body["confidence"] <= 1
+    assert set(body["stance"]) == {"label", "confidence", "sure"}  # the shipped NLU reads it
     second = chat(client, "I'm interested in machine learning").get_json()
     assert second["state"] == "asked_opinion"
     assert second["turn_id"] > body["turn_id"]

@@ -22,6 +22,7 @@ from agent.mlops.retrain.reviewed import ReviewedExample, held_out, reviewed_exa
 from agent.settings import Settings
 from nlu.data import Example, TrainingData
 from nlu.evaluate import evaluate
+from nlu.stance_data import beside, load_stance
 from nlu.train import TrainOptions, save, train
 
 GATED = ("in_scope_accuracy", "oos_recall")
@@ -155,7 +156,10 @@ def retrain_nlu(
     runs.mkdir(parents=True, exist_ok=True)
     out = Path(tempfile.mkdtemp(prefix="nlu-", dir=runs))
     try:
-        save(train(snap.data, options=TrainOptions(progress=progress)), out / "release")
+        stance_file = beside(settings.intents_path)
+        stance = load_stance(stance_file) if stance_file is not None else None
+        nlp = train(snap.data, options=TrainOptions(progress=progress), stance=stance)
+        save(nlp, out / "release")
         sets: dict[str, Sequence[Example]] = {"reviewed": snap.heldout}
         if settings.retrain_nlu_eval is not None:
             sets["eval"] = nlu.load_data(settings.retrain_nlu_eval).examples

@@ -18,11 +18,11 @@ TOPIC = frozenset({"topic"})  # the message itself named the topic
     ("state", "slots", "intent", "mentioned", "fired", "after"),
     [
         ("idle", {}, "greet", frozenset(), "t0", "asked_topic"),
-        ("asked_topic", {"topic": "robotics"}, "share_interest", TOPIC, "t2", "asked_opinion"),
+        ("asked_topic", {"topic": "robotics"}, "share_interest", TOPIC, "t4", "asked_opinion"),
         # mentions_topic: a topic from an earlier turn does not make "I'm into knitting" AI
         ("chatting", {"topic": "robotics"}, "share_interest", frozenset(), None, "chatting"),
-        ("asked_opinion", {"topic": "ml"}, "affirm", frozenset(), "t3", "chatting"),
-        ("chatting", {"topic": "ml"}, "ask_bot_opinion", frozenset(), "t8", "chatting"),
+        ("asked_opinion", {"topic": "ml"}, "affirm", frozenset(), "t5", "chatting"),
+        ("chatting", {"topic": "ml"}, "ask_bot_opinion", frozenset(), "t12", "chatting"),
         ("idle", {"topic": "ml"}, "ask_bot_opinion", frozenset(), None, "idle"),
         ("chatting", {}, "help", frozenset(), "global:help", "chatting"),
         ("chatting", {"topic": "ml"}, "restart", frozenset(), "global:restart", "idle"),
@@ -52,6 +52,28 @@ def test_invalid_triggers_do_not_move(machine: DialogueMachine, state: str, inte
     assert step.state_after == state
 
 
+@pytest.mark.parametrize(
+    ("side", "answer"),
+    [("against", "Agreed that it gets"), ("favor", None), ("none", None)],
+)
+def test_the_message_stance_picks_the_branch(
+    machine: DialogueMachine, script: DialogueScript, side: str, answer: str | None
+) -> None:
+    """Ada's ask_ai_limits has a branch per side, listed before the plain answer; each
+    side's step is remembered apart (the cache key holds the values a guard reads)."""
+    fired = {
+        s: machine.step("chatting", {"stance": s}, "ask_ai_limits").fired
+        for s in ("against", "favor", "none")
+    }
+    assert len(set(fired.values())) == 3  # three different transitions
+    spec = script.transition(fired[side])
+    conditions = set(spec.conditions)
+    assert (f"stance_is_{side}" in conditions) == (side != "none")
+    if answer is not None:
+        assert any(r.startswith(answer) for r in spec.replies)
+    assert machine.step("chatting", {"stance": side}, "ask_ai_limits").fired == fired[side]
+
+
 def test_models_are_detached_after_each_step(machine: DialogueMachine) -> None:
     machine.step("idle", {}, "greet")
     machine.step("idle", {}, "affirm")
@@ -70,7 +92,11 @@ def test_mermaid_graph_draws_every_state_and_transition(script: DialogueScript) 
     for state in script.states:
         assert f'state "{state}" as {state}' in graph
     assert "idle --> asked_topic: greet" in graph
-    assert "asked_topic --> asked_opinion: share_interest [mentions_topic]" in graph
+    assert (
+        "asked_topic --> asked_opinion: share_interest [mentions_topic & stance_is_against]"
+        in graph
+    )
+    assert "| share_interest [mentions_topic]" in graph
     assert f"[*] --> {script.initial}" in graph
 
 

@@ -130,6 +130,56 @@ def test_name_is_a_built_in_slot_and_cannot_be_declared(tmp_path: Path) -> None:
     assert error.value.problems[0].line == 3
 
 
+STANCE_BRANCH = """\
+  - trigger: affirm
+    source: asked
+    dest: idle
+    conditions: [has_topic, stance_is_against]
+    replies: ["Fair doubts about {topic}."]
+"""
+
+
+def test_value_guards_branch_on_a_slot_and_the_message_stance(tmp_path: Path) -> None:
+    text = VALID.replace("transitions:\n", "transitions:\n" + STANCE_BRANCH).replace(
+        "slots:\n",
+        "slots:\n  mood: {intents: {affirm: happy, greet: glad}}\n  my_topic: {entity: x}\n",
+    )
+    text = text.replace("conditions: has_topic\n", "conditions: [has_topic, mood_is_happy]\n")
+    script = load_script(write(tmp_path, text), INTENTS)
+    assert script.value_guards == {
+        "stance_is_against": ("stance", "against"),
+        "mood_is_happy": ("mood", "happy"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("guard", "message"),
+    [
+        ("stance_is_maybe", "slot 'stance' is never 'maybe' (its values: against, favor, none)"),
+        ("mood_is_sad", "slot 'mood' is never 'sad' (its values: glad, happy)"),
+        ("colour_is_red", "or <slot>_is_<value> (a declared slot, or 'stance' with"),
+        ("stance_is_", "condition 'stance_is_' must be"),
+    ],
+)
+def test_value_guard_problems_name_the_values(tmp_path: Path, guard: str, message: str) -> None:
+    text = VALID.replace("slots:\n", "slots:\n  mood: {intents: {affirm: happy, greet: glad}}\n")
+    text = text.replace("conditions: has_topic", f"conditions: {guard}")
+    with pytest.raises(ScriptError) as error:
+        load_script(write(tmp_path, text), INTENTS)
+    found = [p for p in error.value.problems if message in p.message]
+    assert found and found[0].line == 17, str(error.value)
+
+
+def test_stance_is_built_in_and_the_persona_takes_a_side(tmp_path: Path) -> None:
+    declared = VALID.replace("slots:\n", "slots:\n  stance: {entity: view}\n")
+    with pytest.raises(ScriptError, match="'stance' is built in \\(the message's stance\\)"):
+        load_script(write(tmp_path, declared), INTENTS)
+    script = load_script(write(tmp_path, VALID + "persona:\n  stance: favor\n"), INTENTS)
+    assert script.persona == Persona("bot", (), "favor")
+    with pytest.raises(ScriptError, match="persona stance must be one of favor, against, none"):
+        load_script(write(tmp_path, VALID + "persona:\n  stance: pro\n"), INTENTS)
+
+
 def test_busy_transitions_with_few_variants_are_warned_about(tmp_path: Path) -> None:
     script = load_script(write(tmp_path, VALID), INTENTS)
     warnings = variant_warnings(script, minimum=2)
