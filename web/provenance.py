@@ -11,11 +11,13 @@ own isolate, so no text in it can reorder or hide the rest of the line.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
 from markupsafe import Markup
 
+from nlu.stance_data import STANCES
 from web.reveal import reveal
 
 TOP_FEATURES = 3
@@ -110,7 +112,30 @@ def follow_up_line(follow_up: Any) -> Markup:
     return _SEPARATOR.join(parts)
 
 
+@dataclass(frozen=True)
+class StanceLine:
+    """What the console shows of a turn's stance: the side acted on (for the badge; "" when
+    none) and the fact line ("against 0.86, sure"; "" for turns without a stance)."""
+
+    side: str = ""
+    text: str = ""
+
+
+def stance_line(stance: Any) -> StanceLine:
+    """The console's view of a turn's ``stance`` (nlu.types.Stance.as_json); anything else
+    (a turn from before stance, a damaged row) shows nothing."""
+    if not isinstance(stance, dict) or stance.get("label") not in STANCES:
+        return StanceLine()
+    confidence = stance.get("confidence")
+    sure = stance.get("sure") is True
+    shown = f" {confidence:.2f}" if isinstance(confidence, int | float) else ""
+    text = f"{stance['label']}{shown}, " + ("sure" if sure else "unsure: read as none")
+    side = stance["label"] if sure and stance["label"] != "none" else ""
+    return StanceLine(side, text)
+
+
 def init_app(app: Flask) -> None:
-    """Offer ``source_line`` and ``follow_up_line`` as template filters."""
+    """Offer ``source_line``, ``follow_up_line`` and ``stance_line`` as template filters."""
     app.add_template_filter(source_line)
     app.add_template_filter(follow_up_line)
+    app.add_template_filter(stance_line)

@@ -159,13 +159,13 @@ def test_dashboard_draws_charts_and_the_dialogue(
     expect(page.locator("h1")).to_contain_text("Dashboard")
     # The heading shows before the deferred chart scripts have run; wait for the last chart.
     page.wait_for_function(
-        "typeof Chart !== 'undefined' && !!Chart.getChart(document.getElementById('chart-intents'))"
+        "typeof Chart !== 'undefined' && !!Chart.getChart(document.getElementById('chart-stance'))"
     )
     charts: Any = page.evaluate(
-        "['chart-messages','chart-fallback','chart-tiers','chart-intents']"
+        "['chart-messages','chart-fallback','chart-tiers','chart-intents','chart-stance']"
         ".map(id => Chart.getChart(document.getElementById(id))?.config.type)"
     )
-    assert charts == ["bar", "line", "doughnut", "bar"]
+    assert charts == ["bar", "line", "doughnut", "bar", "bar"]
     box = page.locator("#chart-messages").bounding_box()
     assert box is not None and box["height"] > 100  # drawn, not collapsed
     expect(page.locator("svg.dialogue .state")).to_have_count(4)

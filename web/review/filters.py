@@ -7,11 +7,12 @@ from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Exists, and_, exists, false, not_, or_
+from sqlalchemy import ColumnElement, Exists, and_, case, exists, false, func, not_, or_, true
 from werkzeug.datastructures import MultiDict
 
 from agent.storage.models import Conversation, Turn, User
 from agent.storage.review_models import Annotation
+from nlu.stance_data import STANCES
 from web.review.search import contains_text
 
 # The longest text a filter field keeps; more is cut off, not refused.
@@ -52,6 +53,14 @@ def is_doubtful(tier: str, trusted: bool) -> bool:
     return tier in FALLBACK_TIERS or (not trusted and tier != SILENT)
 
 
+def stance_side() -> ColumnElement[str]:
+    """The side a turn's message took as the bot acted on it: the stance label when the NLU
+    was sure, else ``none`` (also for turns with no stance). nlu.types.Stance.side in SQL:
+    the console filters and counts what the script and the fallback acted on."""
+    label = func.coalesce(Turn.stance["label"].as_string(), "none")
+    return case((Turn.stance["sure"].as_boolean() == true(), label), else_="none")
+
+
 def needs_review() -> ColumnElement[bool]:
     """Doubtful turns that nobody has annotated yet."""
     return and_(doubtful_turn(), not_(annotated()))
@@ -68,6 +77,7 @@ class TurnFilter:
     state: str = ""
     tier: str = ""
     band: str = ""  # low | medium | high
+    stance: str = ""  # favor | against | none: the side the message took (stance_side)
     date_from: date | None = None
     date_to: date | None = None  # inclusive
     review: bool = False  # only turns that need review
@@ -113,6 +123,8 @@ class TurnFilter:
             conds.append(Turn.tier == self.tier)
         if with_state and self.state:
             conds.append(Turn.state_after == self.state)
+        if self.stance in STANCES:
+            conds.append(stance_side() == self.stance)
         if self.band in BANDS:
             low, high = BANDS[self.band]
             conds.append(and_(Turn.confidence >= low, Turn.confidence < high))
@@ -181,6 +193,7 @@ def parse_filter(
         state=text("state"),
         tier=choice("tier", TIERS),
         band=choice("band", tuple(BANDS)),
+        stance=choice("stance", STANCES),
         date_from=day("date_from"),
         date_to=day("date_to"),
         review=review or args.get("review") == "1",

@@ -14,7 +14,15 @@ from sqlalchemy.orm import Session
 
 from agent.storage.models import Turn, User
 from agent.storage.review_models import Annotation
-from web.review.filters import FALLBACK_TIERS, SILENT, TIERS, doubtful_turn, is_doubtful
+from nlu.stance_data import STANCES
+from web.review.filters import (
+    FALLBACK_TIERS,
+    SILENT,
+    TIERS,
+    doubtful_turn,
+    is_doubtful,
+    stance_side,
+)
 
 # Latency percentiles come from this many most recent turns of the window.
 LATENCY_SAMPLE = 5000
@@ -30,6 +38,8 @@ class Dashboard:
     fallback_rate: list[float | None] = field(default_factory=list)
     tiers: dict[str, int] = field(default_factory=dict)
     top_intents: list[tuple[str, int]] = field(default_factory=list)
+    # Messages per day by the side they took (web.review.filters.stance_side).
+    stance: dict[str, list[int]] = field(default_factory=dict)
     p50_ms: float | None = None
     p95_ms: float | None = None
     turns: int = 0
@@ -44,6 +54,7 @@ class Dashboard:
             "fallback_rate": self.fallback_rate,
             "tiers": self.tiers,
             "top_intents": [[name, count] for name, count in self.top_intents],
+            "stance": self.stance,
             "p50_ms": self.p50_ms,
             "p95_ms": self.p95_ms,
         }
@@ -60,7 +71,7 @@ def percentile(values: list[float], share: float) -> float | None:
 # Days older than this are final: turns are written as they happen (a late mention may land
 # in yesterday), so their counts can be remembered instead of recounted on every load.
 SETTLED_AFTER_DAYS = 2
-DayCounts = list[tuple[str, bool, str | None, int]]
+DayCounts = list[tuple[str, bool, str | None, str, int]]
 
 
 def dashboard(
@@ -85,25 +96,29 @@ def dashboard(
     # GROUP BY date(...) over the month (no per-row date function, small sorts), and the same
     # SQL with bound values on both databases.
     per_day: dict[str, dict[str, int]] = {}
+    per_day_sides: dict[str, dict[str, int]] = {}
     intents: dict[str, int] = {}
     doubtful = 0
     for offset in range(window_days):
         start = since + timedelta(days=offset)
         counts = per_day.setdefault(start.date().isoformat(), {})
+        sides = per_day_sides.setdefault(start.date().isoformat(), {})
         rows = settled.get(start.date()) if settled is not None else None
         if rows is None:
+            side = stance_side()
             rows = [
-                (tier, bool(trusted), intent, count)
-                for tier, trusted, intent, count in session.execute(
-                    select(Turn.tier, Turn.trusted, Turn.intent, func.count())
+                (tier, bool(trusted), intent, stance, count)
+                for tier, trusted, intent, stance, count in session.execute(
+                    select(Turn.tier, Turn.trusted, Turn.intent, side, func.count())
                     .where(Turn.created_at >= start, Turn.created_at < start + timedelta(days=1))
-                    .group_by(Turn.tier, Turn.trusted, Turn.intent)
+                    .group_by(Turn.tier, Turn.trusted, Turn.intent, side)
                 )
             ]
             if settled is not None and (now.date() - start.date()).days >= SETTLED_AFTER_DAYS:
                 settled[start.date()] = rows
-        for tier, trusted, intent, count in rows:
+        for tier, trusted, intent, stance, count in rows:
             counts[tier] = counts.get(tier, 0) + count
+            sides[stance] = sides.get(stance, 0) + count
             board.tiers[tier] = board.tiers.get(tier, 0) + count
             intents[intent or "(none)"] = intents.get(intent or "(none)", 0) + count
             if is_doubtful(tier, trusted):
@@ -114,6 +129,8 @@ def dashboard(
         counts = per_day.get(key, {})
         total = sum(counts.values())
         answered = total - counts.get(SILENT, 0)
+        for side in STANCES:
+            board.stance.setdefault(side, []).append(per_day_sides.get(key, {}).get(side, 0))
         fallbacks = sum(counts.get(t, 0) for t in FALLBACK_TIERS)
         board.days.append(key)
         board.messages.append(total)

@@ -46,4 +46,15 @@
     },
     options: { indexAxis: "y", plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true } } },
   });
+  const sides = { favor: "#3b6fb6", against: "#8e3f9b", none: "#c8c8c8" };
+  new Chart(document.getElementById("chart-stance"), {
+    type: "bar",
+    data: {
+      labels: days,
+      datasets: Object.keys(sides).map((side) => ({
+        label: side, data: stats.stance[side] || [], backgroundColor: sides[side],
+      })),
+    },
+    options: { plugins: { legend: { position: "bottom" } }, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } },
+  });
 })();
