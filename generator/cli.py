@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from generator.errors import GeneratorError
+from nlu.stance_data import STANCES
 
 if TYPE_CHECKING:  # the commands import torch-backed modules only when they run
     from generator.data import Conversation
@@ -625,6 +626,11 @@ def show_ranked(ranked: list[tuple[Any, str | None]]) -> None:
 )
 @click.option("--resume", is_flag=True, help="Continue from OUT/last.pt.")
 @click.option("--name", help="Model name (default: <base name>-<topic>).")
+@click.option(
+    "--side",
+    type=click.Choice(STANCES),
+    help="Only the topic threads that take this side (labelled by `generator collect`).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def finetune_cmd(
     corpus: str,
@@ -640,6 +646,7 @@ def finetune_cmd(
     max_replies: int,
     resume: bool,
     name: str | None,
+    side: str | None,
     quiet: bool,
 ) -> None:
     """Specialise the general model on a topic, then gate it: it must beat the general model.
@@ -684,6 +691,7 @@ def finetune_cmd(
             log=click.echo,
             progress=not quiet,
             resume=resume,
+            side=side,
         )
         if not (out_dir / "best.pt").exists():
             raise click.ClickException("stopped before the first validation: no checkpoint")
@@ -735,6 +743,12 @@ def finetune_cmd(
     help="Validation messages for the Hits@1/20 and MRR report.",
 )
 @click.option("--topic", "topics", multiple=True, help="Report on validation of this topic only.")
+@click.option(
+    "--side",
+    type=click.Choice(STANCES),
+    help="Index only the collected threads that take this side (labelled by `generator "
+    "collect`); chitchat has no sides and is indexed whole.",
+)
 def index_cmd(
     model_dir: Path,
     collected: tuple[Path, ...],
@@ -743,6 +757,7 @@ def index_cmd(
     train_examples: int,
     validation_examples: int,
     topics: tuple[str, ...],
+    side: str | None,
 ) -> None:
     """Build the hybrid fallback's reply index and train its ranker, into the model folder.
 
@@ -755,7 +770,7 @@ def index_cmd(
 
     corpora = [] if no_chitchat else [Corpus("chitchat", CHITCHAT)]
     corpora += [
-        Corpus(str(path), ReplySource(path.stem, "collected from X", allow_reuse))
+        Corpus(str(path), ReplySource(path.stem, "collected from X", allow_reuse), side)
         for path in collected
     ]
     if not corpora:

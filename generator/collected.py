@@ -87,9 +87,16 @@ class CollectedCorpus:
             self.chain_keys.add(_turn_key(turns))
             self.lines += 1
 
-    def add(self, conversation_id: str, chains: Sequence[Chain], topic: str) -> list[Chain]:
-        """Append ``chains`` (one conversation's) and remember the conversation; returns the
-        chains written, without any whose turns are already in the corpus."""
+    def add(
+        self,
+        conversation_id: str,
+        chains: Sequence[Chain],
+        topic: str,
+        stance: str | None = None,
+    ) -> list[Chain]:
+        """Append ``chains`` (one conversation's, each labelled with the thread's ``stance``
+        when given) and remember the conversation; returns the chains written, without any
+        whose turns are already in the corpus."""
         fresh = []
         for chain in chains:
             key = _turn_key(chain.turns)
@@ -98,7 +105,7 @@ class CollectedCorpus:
                 fresh.append(chain)
         if fresh:
             text = "".join(
-                json.dumps(c.record(n, topic), ensure_ascii=False) + "\n"
+                json.dumps(c.record(n, topic, stance), ensure_ascii=False) + "\n"
                 for n, c in enumerate(fresh)
             )
             with self.path.open("a", encoding="utf-8") as fh:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import IO
 
 from generator.errors import CorpusError
+from nlu.stance_data import STANCES
 
 # chitchat-dataset prompts about computers, the internet and AI carry this topic label.
 AI_TOPIC = "ai"
@@ -62,6 +63,9 @@ class Conversation:
     turns: tuple[str, ...]
     topic: str | None = None
     split: str | None = None  # "train" or "validation" when the source fixes it
+    # The side the thread takes on its topic (favor, against, none), where `generator
+    # collect` labelled it with the NLU's stance classifier.
+    stance: str | None = None
 
 
 def _open_text(path: Path) -> IO[str]:
@@ -104,16 +108,32 @@ def load_jsonl(path: Path) -> list[Conversation]:
                 raise CorpusError(f"{path}:{lineno}: 'turns' must be a list of strings")
             if rec.get("approved") is False:
                 continue
-            split = rec.get("split")
+            split, stance = rec.get("split"), rec.get("stance")
+            if stance is not None and stance not in STANCES:
+                raise CorpusError(
+                    f"{path}:{lineno}: 'stance' must be one of {', '.join(STANCES)}, not {stance!r}"
+                )
             out.append(
                 Conversation(
                     id=str(rec.get("id", f"{path.name}-{lineno}")),
                     turns=tuple(turns),
                     topic=rec.get("topic"),
                     split={"valid": "validation", "val": "validation"}.get(split, split),
+                    stance=stance,
                 )
             )
     return out
+
+
+def on_side(convs: Sequence[Conversation], side: str, source: str) -> list[Conversation]:
+    """The conversations of ``source`` that take ``side``; a corpus nobody labelled is an
+    error that says how to label it, rather than an empty selection."""
+    if not any(c.stance is not None for c in convs):
+        raise CorpusError(
+            f"{source} has no stance labels: collect it with `threadbot generator collect` "
+            "(which labels each thread with the NLU's stance classifier)"
+        )
+    return [c for c in convs if c.stance == side]
 
 
 def load_tsv(path: Path) -> list[Conversation]:

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from generator import checkpoint
 from generator.checkpoint import INDEX_FILE, RANKER_FILE
-from generator.data import Conversation, load_corpus
+from generator.data import Conversation, load_corpus, on_side
 from generator.decode import DecodeOptions
 from generator.errors import GeneratorError
 from generator.hybrid import MAX_REPLY_TOKENS
@@ -38,10 +38,17 @@ LM_BATCH = 128  # replies scored per teacher-forced pass
 
 @dataclass(frozen=True)
 class Corpus:
-    """A corpus to index: how to load it (``load_corpus`` name or path) and its reuse terms."""
+    """A corpus to index: how to load it (``load_corpus`` name or path), its reuse terms, and
+    the side its threads must take (None: all of them)."""
 
     location: str
     source: ReplySource
+    side: str | None = None
+
+    def load(self) -> list[Conversation]:
+        """Its conversations, those of ``side`` only when one is set."""
+        convs = load_corpus(self.location)
+        return convs if self.side is None else on_side(convs, self.side, self.location)
 
 
 @dataclass
@@ -77,7 +84,7 @@ def build_fallback(
     for corpus in corpora:
         corpus.source.check()
     data_cfg = checkpoint.data_config(checkpoint.read(model_dir))
-    loaded = {c.source.name: load_corpus(c.location) for c in corpora}
+    loaded = {c.source.name: c.load() for c in corpora}
     train = {name: split_for_eval(convs, data_cfg, "train") for name, convs in loaded.items()}
     validation = [
         conv

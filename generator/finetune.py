@@ -17,7 +17,7 @@ from typing import Any
 from generator import checkpoint
 from generator.clean import prepare, split_conversations
 from generator.config import DataConfig, TrainConfig
-from generator.data import Conversation, load_corpus, write_jsonl
+from generator.data import Conversation, load_corpus, on_side, write_jsonl
 from generator.scoring import generate_replies, perplexity, sample_exchanges, text_metrics
 from generator.service import Seq2SeqReplyGenerator, load
 from generator.train import TrainResult, train
@@ -52,13 +52,17 @@ def write_mixed_corpus(
     general_corpus: str,
     data: DataConfig,
     general_ratio: float,
+    side: str | None = None,
 ) -> tuple[list[Conversation], list[Conversation], int]:
     """Write ``out/data`` (a prepared dir) and return (topic train, topic validation, general n).
 
     Validation is the topic's only, so early stopping watches the topic. Splits use the base
-    model's salt, so a topic conversation the base held out stays held out here.
+    model's salt, so a topic conversation the base held out stays held out here. ``side``
+    keeps only the topic threads that take it (a side's model, as in SNAM's design).
     """
     convs = topic_conversations(prepare(load_corpus(topic_corpus), max_turn_words=40), topic)
+    if side is not None:
+        convs = on_side(convs, side, topic_corpus)
     tr, va = split_conversations(convs, data.val_fraction, data.split_seed)
     if not tr or not va:
         raise ValueError(
@@ -194,14 +198,16 @@ def finetune(
     log: Callable[[str], None] = print,
     progress: bool = True,
     resume: bool = False,
+    side: str | None = None,
 ) -> tuple[TrainResult, list[Conversation]]:
     """Write the mixed corpus, fine-tune ``base`` on it; returns the result and topic validation."""
     out = Path(cfg.out_dir)
     tr, va, n_general = write_mixed_corpus(
-        out, topic, topic_corpus, general_corpus, cfg.data, general_ratio
+        out, topic, topic_corpus, general_corpus, cfg.data, general_ratio, side
     )
+    taking = f" taking the {side} side" if side else ""
     log(
-        f"topic {topic!r}: {len(tr)} train / {len(va)} validation conversations; "
+        f"topic {topic!r}{taking}: {len(tr)} train / {len(va)} validation conversations; "
         f"{n_general} general conversations mixed in"
     )
     cfg = replace(cfg, data=replace(cfg.data, corpus=str(out / "data"), topics=[], keywords=[]))

@@ -67,9 +67,10 @@ class Chain:
     authors: tuple[str, ...]
     post_ids: tuple[tuple[str, ...], ...]
 
-    def record(self, number: int, topic: str) -> dict[str, Any]:
-        """The threaded-JSONL line ``generator prepare`` and ``generator train`` read."""
-        return {
+    def record(self, number: int, topic: str, stance: str | None = None) -> dict[str, Any]:
+        """The threaded-JSONL line ``generator prepare`` and ``generator train`` read; with
+        ``stance``, the side the thread's root takes on the topic."""
+        record: dict[str, Any] = {
             "id": f"{self.conversation_id}#{number}",
             "conversation_id": self.conversation_id,
             "topic": topic,
@@ -77,6 +78,9 @@ class Chain:
             "authors": list(self.authors),
             "tweet_ids": [list(ids) for ids in self.post_ids],
         }
+        if stance is not None:
+            record["stance"] = stance
+        return record
 
     def pairs(self) -> set[tuple[tuple[str, ...], tuple[str, ...]]]:
         """Its (message, reply) pairs by post ids, so pairs shared by branches count once."""

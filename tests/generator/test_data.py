@@ -14,6 +14,7 @@ from generator.data import (
     iter_pairs,
     load_chitchat,
     load_corpus,
+    on_side,
     write_jsonl,
 )
 from generator.errors import CorpusError
@@ -139,3 +140,22 @@ def test_gzip_text_is_read_as_utf8(tmp_path: Path) -> None:
     with gzip.open(path, "wt", encoding="utf-8") as fh:
         fh.write(json.dumps({"turns": ["café ☕", "oui"]}, ensure_ascii=False) + "\n")
     assert load_corpus(path)[0].turns[0] == "café ☕"
+
+
+def test_collected_threads_keep_their_side_and_select_by_it(tmp_path: Path) -> None:
+    path = tmp_path / "x.jsonl"
+    rows = [
+        {"id": "1#0", "turns": ["ai is great", "sure"], "stance": "favor"},
+        {"id": "2#0", "turns": ["ai is awful", "nah"], "stance": "against"},
+        {"id": "3#0", "turns": ["what is ai", "code"]},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    convs = load_corpus(str(path))
+    assert [c.stance for c in convs] == ["favor", "against", None]
+    assert [c.id for c in on_side(convs, "against", str(path))] == ["2#0"]
+    plain = [Conversation("a", ("hi", "yo"))]
+    with pytest.raises(CorpusError, match="has no stance labels: collect it with"):
+        on_side(plain, "favor", "chitchat")
+    path.write_text(json.dumps({"turns": ["a", "b"], "stance": "pro"}) + "\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=":1: 'stance' must be one of favor, against, none"):
+        load_corpus(str(path))

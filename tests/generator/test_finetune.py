@@ -9,8 +9,11 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from generator.cli import generator
+from generator.config import DataConfig
 from generator.data import Conversation
-from generator.finetune import mix_general, topic_conversations
+from generator.fallback_build import Corpus
+from generator.finetune import mix_general, topic_conversations, write_mixed_corpus
+from generator.reuse import ReplySource
 
 
 def test_topic_selection_and_general_mix() -> None:
@@ -81,3 +84,26 @@ def test_finetune_refuses_unknown_topic_without_keywords(tiny_model: Path, tmp_p
         ],
     )
     assert res.exit_code == 2 and "--keyword" in res.output
+
+
+def test_a_sides_model_trains_on_that_sides_threads_only(tmp_path: Path) -> None:
+    """SNAM's design: a side's model from that side's threads (`finetune --side`), and the
+    index of one side's replies (`index --side`)."""
+    rows = [
+        {
+            "id": f"{n}#0",
+            "topic": "ai",
+            "turns": [f"ai thread {n} opener", f"a reply {n}"],
+            "stance": ("favor", "against")[n % 2],
+        }
+        for n in range(40)
+    ]
+    corpus = tmp_path / "x.jsonl"
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    train, validation, _ = write_mixed_corpus(
+        tmp_path / "run", "ai", str(corpus), "chitchat", DataConfig(val_fraction=0.2), 0.0, "favor"
+    )
+    kept = {c.id.split("#")[0] for c in [*train, *validation]}
+    assert kept == {str(n) for n in range(0, 40, 2)}
+    indexed = Corpus(str(corpus), ReplySource("x", "collected", True), "against").load()
+    assert {c.stance for c in indexed} == {"against"} and len(indexed) == 20

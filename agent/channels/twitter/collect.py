@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,6 +27,7 @@ from agent.core.messages import clean_text, storable_text
 from generator.clean import scrub
 from generator.collected import CollectedCorpus
 from generator.threads import Post, as_turns, pseudonym, reply_chains
+from nlu.stance_data import STANCES
 
 # X's recent search: 10 to 100 posts a page.
 PAGE_MIN, PAGE_MAX = 10, 100
@@ -85,6 +86,7 @@ class CollectReport:
     pairs: int = 0
     tweets: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
+    sides: Counter[str] = field(default_factory=Counter)  # kept threads by their root's stance
     stopped: str = "no more matches"
 
     def drop(self, reason: str, count: int = 1) -> None:
@@ -110,6 +112,12 @@ class CollectReport:
             f"kept {self.tweets} tweets in {self.threads} threads: {self.chains} chains, "
             f"{self.pairs} reply pairs ({self.looked_at} new conversations looked at)",
         ]
+        if self.sides:
+            shares = ", ".join(
+                f"{side} {self.sides[side]} ({self.sides[side] / self.threads:.0%})"
+                for side in STANCES
+            )
+            out.append(f"stance of the threads kept (their first tweet's): {shares}")
         out += [f"dropped {n} {reasons.get(k, k)}" for k, n in sorted(self.dropped.items())]
         return out
 
@@ -130,8 +138,11 @@ class Collector:
         corpus: CollectedCorpus,
         options: CollectOptions,
         progress: bool = True,
+        side_of: Callable[[str], str] | None = None,
     ) -> None:
         self.api, self.retrier, self.corpus, self.options = api, retrier, corpus, options
+        # Reads the side a thread's first tweet takes (the NLU's stance), to label the thread.
+        self.side_of = side_of
         self.report = CollectReport()
         self.progress = progress
 
@@ -214,11 +225,16 @@ class Collector:
         chains = [as_turns(path) for path in reply_chains(posts)]
         replies = [c for c in chains if len(c.turns) >= 2]
         self.report.drop("no_reply", len(chains) - len(replies))
-        written = self.corpus.add(conversation_id, replies, self.options.query)
+        # A thread takes its root's side: replies argue with the root, so their own stance
+        # says little about which side the thread is on (SNAM's design).
+        side = self.side_of(replies[0].turns[0]) if replies and self.side_of else None
+        written = self.corpus.add(conversation_id, replies, self.options.query, side)
         self.report.drop("duplicate_chain", len(replies) - len(written))
         if not written:
             return False
         self.report.threads += 1
+        if side is not None:
+            self.report.sides[side] += 1
         self.report.chains += len(written)
         self.report.pairs += len(set().union(*(c.pairs() for c in written)))
         self.report.tweets += len({i for c in written for ids in c.post_ids for i in ids})

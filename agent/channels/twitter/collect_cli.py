@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 import click
 import tweepy
 
+import nlu
 from agent.channels.twitter.api import TwitterApi
 from agent.channels.twitter.cli import BadCredentials, bot_account_id, retry_policy, stop_on_signals
 from agent.channels.twitter.client import CredentialsMissing, make_client
@@ -29,6 +31,24 @@ from agent.channels.twitter.search_limits import MAX_QUERY_CHARS
 from agent.context import AppContext, pass_app
 from generator.collected import CollectedCorpus
 from generator.errors import CorpusError
+
+
+def _stance_reader(app: AppContext) -> Callable[[str], str] | None:
+    """The NLU model's stance reading (the model alone: collecting needs no generator), or
+    None, said once, when the model has no stance classifier."""
+    try:
+        model = nlu.load(app.settings.nlu_model)
+    except nlu.NLUError as exc:
+        raise click.ClickException(f"{exc}; or collect with --no-stance") from None
+    if model.reads_stance:
+        return model.side_of
+    click.echo(
+        f"threads are not labelled by stance: the NLU model ({app.settings.nlu_model}) has no "
+        "stance classifier (docs/nlu.md, 'Stance')",
+        err=True,
+    )
+    return None
+
 
 SINCE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%SZ"]
 
@@ -82,6 +102,14 @@ def _lang(_ctx: click.Context, _param: click.Parameter, value: str) -> str | Non
     type=click.DateTime(SINCE_FORMATS),
     help="Only tweets from this UTC date or time on (recent search covers the last 7 days).",
 )
+@click.option(
+    "--stance/--no-stance",
+    "label_stance",
+    default=True,
+    show_default=True,
+    help="Label each thread with the side its first tweet takes (the NLU model's stance "
+    "classifier), so finetune and index can select by side.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @pass_app
 def collect_command(
@@ -92,6 +120,7 @@ def collect_command(
     max_tweets: int,
     lang: str | None,
     since: datetime | None,
+    label_stance: bool,
     quiet: bool,
 ) -> None:
     """Collect the threads people write about a topic from X's recent search (docs/generator.md).
@@ -113,6 +142,7 @@ def collect_command(
         raise click.BadParameter(str(exc), param_hint="--out") from None
     except CredentialsMissing as exc:
         raise BadCredentials(str(exc)) from None
+    side_of = _stance_reader(app) if label_stance else None
     stop = threading.Event()
     retrier = Retrier(retry_policy(config), stop)
     with stop_on_signals(stop):
@@ -120,7 +150,9 @@ def collect_command(
             options = CollectOptions(
                 query, max_tweets, max_threads, lang, since, bot_account_id(config, api, stop)
             )
-            collector = Collector(api, retrier, corpus, options, progress=not quiet)
+            collector = Collector(
+                api, retrier, corpus, options, progress=not quiet, side_of=side_of
+            )
             if len(collector.search_query()) > MAX_QUERY_CHARS:
                 raise click.BadParameter(
                     f"X takes queries of up to {MAX_QUERY_CHARS} characters", param_hint="--query"

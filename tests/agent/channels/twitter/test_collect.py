@@ -52,7 +52,11 @@ def robots(sandbox: SandboxServer) -> dict[str, str]:
 
 
 def collector(
-    sandbox: SandboxServer, path: Path, stop: threading.Event | None = None, **options: Any
+    sandbox: SandboxServer,
+    path: Path,
+    stop: threading.Event | None = None,
+    side_of: Any = None,
+    **options: Any,
 ) -> Collector:
     api = TwitterApi(make_client(settings_for(sandbox)))
     values: dict[str, Any] = {
@@ -66,6 +70,7 @@ def collector(
         CollectedCorpus(path),
         CollectOptions(**(values | options)),
         progress=False,
+        side_of=side_of,
     )
 
 
@@ -110,6 +115,30 @@ def test_collect_rebuilds_chains_and_drops_what_cannot_train(
     assert report.dropped == {"bot": 1, "language": 1, "too_short": 1, "no_reply": 1}
     assert "kept 8 tweets in 3 threads: 4 chains, 5 reply pairs" in report.lines("en")[1]
     assert report.stopped == "no more matches" and report.read > 0
+
+
+def test_threads_are_labelled_by_their_first_tweets_side(
+    sandbox: SandboxServer, robots: dict[str, str], tmp_path: Path
+) -> None:
+    read: list[str] = []
+
+    def side_of(text: str) -> str:
+        read.append(text)
+        return "against" if "hates" in text else "favor" if "dream" in text else "none"
+
+    out = tmp_path / "robots.jsonl"
+    report = collector(sandbox, out, side_of=side_of).run()
+    sides = {r["conversation_id"]: r["stance"] for r in records(out)}
+    assert sides == {robots["dream"]: "favor", robots["lunch"]: "none", robots["vacuum"]: "against"}
+    assert sorted(read) == sorted(
+        ["Do robots dream of electric sheep?", "lunch was great today", "my robot vacuum hates me"]
+    )  # one reading per thread: its root, never the replies
+    assert report.sides == {"favor": 1, "against": 1, "none": 1}
+    assert "stance of the threads kept (their first tweet's): favor 1 (33%)" in "\n".join(
+        report.lines("en")
+    )
+    by_side = {c.id.split("#")[0]: c.stance for c in load_corpus(str(out))}
+    assert by_side[robots["vacuum"]] == "against"
 
 
 def test_a_second_run_adds_nothing_and_a_new_thread_only(
@@ -202,6 +231,15 @@ def test_cli_reports_and_refuses_what_x_cannot_do(
     code, text = run_cli("generator", "collect", "--query", QUERY, "--out", str(out), "--quiet")
     assert code == 0, text
     assert "kept 8 tweets in 3 threads" in text and "dropped 1 the bot's own tweets" in text
+    # The shipped NLU reads stance: every thread is labelled, and the report gives the shares.
+    assert "stance of the threads kept" in text
+    assert {r["stance"] for r in records(out)} <= {"favor", "against", "none"}
+    unlabelled = tmp_path / "plain.jsonl"
+    code, text = run_cli(
+        "generator", "collect", "--query", QUERY, "--out", str(unlabelled), "--quiet", "--no-stance"
+    )
+    assert code == 0 and "stance of" not in text
+    assert not any("stance" in r for r in records(unlabelled))
     assert sidecar_path(out).exists()
     old = (datetime.now(UTC) - timedelta(days=9)).strftime("%Y-%m-%d")
     code, text = run_cli("generator", "collect", "--query", "x", "--out", str(out), "--since", old)
