@@ -12,6 +12,8 @@ ratios hold on a loaded machine even when absolute figures do not:
   generator.batches.batches;
 - ``transformer``: the same step and batches with the Transformer kind (``--embed`` wide,
   4 heads, a feed-forward 4x as wide, ``--layers`` layers in each stack);
+- ``ours_compiled`` and ``transformer_compiled`` (``--compile``): the same under
+  ``torch.compile(dynamic=True)`` (inductor's CPU code; compiling happens in the untimed warmup);
 - ``ours_threads<N>`` (``--also-threads N``), ``ours_bf16`` (``--bf16``: bf16 autocast, which
   pays only on CPUs with native bf16, flags avx512_bf16 or amx_bf16), and ``ours_batch<N>``
   (``--big-batch N``, what a GPU run uses).
@@ -191,6 +193,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--big-batch", type=int, default=0, help="also time ours at this batch size")
     ap.add_argument("--also-threads", type=int, default=0, help="also time ours with N threads")
     ap.add_argument("--bf16", action="store_true", help="also time ours under bf16 autocast")
+    ap.add_argument("--compile", action="store_true", help="also time both under torch.compile")
     ap.add_argument("--max-words", type=int, default=10, help="short pairs: longest side, words")
     ap.add_argument("--vocab", type=int, default=8000, help="BPE vocabulary size")
     ap.add_argument("--hidden", type=int, default=384, help="hidden size of both models")
@@ -220,8 +223,11 @@ def main() -> None:
     transformer = replace(cfg, kind="transformer", heads=4, ff_dim=4 * args.embed)
     amp = "cuda" if device.type == "cuda" and not args.no_amp else None
 
-    def ours(model: ModelConfig = cfg, **kw: object) -> Step:
-        return our_step(build_model(model).to(device), device, **kw)  # type: ignore[arg-type]
+    def ours(model: ModelConfig = cfg, compiled: bool = False, **kw: object) -> Step:
+        network = build_model(model).to(device)
+        if compiled:
+            network = torch.compile(network, dynamic=True)  # type: ignore[assignment]
+        return our_step(network, device, **kw)  # type: ignore[arg-type]
 
     # name -> (step, batch maker, threads, batch size)
     bs = args.batch_size
@@ -243,6 +249,14 @@ def main() -> None:
             ours(kept=True, amp=amp),
             current,
             args.also_threads,
+            bs,
+        )
+    if args.compile:
+        variants["ours_compiled"] = (ours(compiled=True, kept=True, amp=amp), current, threads, bs)
+        variants["transformer_compiled"] = (
+            ours(transformer, compiled=True, kept=True, amp=amp),
+            current,
+            threads,
             bs,
         )
     if args.bf16:
