@@ -53,7 +53,8 @@ from generator.batches import Batch, Pair, batches, collate, make_pairs
 from generator.clean import prepare
 from generator.config import DataConfig, ModelConfig
 from generator.data import iter_pairs, load_corpus
-from generator.model import Seq2Seq, build_model
+from generator.model import Seq2Seq
+from generator.networks import build_model
 from generator.tokenizer import BPETokenizer
 
 DD = Path(__file__).resolve().parents[2] / "shared/data/dailydialog/dailydialog_trainval.jsonl.gz"

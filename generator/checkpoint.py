@@ -11,7 +11,8 @@ import torch
 
 from generator.config import DataConfig, ModelConfig
 from generator.errors import ModelNotFoundError
-from generator.model import Seq2Seq, build_model
+from generator.model import Seq2Seq
+from generator.networks import build_model
 from generator.tokenizer import BPETokenizer
 
 FORMAT = "threadbot-generator/1"

@@ -1,4 +1,5 @@
-"""What every kind of seq2seq network offers the rest of the generator.
+"""What every kind of seq2seq network offers the rest of the generator (the kinds themselves:
+generator/lstm.py and generator/transformer.py; generator/networks.py builds one).
 
 Decoding, re-ranking, the hybrid's scoring, training and evaluation see only this interface,
 so a model of either kind (``model.kind`` in the training config: ``lstm`` or
@@ -83,15 +84,3 @@ class Seq2Seq(nn.Module, ABC):
     def num_parameters(self) -> int:
         """Trainable parameter count (tied embedding counted once)."""
         return sum(p.numel() for p in self.parameters())
-
-
-def build_model(cfg: ModelConfig) -> Seq2Seq:
-    """A fresh network of ``cfg.kind``."""
-    # Imported here: each kind's module subclasses the classes above.
-    if cfg.kind == "transformer":
-        from generator.transformer import TransformerSeq2Seq
-
-        return TransformerSeq2Seq(cfg)
-    from generator.lstm import LSTMSeq2Seq
-
-    return LSTMSeq2Seq(cfg)

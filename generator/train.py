@@ -30,7 +30,8 @@ from generator.clean import prepare, split_conversations
 from generator.config import DataConfig, ModelConfig, TrainConfig
 from generator.data import Conversation, load_corpus
 from generator.evaluate import NLL, corpus_nll, scored_pairs
-from generator.model import Seq2Seq, build_model
+from generator.model import Seq2Seq
+from generator.networks import build_model
 from generator.targets import FilterReport, TargetFilter
 from generator.tokenizer import BPETokenizer
 

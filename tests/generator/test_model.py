@@ -16,7 +16,7 @@ from generator.config import ModelConfig, TrainConfig
 from generator.data import Conversation
 from generator.decode import DecodeOptions, generate
 from generator.errors import ModelNotFoundError
-from generator.model import build_model
+from generator.networks import build_model
 from generator.tokenizer import BPETokenizer
 from generator.train import get_lr, train
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import pytest
 
 from nlu import load, load_intents
+from nlu.stance_data import load_stance
+from nlu.train import combined_hash
 from tests.conftest import ROOT
 
 MODEL = ROOT / "models" / "nlu"
 INTENTS = ROOT / "data" / "bot" / "intents.yml"
+STANCE = ROOT / "data" / "bot" / "stance.yml"
 
 
 @pytest.fixture(scope="module")
@@ -18,8 +21,11 @@ def shipped():
 
 def test_shipped_model_was_trained_on_the_current_intents(shipped) -> None:
     data = load_intents(INTENTS)
+    stance = load_stance(STANCE)
     retrain = "retrain: threadbot nlu train --data data/bot/intents.yml --out models/nlu"
-    assert shipped.meta["data_hash"] == data.digest(), retrain
+    # The version names the intents and the stance examples together.
+    assert shipped.meta["data_hash"] == combined_hash(data.digest(), stance.digest()), retrain
+    assert shipped.reads_stance
     assert set(shipped.meta["labels"]) == data.intent_names
 
 

@@ -24,6 +24,7 @@ from agent.channels.twitter.collect import (
     PAGE_MIN,
     CollectOptions,
     Collector,
+    CollectReport,
     check_since,
 )
 from agent.channels.twitter.retry import CredentialsRejected, Retrier, Stopped
@@ -150,9 +151,7 @@ def collect_command(
             options = CollectOptions(
                 query, max_tweets, max_threads, lang, since, bot_account_id(config, api, stop)
             )
-            collector = Collector(
-                api, retrier, corpus, options, progress=not quiet, side_of=side_of
-            )
+            collector = Collector(api, retrier, corpus, options, not quiet, side_of)
             if len(collector.search_query()) > MAX_QUERY_CHARS:
                 raise click.BadParameter(
                     f"X takes queries of up to {MAX_QUERY_CHARS} characters", param_hint="--query"
@@ -168,6 +167,12 @@ def collect_command(
                 f"{'; '.join(exc.api_messages) or 'no details'}; "
                 f"what was kept so far is in {out_file}"
             ) from None
+    _say_what_was_kept(report, lang, corpus, out_file)
+
+
+def _say_what_was_kept(
+    report: CollectReport, lang: str | None, corpus: CollectedCorpus, out_file: Path
+) -> None:
     for line in report.lines(lang):
         click.echo(line)
     click.echo(
