@@ -53,8 +53,7 @@ def _load(path: Path, param: str = "--data") -> TrainingData:
     try:
         data = load_data(path)
     except DataError as exc:
-        lines = "\n".join(f"  {p}" for p in exc.problems)
-        raise click.BadParameter(f"{path} has problems:\n{lines}", param_hint=param) from exc
+        raise _bad_file(path, exc, param) from exc
     for warning in data.warnings:
         click.echo(str(warning), err=True)
     return data
@@ -67,8 +66,13 @@ def _stance(path: Path | None, param: str, training: bool = True) -> StanceData 
     try:
         return load_stance(path, training=training)
     except DataError as exc:
-        lines = "\n".join(f"  {p}" for p in exc.problems)
-        raise click.BadParameter(f"{path} has problems:\n{lines}", param_hint=param) from exc
+        raise _bad_file(path, exc, param) from exc
+
+
+def _bad_file(path: Path, exc: DataError, param: str) -> click.BadParameter:
+    """A usage error listing each of a data file's problems with its file and line."""
+    lines = "\n".join(f"  {p}" for p in exc.problems)
+    return click.BadParameter(f"{path} has problems:\n{lines}", param_hint=param)
 
 
 def _model(path: Path):
@@ -245,47 +249,8 @@ def test_cmd(
                 "--stance tests a trained --model (training already cross-validates stance)"
             )
         _test_stance(_model(model_path), stance_path, out)
-    if data_path is not None:
-        _test_intents(data_path, model_path, out, folds, config, seed)
-
-
-def _test_stance(model: Any, stance_path: Path, out: Path) -> None:
-    """Score the model's stances on a labelled file; print the figures, write the report."""
-    from nlu.report import write_stance_report
-    from nlu.stance import confusion_table, stance_report
-
-    data = _stance(stance_path, "--stance", training=False)
-    assert data is not None
-    parses = model.parse_many(e.text for e in data.examples)
-    try:
-        scores, wrong = stance_report(data.examples, [p.stance for p in parses])
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--model") from exc
-    write_stance_report(scores, wrong, out)
-    click.echo(f"stance on {scores['messages']} messages of {stance_path}:")
-    for side, row in scores["per_stance"].items():
-        click.echo(
-            f"  {side:8} precision {row['precision']:.3f}  recall {row['recall']:.3f}  "
-            f"F1 {row['f1']:.3f}  ({row['support']})"
-        )
-    click.echo(
-        f"  macro-F1 {scores['macro_f1']:.3f}, F_avg {scores['f_avg']:.3f}, accuracy "
-        f"{scores['accuracy']:.3f}; sure on {scores['sure_share']:.0%}, right "
-        f"{scores['sure_precision'] or 0:.0%} of those"
-    )
-    click.echo("\n".join(f"  {line}" for line in confusion_table(scores)))
-    click.echo(f"report in {out} (stance.json, stance_confusion.png, stance_misclassified.json)")
-
-
-def _test_intents(
-    data_path: Path,
-    model_path: Path | None,
-    out: Path,
-    folds: int | None,
-    config: Path | None,
-    seed: int,
-) -> None:
-    """The intents (and entities) half of ``nlu test``."""
+    if data_path is None:
+        return
     from nlu.evaluate import evaluate
     from nlu.report import write_report
 
@@ -317,6 +282,34 @@ def _test_intents(
         if lines:
             click.echo("most frequent entity confusions (gold -> predicted):")
             click.echo("\n".join(lines))
+
+
+def _test_stance(model: Any, stance_path: Path, out: Path) -> None:
+    """Score the model's stances on a labelled file; print the figures, write the report."""
+    from nlu.report import write_stance_report
+    from nlu.stance import confusion_table, stance_report
+
+    data = _stance(stance_path, "--stance", training=False)
+    assert data is not None
+    parses = model.parse_many(e.text for e in data.examples)
+    try:
+        scores, wrong = stance_report(data.examples, [p.stance for p in parses])
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--model") from exc
+    write_stance_report(scores, wrong, out)
+    click.echo(f"stance on {scores['messages']} messages of {stance_path}:")
+    for side, row in scores["per_stance"].items():
+        click.echo(
+            f"  {side:8} precision {row['precision']:.3f}  recall {row['recall']:.3f}  "
+            f"F1 {row['f1']:.3f}  ({row['support']})"
+        )
+    click.echo(
+        f"  macro-F1 {scores['macro_f1']:.3f}, F_avg {scores['f_avg']:.3f}, accuracy "
+        f"{scores['accuracy']:.3f}; sure on {scores['sure_share']:.0%}, right "
+        f"{scores['sure_precision'] or 0:.0%} of those"
+    )
+    click.echo("\n".join(f"  {line}" for line in confusion_table(scores)))
+    click.echo(f"report in {out} (stance.json, stance_confusion.png, stance_misclassified.json)")
 
 
 @nlu.command("predict")

@@ -151,25 +151,21 @@ def make_intent_classifier(
     ``word_vectors`` names a word vector table (``chitchat``: the shipped one, or a path to
     an ``.npz`` written by ``threadbot nlu vectors``); empty means n-grams only.
     """
-    model = linear_model(
-        word_ngrams, char_low, char_high, min_df, c, max_iter, word_vectors, vector_scale, balanced
-    )
+    featurizer = Featurizer(word_ngrams, char_low, char_high, min_df)
+    model = linear_model(featurizer, c, max_iter, word_vectors, vector_scale, balanced)
     return IntentClassifier(name, model)
 
 
 def linear_model(
-    word_ngrams: int,
-    char_low: int,
-    char_high: int,
-    min_df: int,
+    featurizer: Featurizer,
     c: float,
-    max_iter: int,
-    word_vectors: str,
-    vector_scale: float,
-    balanced: bool,
+    max_iter: int = 300,
+    word_vectors: str = "",
+    vector_scale: float = 1.0,
+    balanced: bool = False,
 ) -> LinearIntentModel:
-    """An untrained linear model from a pipe's config values (intents and stance alike)."""
-    featurizer = Featurizer(word_ngrams, char_low, char_high, min_df)
+    """An untrained linear model from a pipe's config values (intents and stance alike);
+    ``word_vectors`` names the table of its dense block, "" for n-grams only."""
     vectors = (resolve(word_vectors), vector_scale) if word_vectors else None
     return LinearIntentModel(featurizer, c=c, max_iter=max_iter, balanced=balanced, vectors=vectors)
 

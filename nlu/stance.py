@@ -22,6 +22,7 @@ from spacy.tokens import Doc
 from nlu.calibrate import choose_gate, fit_temperature
 from nlu.classifier import LinearIntentModel, softmax
 from nlu.components import linear_model
+from nlu.features import Featurizer
 from nlu.folds import stratified_folds
 from nlu.normalize import normalized_text
 from nlu.stance_data import STANCES, StanceData, StanceExample
@@ -106,8 +107,10 @@ def make_stance_classifier(
 
     Classes are balanced, as the intents' are; ``word_vectors`` as the intent classifier's.
     """
-    model = linear_model(word_ngrams, char_low, char_high, 1, c, 300, word_vectors, 1.0, True)
-    return StanceClassifier(name, model)
+    featurizer = Featurizer(word_ngrams, char_low, char_high)
+    return StanceClassifier(
+        name, linear_model(featurizer, c, word_vectors=word_vectors, balanced=True)
+    )
 
 
 def fit_stance(nlp: Language, data: StanceData, texts: Sequence[str], seed: int) -> dict[str, Any]:
