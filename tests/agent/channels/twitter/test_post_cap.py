@@ -75,10 +75,15 @@ def test_an_app_cap_reads_its_own_headers_and_shows_on_metrics(
     for i in range(3):
         world.tweet(f"user{i}", f"@ada hi {i}")
     loop = make_loop(sqlite_engine)
-    for _ in range(3):
+    loop.run_once()
+    # The replies in flight together in the first pass may each meet the cap (one refusal
+    # per posting thread, as above); later passes hold replies without asking X.
+    capped = world.stats["daily_capped"]
+    assert 1 <= capped <= 2
+    for _ in range(2):
         loop.run_once()
     assert len(world.bot_replies()) == 1
-    assert world.stats["daily_capped"] == 1  # later passes hold replies without asking X
+    assert world.stats["daily_capped"] == capped
     exposition = render(sqlite_engine)
     line = next(x for x in exposition.splitlines() if x.startswith("threadbot_twitter_posting"))
     assert 3500 < float(line.split()[-1]) <= 3601
