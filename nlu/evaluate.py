@@ -96,11 +96,21 @@ def metrics(outcomes: Sequence[Outcome]) -> dict[str, Any]:
 
 def per_intent(outcomes: Sequence[Outcome]) -> dict[str, dict[str, float | int]]:
     """Precision, recall, F1 and support of each gold or predicted intent."""
-    gold = Counter(o.gold for o in outcomes)
-    predicted = Counter(o.predicted for o in outcomes)
-    right = Counter(o.gold for o in outcomes if o.correct)
+    gold = [o.gold for o in outcomes]
+    predicted = [o.predicted for o in outcomes]
+    return label_scores(gold, predicted, sorted(set(gold) | set(predicted)))
+
+
+def label_scores(
+    gold_labels: Sequence[str], predicted_labels: Sequence[str], labels: Sequence[str]
+) -> dict[str, dict[str, float | int]]:
+    """Precision, recall, F1 and support of each of ``labels`` (intents, stances)."""
+    pairs = list(zip(gold_labels, predicted_labels, strict=True))
+    gold = Counter(g for g, _ in pairs)
+    predicted = Counter(p for _, p in pairs)
+    right = Counter(g for g, p in pairs if g == p)
     table = {}
-    for label in sorted(gold.keys() | predicted.keys()):
+    for label in labels:
         p = _ratio(right[label], predicted[label])
         r = _ratio(right[label], gold[label])
         f1 = 2 * p * r / (p + r) if p + r else 0.0

@@ -22,8 +22,9 @@ from spacy.tokens import Doc
 from nlu.calibrate import choose_gate, fit_temperature
 from nlu.classifier import LinearIntentModel, softmax
 from nlu.components import linear_model
+from nlu.evaluate import label_scores
 from nlu.features import Featurizer
-from nlu.folds import stratified_folds
+from nlu.folds import out_of_fold_logits
 from nlu.normalize import normalized_text
 from nlu.stance_data import STANCES, StanceData, StanceExample
 from nlu.trust import TrustGate
@@ -121,23 +122,13 @@ def fit_stance(nlp: Language, data: StanceData, texts: Sequence[str], seed: int)
         nlp.add_pipe(PIPE, last=True)
     pipe: StanceClassifier = nlp.get_pipe(PIPE)
     labels = [e.stance for e in data.examples]
-    column = {label: i for i, label in enumerate(sorted(STANCES))}
-    logits = np.full((len(texts), len(column)), -1e4, dtype=np.float32)
-    fold_of = stratified_folds(labels, FOLDS, seed)
-    for fold in range(FOLDS):
-        test = [i for i, f in enumerate(fold_of) if f == fold]
-        fit = [i for i, f in enumerate(fold_of) if f != fold]
-        model = pipe.model.untrained_copy()
-        model.fit([texts[i] for i in fit], [labels[i] for i in fit], seed=seed)
-        cols = [column[label] for label in model.labels]
-        logits[np.ix_(test, cols)] = model.logits_many([texts[i] for i in test])
-    gold = np.array([column[label] for label in labels])
+    names, logits = out_of_fold_logits(pipe.model, texts, labels, FOLDS, seed)
+    gold = np.array([names.index(label) for label in labels])
     temperature = fit_temperature(logits, gold)
     probs = softmax(logits / temperature)
-    gate = choose_gate(probs, gold, column["none"], wrong_cost=WRONG_SIDE_COST).gate
+    gate = choose_gate(probs, gold, names.index("none"), wrong_cost=WRONG_SIDE_COST).gate
     pipe.model.fit(list(texts), labels, seed=seed)
     pipe.model.temperature, pipe.gate = temperature, gate
-    names = sorted(column, key=column.__getitem__)
     predicted = [names[i] for i in probs.argmax(1)]
     sure = [
         p != "none" and gate.trusts(row.tolist()) for p, row in zip(predicted, probs, strict=True)
@@ -158,20 +149,7 @@ def stance_scores(
     """Per-side precision, recall and F1, macro-F1 over the three labels, SemEval-2016's F_avg
     (the mean F1 of favor and against), accuracy and the confusion table (gold -> predicted);
     with ``sure``, the share of messages given a side with confidence and how often right."""
-    per: dict[str, dict[str, float | int]] = {}
-    for label in STANCES:
-        tp = sum(g == p == label for g, p in zip(gold, predicted, strict=True))
-        said = sum(p == label for p in predicted)
-        real = sum(g == label for g in gold)
-        precision = tp / said if said else 0.0
-        recall = tp / real if real else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per[label] = {
-            "precision": round(precision, 4),
-            "recall": round(recall, 4),
-            "f1": round(f1, 4),
-            "support": real,
-        }
+    per = label_scores(gold, predicted, STANCES)
     n = len(gold)
     out: dict[str, Any] = {
         "messages": n,

@@ -22,7 +22,7 @@ from nlu.classifier import softmax
 from nlu.data import Example, TrainingData
 from nlu.entities import EntityTraining, train_entity_model
 from nlu.entity_filter import FILTER
-from nlu.folds import stratified_folds
+from nlu.folds import out_of_fold_logits
 from nlu.normalize import normalized_text
 from nlu.stance import fit_stance
 from nlu.stance_data import StanceData
@@ -101,21 +101,10 @@ def out_of_fold(
     nlp: Language, data: TrainingData, opts: TrainOptions
 ) -> tuple[list[Example], np.ndarray]:
     """Predict every example with a model that did not see it; columns follow the full labels."""
-    labels = sorted({e.intent for e in data.examples})
-    column = {label: i for i, label in enumerate(labels)}
     texts = normalize_all(nlp, [e.text for e in data.examples])
-    fold_of = stratified_folds([e.intent for e in data.examples], opts.folds, opts.seed)
-    logits = np.full((len(texts), len(labels)), -1e4, dtype=np.float32)
     template = nlp.get_pipe("intent_classifier").model
-    for fold in range(opts.folds):
-        test = [i for i, f in enumerate(fold_of) if f == fold]
-        fit = [i for i, f in enumerate(fold_of) if f != fold]
-        if not test or len({data.examples[i].intent for i in fit}) < 2:
-            continue
-        model = template.untrained_copy()
-        model.fit([texts[i] for i in fit], [data.examples[i].intent for i in fit], seed=opts.seed)
-        cols = [column[label] for label in model.labels]
-        logits[np.ix_(test, cols)] = model.logits_many([texts[i] for i in test])
+    labels = [e.intent for e in data.examples]
+    _, logits = out_of_fold_logits(template, texts, labels, opts.folds, opts.seed)
     return list(data.examples), logits
 
 
