@@ -160,8 +160,10 @@ def train(
     nlp.meta["threadbot"] = describe(
         nlp, data, validation, gate, entity_model, opts.seed, time.perf_counter() - started
     )
+    record = nlp.meta["threadbot"]
+    # The trade-off the gate was chosen by: a retrain from reviewed logs keeps it.
+    record["wrong_cost"] = opts.wrong_cost
     if stance is not None:
-        record = nlp.meta["threadbot"]
         # The version names all the data the model learned from.
         record["data_hash"] = combined_hash(data.digest(), stance.digest())
         record["stance"] = stance_figures

@@ -158,13 +158,18 @@ def retrain_nlu(
     try:
         stance_file = beside(settings.intents_path)
         stance = load_stance(stance_file) if stance_file is not None else None
-        nlp = train(snap.data, options=TrainOptions(progress=progress), stance=stance)
+        # The active model's gate trade-off (docs/nlu.md, --wrong-cost), so a retrain does
+        # not loosen what the operator chose.
+        serving = nlu.load(baseline) if baseline.exists() else None
+        known = serving.meta.get("wrong_cost", 1.0) if serving is not None else 1.0
+        options = TrainOptions(progress=progress, wrong_cost=float(known))
+        nlp = train(snap.data, options=options, stance=stance)
         save(nlp, out / "release")
         sets: dict[str, Sequence[Example]] = {"reviewed": snap.heldout}
         if settings.retrain_nlu_eval is not None:
             sets["eval"] = nlu.load_data(settings.retrain_nlu_eval).examples
         metrics = score(nlu.load(out / "release"), sets)
-        active_metrics = score(nlu.load(baseline), sets) if baseline.exists() else None
+        active_metrics = score(serving, sets) if serving is not None else None
         # A model without out-of-scope data has no oos recall: compare what both have.
         gate = higher_is_better(metrics, active_metrics, settings.retrain_nlu_margin)
         log(f"gate {gate.summary()}")
