@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     web_login_max_failures: int = Field(default=5, gt=0)
     web_login_lockout_seconds: int = Field(default=300, gt=0)
 
+    # Showcase tweet cards (docs/showcase.md): the bot's @handle printed beside its name, and
+    # a colour emoji font (empty: Noto Color Emoji where the system has it).
+    showcase_bot_handle: str | None = Field(default=None, pattern=r"^@?\w{1,15}$")
+    card_emoji_font: Path | None = None
+
     # `threadbot validate` warns when a transition taken from the initial state or from any
     # state has fewer reply variants than this (X refuses repeated text; docs/twitter.md).
     min_reply_variants: int = Field(default=5, ge=1)

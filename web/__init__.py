@@ -49,7 +49,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     from web import admin, annotate, auth, chat, control, dashboard, health, models_admin
+    from web.showcase import views as showcase
 
-    for module in (chat, health, auth, admin, annotate, control, dashboard, models_admin):
+    for module in (chat, health, auth, admin, annotate, control, dashboard, models_admin, showcase):
         app.register_blueprint(module.bp)
     return app

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine
@@ -14,6 +14,10 @@ from agent.context import AppContext
 from agent.core.pipeline import Agent
 from agent.mlops.registry.watcher import serve_models
 from agent.settings import Settings
+from web.showcase.exchanges import BotIdentity, bot_identity
+
+if TYPE_CHECKING:
+    from web.showcase.cards import Fonts
 
 
 class Runtime:
@@ -42,6 +46,18 @@ class Runtime:
     def intents(self) -> list[str]:
         """Intent names a reviewer may pick when correcting one."""
         return sorted(nlu.load_intents(self.settings.intents_path).intent_names)
+
+    @cached_property
+    def bot(self) -> BotIdentity:
+        """How showcase cards sign the bot's replies."""
+        return bot_identity(self.settings)
+
+    @cached_property
+    def card_fonts(self) -> Fonts:
+        """The showcase cards' fonts, loaded once: reading them parses the font files."""
+        from web.showcase.cards import Fonts
+
+        return Fonts(self.settings.card_emoji_font)
 
     @property
     def states(self) -> list[str]:

@@ -81,6 +81,11 @@ def reveal_plain(text: str | None) -> str:
     )
 
 
+def without_hidden(text: str) -> str:
+    """``text`` with its hidden characters removed (for what is published, not reviewed)."""
+    return "".join(shown for shown, _ in _pieces(text))
+
+
 def init_app(app: Flask) -> None:
     """Offer ``reveal`` and ``reveal_plain`` as template filters."""
     app.add_template_filter(reveal)

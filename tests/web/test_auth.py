@@ -19,7 +19,10 @@ PUBLIC_ADMIN_ENDPOINTS = {"auth.login"}
 
 
 # A value for each URL argument an admin route takes.
-SAMPLE_ARGS = {"conversation_id": 1, "turn_id": 1, "user_id": 1, "action": "pause", "fmt": "csv"}
+SAMPLE_ARGS = {
+    "conversation_id": 1, "turn_id": 1, "user_id": 1, "action": "pause", "fmt": "csv",
+    "star_id": 1, "shape": "wide",
+}  # fmt: skip
 
 
 def test_every_admin_route_refuses_anonymous_visitors(app: Flask, client: FlaskClient) -> None:

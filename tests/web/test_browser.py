@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -11,12 +12,16 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from agent.storage.review_models import Annotation
 from tests.web.conftest import PASSWORD, AdminActions, add_turn
+from web.showcase.cards import Fonts
+from web.showcase.exchanges import BotIdentity, star, starred
+from web.showcase.gallery import write_gallery
 
 CHROMIUM = os.environ.get("THREADBOT_CHROMIUM", "/usr/bin/chromium")
 
@@ -214,3 +219,53 @@ def test_console_shows_spoofing_text_for_what_it_is(
         expect(page.locator(".hidden-char").first).to_be_visible()
     page.goto(f"{live}/admin/conversations/{turn.conversation_id}")
     page.screenshot(path=str(tmp_path / "spoofing.png"), full_page=True)
+
+
+def test_star_an_exchange_open_the_showcase_and_download_its_card(
+    app: Flask, live: str, page: Page, db: Session, tmp_path: Path
+) -> None:
+    AdminActions(app, app.test_client()).create()
+    add_turn(db, "ana", "do robots dream?", reply="Only of electric sheep, they say.")
+    turn = add_turn(db, "ana", "my dog stole my sandwich 🥪", reply="A bold dog! Did it share?")
+    db.commit()
+    log_in(page, live, f"/admin/conversations/{turn.conversation_id}")
+    card = page.locator(f"#turn-{turn.id}")
+    card.locator("select[name=context]").select_option("1")
+    card.locator("button:text('☆ Star')").click()
+    expect(page.locator(".flash")).to_contain_text(f"Turn {turn.id} starred")
+    expect(page.locator(f"#turn-{turn.id} .badge.starred")).to_contain_text("1 earlier turn")
+
+    page.click("nav.top a:text('Showcase')")
+    expect(page.locator("h1 small")).to_have_text("1 starred exchange")
+    preview = page.locator(".showcase-item img.card-preview")
+    expect(preview).to_have_attribute("alt", re.compile("my dog stole my sandwich"))
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=preview.element_handle()
+    )
+    assert preview.evaluate("img => img.naturalWidth") == 1200
+    with page.expect_download() as download:
+        page.click(".downloads a:has-text('square')")
+    saved = tmp_path / "card.png"
+    download.value.save_as(saved)
+    with Image.open(saved) as image:
+        assert image.size == (1080, 1080)
+        colours = image.convert("RGB").getcolors(maxcolors=1 << 16)
+    assert colours is None or len(colours) > 10  # text and avatars drawn, not a blank sheet
+
+
+def test_the_exported_gallery_loads_nothing_from_outside_its_folder(
+    app: Flask, page: Page, db: Session, tmp_path: Path
+) -> None:
+    turn = add_turn(db, "42", "robots are cool 🤖 https://evil.example/x.png", reply="They are!")
+    star(db, turn.id, None)
+    db.commit()
+    out = tmp_path / "gallery"
+    exchanges = starred(db, BotIdentity("Ada"))
+    index = write_gallery(exchanges, out, Fonts(), "Ada")
+    asked: list[str] = []
+    page.route("**/*", lambda route: (asked.append(route.request.url), route.continue_()))
+    page.goto(index.as_uri())
+    images = page.locator("figure img")
+    expect(images).to_have_count(1)
+    expect(images).to_have_js_property("naturalWidth", 1200)
+    assert asked and all(url.startswith(out.as_uri() + "/") for url in asked), asked

@@ -17,7 +17,7 @@ from agent.channels.twitter.models import (
     OutboxReply,
 )
 from agent.storage.models import Conversation, Turn, User
-from agent.storage.review_models import Annotation
+from agent.storage.review_models import Annotation, Star
 from web.review.filters import FALLBACK_TIERS, TurnFilter
 
 # Counting stops here: an exact count of a rare filter over every turn costs a full scan, and
@@ -69,6 +69,7 @@ class TurnRow:
     posted: str | None = None
     posted_note: str | None = None
     delivery: str | None = None  # why X never got the reply, where it did not (below)
+    star: Star | None = None  # the showcase star, where a reviewer gave one
 
 
 def conversation_page(session: Session, where: TurnFilter, page: int, size: int) -> Page:
@@ -149,20 +150,23 @@ UNDELIVERED = {
 
 def _turn_rows(session: Session, stmt: Any) -> list[TurnRow]:
     rows = session.execute(
-        stmt.add_columns(User, Annotation, OutboxReply.text, OutboxReply.error, OutboxReply.status)
+        stmt.add_columns(
+            User, Annotation, OutboxReply.text, OutboxReply.error, OutboxReply.status, Star
+        )
         .join(Conversation, Conversation.id == Turn.conversation_id)
         .join(User, User.id == Conversation.user_id)
         .outerjoin(Annotation, Annotation.turn_id == Turn.id)
         .outerjoin(OutboxReply, OutboxReply.turn_id == Turn.id)
+        .outerjoin(Star, Star.turn_id == Turn.id)
     )
     out = []
-    for turn, user, annotation, sent, note, status in rows:
+    for turn, user, annotation, sent, note, status, star in rows:
         switched = sent is not None and sent != turn.reply_text
         delivery = UNDELIVERED.get(status)
         if delivery is not None and note:
             delivery = f"{delivery} (X: {note})"
         posted = (sent, note) if switched and delivery is None else (None, None)
-        out.append(TurnRow(turn, user, annotation, *posted, delivery))
+        out.append(TurnRow(turn, user, annotation, *posted, delivery, star))
     return out
 
 

@@ -32,5 +32,6 @@ def users_forget(app: AppContext, handle: str) -> None:
     dropped = drop_snapshots(settings.model_dir / "snapshots", turn_ids)
     click.echo(
         f"forgot {handle}: {len(users)} account(s), {turns} turn(s), {mentions} Twitter row(s), "
-        f"{dropped} snapshot(s) deleted; they are opted out and never trained on"
+        f"{dropped} snapshot(s) deleted; they are opted out and never trained on, and gone "
+        "from the showcase (galleries already published cannot be recalled: export again)"
     )

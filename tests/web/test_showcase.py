@@ -1,0 +1,173 @@
+"""The console's showcase over HTTP (SQLite and PostgreSQL): star from the thread view and the
+review inbox, unstar, filter, download cards, and what privacy leaves out."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import UTC, datetime, timedelta
+
+from PIL import Image
+from sqlalchemy import func, select
+
+from agent.mlops.retrain.forget import find_users, forget
+from agent.storage.models import User
+from agent.storage.review_models import Star
+from tests.web.conftest import AdminActions, add_turn
+from web.showcase.exchanges import BotIdentity, starred
+
+
+def _seed(admin: AdminActions) -> dict[str, int]:
+    with admin.app.extensions["threadbot"].sessions() as db:
+        now = datetime.now(UTC)
+        ids = {
+            "hello": add_turn(db, "ana", "hello there", reply="Hi! Ask me about AI.", at=now).id,
+            "dog": add_turn(
+                db, "1234", "my dog stole my sandwich, @friend saw it", channel="twitter",
+                handle="jessie_b", reply="A clever dog! Did you get it back?", tier="generated",
+                trusted=False, at=now - timedelta(days=3),
+            ).id,
+            "silent": add_turn(db, "ana", "stop", reply=None, tier="silent", at=now).id,
+        }  # fmt: skip
+        db.commit()
+    return ids
+
+
+def _stars(admin: AdminActions) -> list[tuple[int, int]]:
+    with admin.app.extensions["threadbot"].sessions() as db:
+        return [(s.turn_id, s.context) for s in db.scalars(select(Star).order_by(Star.turn_id))]
+
+
+def test_star_from_thread_and_inbox_list_and_unstar(any_admin: AdminActions) -> None:
+    ids = _seed(any_admin)
+    thread = any_admin.client.get("/admin/turns?q=hello").text
+    assert f'action="/admin/turns/{ids["hello"]}/star"' in thread
+    done = any_admin.post(
+        f"/admin/turns/{ids['hello']}/star", {"context": "0", "next": "/admin/turns?q=hello"}
+    )
+    assert done.status_code == 303 and done.location.endswith(f"#turn-{ids['hello']}")
+    inbox = any_admin.client.get("/admin/review").text
+    assert f'action="/admin/turns/{ids["dog"]}/star"' in inbox
+    any_admin.post(f"/admin/turns/{ids['dog']}/star", {"context": "1", "next": "/admin/review"})
+    assert _stars(any_admin) == [(ids["hello"], 0), (ids["dog"], 1)]
+
+    page = any_admin.client.get("/admin/showcase").text
+    assert "2 starred exchanges" in page and page.count('class="showcase-item"') == 2
+    assert "starred " in page and "by alice" in page
+    assert "/admin/showcase/" in page and "card-wide.png" in page and "card-square.png" in page
+    assert "★ in the showcase" in any_admin.client.get("/admin/turns?q=hello").text
+
+    gone = any_admin.post(f"/admin/turns/{ids['hello']}/unstar", {"next": "/admin/showcase"})
+    assert gone.status_code == 303
+    assert _stars(any_admin) == [(ids["dog"], 1)]
+    again = any_admin.post(f"/admin/turns/{ids['hello']}/unstar", follow_redirects=True)
+    assert "was not starred" in again.text
+
+
+def test_refused_stars_say_why_and_change_nothing(any_admin: AdminActions) -> None:
+    ids = _seed(any_admin)
+    silent = any_admin.post(f"/admin/turns/{ids['silent']}/star", follow_redirects=True)
+    assert "Not starred: the bot did not answer this turn" in silent.text
+    for context in ("4", "-1", "x", "²"):
+        odd = any_admin.post(
+            f"/admin/turns/{ids['hello']}/star", {"context": context}, follow_redirects=True
+        )
+        assert "Not starred: context must be 0 to 3" in odd.text
+    assert any_admin.post("/admin/turns/999999/star").status_code == 404
+    assert _stars(any_admin) == []
+    assert any_admin.client.post(f"/admin/turns/{ids['hello']}/star").status_code in (400, 403)
+
+
+def test_filters_cards_and_zip(any_admin: AdminActions) -> None:
+    ids = _seed(any_admin)
+    for name in ("hello", "dog"):
+        any_admin.post(f"/admin/turns/{ids[name]}/star")
+    listed = any_admin.client.get("/admin/showcase?channel=twitter").text
+    assert "1 starred exchange<" in listed and "twitter" in listed
+    assert "1 starred exchange<" in any_admin.client.get("/admin/showcase?tier=generated").text
+    since = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    assert "1 starred exchange<" in any_admin.client.get(f"/admin/showcase?date_from={since}").text
+    odd = any_admin.client.get("/admin/showcase?tier=bogus&date_to=soon").text
+    assert "ignored tier=" in odd and "ignored date_to=" in odd
+
+    with any_admin.app.extensions["threadbot"].sessions() as db:
+        star_id = db.scalar(select(Star.id).where(Star.turn_id == ids["dog"]))
+    card = any_admin.client.get(f"/admin/showcase/{star_id}/card-square.png?download=1")
+    assert card.status_code == 200 and card.mimetype == "image/png"
+    assert f'filename="exchange-{star_id}-square.png"' in card.headers["Content-Disposition"]
+    assert Image.open(io.BytesIO(card.data)).size == (1080, 1080)
+    assert any_admin.client.get(f"/admin/showcase/{star_id}/card-round.png").status_code == 404
+    assert any_admin.client.get("/admin/showcase/999999/card-wide.png").status_code == 404
+
+    bundle = any_admin.client.get("/admin/showcase/cards.zip?channel=twitter")
+    assert bundle.mimetype == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(bundle.data)).namelist()
+    assert names == [f"exchange-{star_id}-wide.png", f"exchange-{star_id}-square.png"]
+    empty = any_admin.client.get("/admin/showcase/cards.zip?channel=cli", follow_redirects=True)
+    assert "No starred exchanges match" in empty.text
+
+
+def test_the_showcase_needs_a_login(any_admin: AdminActions) -> None:
+    any_admin.logout()
+    assert any_admin.client.get("/admin/showcase").status_code in (302, 303)
+    assert any_admin.client.get("/admin/showcase/1/card-wide.png").status_code in (302, 303)
+
+
+def test_privacy_masking_opt_out_and_forget(any_admin: AdminActions) -> None:
+    sessions = any_admin.app.extensions["threadbot"].sessions
+    with sessions() as db:
+        turn = add_turn(
+            db, "555", "I'm Priya Raman, mail me at priya@example.com or see https://x.co/a",
+            channel="twitter", handle="priya_r", reply="Nice to meet you, Priya Raman!",
+            entities=[{"label": "PERSON", "text": "Priya Raman", "start": 4, "end": 15}],
+        )  # fmt: skip
+        other = add_turn(db, "web-1", "hi", reply="Hello!", slots={"user_name": "Kim"})
+        add_turn(db, "web-1", "call me Kim", reply="Will do, Kim.", slots={"user_name": "Kim"})
+        db.commit()
+        turn_id, other_id = turn.id, other.id
+    any_admin.post(f"/admin/turns/{turn_id}/star")
+    any_admin.post(f"/admin/turns/{other_id + 1}/star", {"context": "1"})
+    bot = BotIdentity("Ada")
+    with sessions() as db:
+        shown = {e.turn_id: e for e in starred(db, bot)}
+        revealed = starred(db, bot, show_handles=True)
+    priya = shown[turn_id]
+    text = " ".join(s.text for s in priya.said)
+    for secret in ("Priya", "Raman", "priya@example.com", "https://", "priya_r"):
+        assert secret not in text
+    assert priya.said[1].text == "Nice to meet you, •••!"
+    assert (priya.user_name, priya.user_handle) == ("Someone on X", "@p•••")
+    assert {e.user_handle for e in revealed} == {"@priya_r", None}
+    kim = shown[other_id + 1]
+    assert [s.text for s in kim.said] == ["hi", "Hello!", "call me •••", "Will do, •••."]
+    assert kim.user_name == "Web visitor"
+
+    with sessions.begin() as db:
+        db.scalar(select(User).where(User.external_id == "web-1")).opted_out = True
+    page = any_admin.client.get("/admin/showcase").text
+    assert "Will do" not in page and "1 starred exchange<" in page
+    with sessions() as db:
+        star_id = db.scalar(select(Star.id).where(Star.turn_id == other_id + 1))
+    assert any_admin.client.get(f"/admin/showcase/{star_id}/card-wide.png").status_code == 404
+
+    with sessions.begin() as db:
+        forget(db, find_users(db, "priya_r"))
+    with sessions() as db:
+        assert db.scalar(select(func.count()).select_from(Star).where(Star.turn_id == turn_id)) == 0
+    assert "0 starred exchanges" in any_admin.client.get("/admin/showcase").text
+
+
+def test_hostile_text_on_the_showcase_page_is_text(any_admin: AdminActions) -> None:
+    # No lone surrogate: PostgreSQL stores none (the chat refuses them; the card tests have one).
+    hostile = '<img src=x onerror="alert(1)">\u202etxt.exe\u200b {{ 7*7 }}'
+    with any_admin.app.extensions["threadbot"].sessions() as db:
+        turn = add_turn(db, "eve", hostile, reply=hostile)
+        db.commit()
+    any_admin.post(f"/admin/turns/{turn.id}/star")
+    page = any_admin.client.get("/admin/showcase")
+    assert page.status_code == 200
+    assert "<img src=x" not in page.text and "&lt;img src=x" in page.text
+    with any_admin.app.extensions["threadbot"].sessions() as db:
+        star_id = db.scalar(select(Star.id))
+    card = any_admin.client.get(f"/admin/showcase/{star_id}/card-wide.png")
+    assert Image.open(io.BytesIO(card.data)).size == (1200, 675)

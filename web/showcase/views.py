@@ -1,0 +1,95 @@
+"""The console's showcase: star and unstar exchanges, list them, download their cards."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+
+from agent.storage.review_models import MAX_CONTEXT
+from web.auth import guard
+from web.db import get_session, runtime
+from web.review.filters import parse_filter, whole_number
+from web.showcase import cards
+from web.showcase.exchanges import ShowcaseError, star, starred, unstar
+
+bp = guard(Blueprint("showcase", __name__, url_prefix="/admin"))
+# The turn cards' star form offers this many earlier turns.
+bp.record_once(lambda state: state.app.jinja_env.globals.update(MAX_STAR_CONTEXT=MAX_CONTEXT))
+
+
+def _back() -> str:
+    target = request.form.get("next", "")
+    ok = target.startswith("/admin") and not target.startswith("//")
+    return target if ok else url_for("showcase.index")
+
+
+@bp.post("/turns/<int:turn_id>/star")
+def add_star(turn_id: int) -> Response:
+    """Star one exchange, with up to three earlier turns of its thread (``context``)."""
+    context = whole_number(request.form.get("context", "0"))
+    try:
+        star(get_session(), turn_id, g.admin.id, -1 if context is None else context)
+    except ShowcaseError as exc:
+        if str(exc).startswith("there is no turn"):
+            abort(404, f"There is no turn {turn_id}.")
+        flash(f"Not starred: {exc}.")
+        return redirect(_back(), code=303)
+    get_session().commit()
+    flash(f"Turn {turn_id} starred for the showcase.")
+    return redirect(_back() + f"#turn-{turn_id}", code=303)
+
+
+@bp.post("/turns/<int:turn_id>/unstar")
+def remove_star(turn_id: int) -> Response:
+    """Take one exchange out of the showcase."""
+    removed = unstar(get_session(), turn_id)
+    get_session().commit()
+    flash(f"Turn {turn_id} unstarred." if removed else f"Turn {turn_id} was not starred.")
+    return redirect(_back(), code=303)
+
+
+@bp.get("/showcase")
+def index() -> str:
+    """Starred exchanges with their cards, filtered by channel, tier and date."""
+    where, problems = parse_filter(request.args)
+    for problem in problems:
+        flash(problem)
+    found = starred(get_session(), runtime().bot, where)
+    return render_template("admin/showcase.html", exchanges=found, where=where, shapes=cards.SHAPES)
+
+
+@bp.get("/showcase/<int:star_id>/card-<shape>.png")
+def card(star_id: int, shape: str) -> Response:
+    """One exchange's card as a PNG (``?download=1`` saves it as a file).
+
+    :raise 404: no such star (or its user opted out), or no such shape.
+    """
+    if shape not in cards.SHAPES:
+        abort(404, f"Cards come in these shapes: {', '.join(cards.SHAPES)}.")
+    found = starred(get_session(), runtime().bot, star_id=star_id)
+    if not found:
+        abort(404, f"There is no starred exchange {star_id}.")
+    headers = {"Cache-Control": "private, no-store"}
+    if request.args.get("download") == "1":
+        name = cards.card_name(found[0], shape)
+        headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return Response(
+        cards.png(found[0], shape, runtime().card_fonts), mimetype="image/png", headers=headers
+    )
+
+
+@bp.get("/showcase/cards.zip")
+def all_cards() -> Response:
+    """Every card of the exchanges matching the filter, both shapes, in one zip."""
+    where, _ = parse_filter(request.args)
+    found = starred(get_session(), runtime().bot, where)
+    if not found:
+        flash("No starred exchanges match, so there are no cards to download.")
+        return redirect(url_for("showcase.index", **where.as_args()), code=303)  # type: ignore[return-value]
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return Response(
+        cards.zipped(cards.all_cards(found, runtime().card_fonts)),
+        mimetype="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="threadbot-cards-{stamp}.zip"'},
+    )
