@@ -64,8 +64,9 @@ install_packages() {
   export DEBIAN_FRONTEND=noninteractive
   apt-get -o Acquire::Retries=5 update -q
   # awscli: for backups to S3 by hand (docs/deploy.md); the app itself uses boto3.
+  # fonts-noto-color-emoji: colour emoji on the showcase's tweet cards (docs/showcase.md).
   apt-get -o Acquire::Retries=5 install -yq python3 python3-venv git nginx sqlite3 curl ca-certificates awscli \
-    certbot python3-certbot-nginx postgresql-common
+    certbot python3-certbot-nginx postgresql-common fonts-noto-color-emoji
   if [ -n "$TB_DB_HOST" ]; then
     # pg_dump must be as new as the server (RDS PostgreSQL 18); Debian 12 ships 15, PGDG has 18.
     if [ ! -f /etc/apt/sources.list.d/pgdg.sources ] && [ ! -f /etc/apt/sources.list.d/pgdg.list ]; then
