@@ -26,12 +26,11 @@ from nlu.evaluate import label_scores
 from nlu.features import Featurizer
 from nlu.folds import out_of_fold_logits
 from nlu.normalize import normalized_text
-from nlu.stance_data import STANCES, StanceData, StanceExample
+from nlu.stance_data import SIDES, STANCES, StanceData, StanceExample
 from nlu.trust import TrustGate
 from nlu.types import Stance
 
 PIPE = "stance_classifier"
-SIDES = ("favor", "against")  # SemEval-2016's F_avg is the mean F1 of these two
 FOLDS = 5
 # What acting on the wrong side costs, counted in sides rightly acted on: a skeptic told
 # "agreed, it's great" reads worse than a reply that takes no side, so a side is acted on

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,8 @@ from nlu.rows import as_pair, csv_rows, json_rows, jsonl_rows
 from nlu.yamlnodes import YamlReader, compose
 
 STANCES = ("favor", "against", "none")
+# The stances that take a side (SemEval-2016's F_avg is the mean F1 of these two).
+SIDES = STANCES[:2]
 MIN_PER_STANCE = 3  # fewer examples of a side than this cannot teach a classifier that side
 FILE_NAME = "stance.yml"  # looked for beside intents.yml
 
@@ -53,6 +56,22 @@ class StanceData:
         """A short hash of what training reads (part of the NLU model's data hash)."""
         rows = [[e.text, e.stance] for e in self.examples]
         return hashlib.sha256(json.dumps([self.topic, rows]).encode()).hexdigest()[:12]
+
+
+def with_off_topic(data: StanceData, messages: Iterable[str]) -> StanceData:
+    """``data`` with ``messages`` added as ``none``, those it does not have already.
+
+    Training passes the bot's out-of-scope intent examples ("do you like my dog?"): a message
+    off the topic takes no side on it, and without them the classifier, which learned only
+    messages about the topic, was sure "my cat kept me up all night" argued for it.
+    """
+    have = {e.text.casefold() for e in data.examples}
+    added = []
+    for text in messages:
+        if text.casefold() not in have:
+            have.add(text.casefold())
+            added.append(StanceExample(text, "none"))
+    return StanceData(data.source, [*data.examples, *added], data.topic)
 
 
 def beside(intents: Path) -> Path | None:

@@ -25,7 +25,7 @@ from nlu.entity_filter import FILTER
 from nlu.folds import out_of_fold_logits
 from nlu.normalize import normalized_text
 from nlu.stance import fit_stance
-from nlu.stance_data import StanceData
+from nlu.stance_data import StanceData, with_off_topic
 
 DEFAULT_CONFIG = Path(__file__).with_name("config.cfg")
 MODEL_NAME = "threadbot_nlu"
@@ -150,11 +150,7 @@ def train(
         bar.set_postfix_str(f"refitting on {len(data.examples)} examples")
         refit(nlp, data.examples, opts.seed)
     bar.update()
-    stance_figures = None
-    if stance is not None:
-        bar.set_postfix_str(f"stance on {len(stance.examples)} examples")
-        texts = normalize_all(nlp, [e.text for e in stance.examples])
-        stance_figures = fit_stance(nlp, stance, texts, opts.seed)
+    stance_figures = None if stance is None else _train_stance(nlp, data, stance, opts.seed, bar)
     bar.update()
     nlp.meta["name"] = MODEL_NAME
     nlp.meta["threadbot"] = describe(
@@ -171,6 +167,20 @@ def train(
     bar.update()
     bar.close()
     return nlp
+
+
+def _train_stance(
+    nlp: Language, data: TrainingData, stance: StanceData, seed: int, bar: tqdm
+) -> dict[str, Any]:
+    """Fit the stance pipe on ``stance`` and, as ``none``, the intents' out-of-scope examples;
+    return its out-of-fold figures."""
+    learned = stance
+    if data.out_of_scope is not None:
+        off_topic = (e.text for e in data.examples if e.intent == data.out_of_scope)
+        learned = with_off_topic(stance, off_topic)
+    bar.set_postfix_str(f"stance on {len(learned.examples)} examples")
+    texts = normalize_all(nlp, [e.text for e in learned.examples])
+    return fit_stance(nlp, learned, texts, seed)
 
 
 def setup_entities(

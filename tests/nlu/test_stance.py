@@ -13,7 +13,7 @@ from nlu.data import TrainingData
 from nlu.errors import DataError
 from nlu.model import NLUModel, load
 from nlu.stance import stance_scores
-from nlu.stance_data import beside, load_stance
+from nlu.stance_data import beside, load_stance, with_off_topic
 from nlu.train import TrainOptions, save, train
 
 # Three examples a side: the least a training file may hold, and what the tiny model learns.
@@ -39,6 +39,11 @@ stances:
 """
 
 
+# The small intents file's out-of-scope examples, which training adds as ``none``.
+OFF_TOPIC = 8
+TINY_NONE = "what does ai stand for"
+
+
 @pytest.fixture(scope="module")
 def stance_model(
     small_data: TrainingData, tmp_path_factory: pytest.TempPathFactory
@@ -62,8 +67,22 @@ def test_a_tiny_stance_model_learns_three_examples_a_side(
     # Intents are untouched by the stance data, and the meta records the stance figures.
     assert model.parse("hello bot").intent == "greet"
     learned = model.meta["stance"]
-    assert learned["examples"] == {"favor": 3, "against": 3, "none": 3}
+    assert learned["examples"] == {"favor": 3, "against": 3, "none": 3 + OFF_TOPIC}
     assert set(learned["cross_validation"]) >= {"macro_f1", "f_avg", "confusion"}
+
+
+def test_out_of_scope_examples_teach_that_off_topic_messages_take_no_side(
+    small_data: TrainingData, stance_model: tuple[NLUModel, Path]
+) -> None:
+    model, path = stance_model
+    off_topic = [e.text for e in small_data.examples if e.intent == small_data.out_of_scope]
+    assert len(off_topic) == OFF_TOPIC
+    for text in off_topic:
+        assert model.parse(text).stance.label == "none", text
+    stance = load_stance(path)
+    grown = with_off_topic(stance, [off_topic[0], off_topic[0].upper(), TINY_NONE])
+    assert [e.text for e in grown.examples[len(stance.examples) :]] == [off_topic[0]]
+    assert grown.examples[-1].stance == "none" and grown.digest() != stance.digest()
 
 
 def test_unsure_stances_are_read_as_no_side(stance_model: tuple[NLUModel, Path]) -> None:
