@@ -25,6 +25,9 @@ from generator.tokenizer import BPETokenizer
 from generator.types import ReplyContext
 from generator.words import words
 
+# The source kind of the bot's own acknowledgements (agent/core/grounded.py).
+GROUNDED = "grounded"
+
 MAX_REPLY_TOKENS = 40  # teacher-forced length cap: as long as any training target
 
 
@@ -173,7 +176,7 @@ def _gather(
                 pool.add(r.reply, source, tok.encode(r.reply), anti_lm=r.anti_lm)
     for pool, ctx in zip(out, contexts, strict=True):
         for text in ctx.grounded:
-            pool.add(text, {"kind": "grounded"}, tok.encode(text))
+            pool.add(text, {"kind": GROUNDED}, tok.encode(text))
 
 
 def _search(

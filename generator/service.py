@@ -23,7 +23,7 @@ from generator import checkpoint, guard
 from generator.checkpoint import INDEX_FILE, RANKER_FILE
 from generator.clean import scrub
 from generator.decode import DecodeOptions, generate
-from generator.hybrid import Pool, feature_rows, pools
+from generator.hybrid import GROUNDED, Pool, feature_rows, pools
 from generator.index import ReplyIndex, ReplyIndexError
 from generator.model import Seq2Seq
 from generator.ranker import Featurizer, Ranker, RankerError
@@ -172,8 +172,10 @@ class Seq2SeqReplyGenerator:
         A query, not a reply: the rejection counters are left alone.
         """
         out: list[str] = []
-        for cand in self.candidates([context])[0]:
-            fitted, reason = _checked(context, cand.text)
+        cands = self.candidates([context])[0]
+        own = _own_lines_only(context, cands)
+        for cand in cands:
+            fitted, reason = _checked(context, cand.text, cand.source, own)
             if reason is None and fitted not in out:
                 out.append(fitted)
         return out
@@ -181,7 +183,9 @@ class Seq2SeqReplyGenerator:
     def explain(self, context: ReplyContext) -> list[tuple[Ranked, str | None]]:
         """Every candidate, best first, with the reason the guard refuses it (None: it may
         be sent). A query for people (``generator chat --show-candidates``): no counters."""
-        return [(c, _checked(context, c.text)[1]) for c in self.candidates([context])[0]]
+        cands = self.candidates([context])[0]
+        own = _own_lines_only(context, cands)
+        return [(c, _checked(context, c.text, c.source, own)[1]) for c in cands]
 
     def choose(
         self, contexts: Sequence[ReplyContext], candidates: Sequence[Sequence[Ranked | str]]
@@ -193,9 +197,10 @@ class Seq2SeqReplyGenerator:
 
     def _first_passing(self, ctx: ReplyContext, cands: Sequence[Ranked | str]) -> Generated:
         first_reason: str | None = None
+        own = _own_lines_only(ctx, cands)
         for cand in cands:
             text, source = (cand, None) if isinstance(cand, str) else (cand.text, cand.source)
-            fitted, reason = _checked(ctx, text)
+            fitted, reason = _checked(ctx, text, source, own)
             if reason is None:
                 return Generated(fitted, source=source)
             self.candidate_rejections[reason] += 1
@@ -214,17 +219,49 @@ class Seq2SeqReplyGenerator:
             }
 
 
-def _checked(ctx: ReplyContext, text: str) -> tuple[str, str | None]:
-    """The candidate cut to fit ``ctx.max_chars``, and why the guard refuses it (or None)."""
+def _own_lines_only(ctx: ReplyContext, cands: Sequence[Ranked | str]) -> bool:
+    """Whether to answer with the bot's own lines (its grounded acknowledgements) alone: a bot
+    with a stance, a message that argues a side, and such lines among the candidates.
+
+    Retrieved and generated replies carry other people's opinions, and the stance model
+    cannot read them reliably (it reads "the AI is bad stuff" as favor; docs/benchmarks.md,
+    "Stance"): on a debate message, "Exactly what I'm thinking" to a skeptic, picked for its
+    fit, would argue against the bot's own side.
+    """
+    if ctx.persona.stance is None or ctx.side == "none":
+        return False
+    return any(isinstance(c, Ranked) and _kind(c.source) == GROUNDED for c in cands)
+
+
+def _kind(source: dict[str, Any] | None) -> str | None:
+    return source.get("kind") if source else None
+
+
+def _checked(
+    ctx: ReplyContext,
+    text: str,
+    source: dict[str, Any] | None = None,
+    own_lines_only: bool = False,
+) -> tuple[str, str | None]:
+    """The candidate cut to fit ``ctx.max_chars``, and why the guard refuses it (or None);
+    ``own_lines_only``: every candidate but the grounded ones is refused for stance.
+
+    The stance model reads other people's replies, never the bot's own lines: those are
+    written from its stance, and a fair-minded concession ("That's a real problem... I still
+    see more upside than harm") reads to the model as the other side."""
     fitted = fit(text, ctx.max_chars)
     if text and not fitted:
         return fitted, "too_long"
     reason = guard.check(fitted, ctx.previous_bot_reply)
     if reason is None and ctx.persona.breaks(fitted):
         return fitted, "persona"
-    if reason is None and ctx.side_of is not None and ctx.persona.contradicts(ctx.side_of(fitted)):
+    if reason is not None or _kind(source) == GROUNDED:
+        return fitted, reason
+    if own_lines_only:
         return fitted, "stance"
-    return fitted, reason
+    if ctx.side_of is not None and ctx.persona.contradicts(ctx.side_of(fitted)):
+        return fitted, "stance"
+    return fitted, None
 
 
 def quantize_model(model: Seq2Seq) -> Seq2Seq:

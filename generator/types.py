@@ -21,6 +21,9 @@ class ReplyContext:
     and key phrase with the bot's own templates: the hybrid fallback ranks them beside
     retrieved and generated candidates. ``side_of`` tells the side a candidate takes toward
     the topic (favor, against, none: the NLU's sure stance), for the persona's stance rule.
+    ``side`` is the side the message leans to (its stance label, sure or not; none when it
+    takes none) and ``side_sure`` whether the NLU is sure of it: a bot with a stance answers
+    a message that argues a side with its own lines only (generator/service.py).
     """
 
     history: tuple[str, ...]
@@ -30,6 +33,8 @@ class ReplyContext:
     persona: Persona = field(default_factory=Persona)
     grounded: tuple[str, ...] = ()
     side_of: Callable[[str], str] | None = field(default=None, compare=False)
+    side: str = "none"
+    side_sure: bool = False
 
 
 @dataclass(frozen=True)

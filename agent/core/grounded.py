@@ -25,22 +25,50 @@ GROUNDED_MAX = 3
 # did answer. Good or bad news, a complaint, a plan or a question about the bot keep theirs:
 # "Oh no, I'm sorry to hear that" answers the news even without naming it.
 NEEDS_PHRASE = frozenset({"news", "opinion", "question"})
+# What a message that leans to a side argues, when its own act has no acknowledgement.
+ARGUED = "opinion"
 
 
 def acknowledgements(
-    templates: Mapping[str, Sequence[str]], act: Act, seed: str, limit: int = GROUNDED_MAX
+    templates: Mapping[str, Sequence[str]],
+    act: Act,
+    seed: str,
+    limit: int = GROUNDED_MAX,
+    side: str = "none",
+    sure: bool = False,
 ) -> tuple[str, ...]:
     """Up to ``limit`` acknowledgements of a message with ``act``, those that say its phrase
-    back first; seeded per conversation and turn, so a replayed turn gets the same ones."""
+    back first; seeded per conversation and turn, so a replayed turn gets the same ones.
+
+    A message that argues ``side`` (favor or against) gets one of the side's templates when
+    the NLU is ``sure`` of it and the script has them: the bot's own answer to that side (one,
+    drawn per turn: they are equally apt, and given several the ranker would keep choosing
+    the same one for everybody). One that
+    only leans to a side, and whose act has nothing to say, is answered as an opinion: one of
+    the templates that say no phrase ("Interesting take. What made you see it that way?"),
+    drawn per turn as a side's are.
+    """
     phrase = sayable(act.phrase)
     rng = random.Random(seed)
+    if sure and side in templates:
+        return _pick(templates[side], None, rng, 1)
+    found = () if phrase is None and act.act in NEEDS_PHRASE else templates.get(act.act, ())
+    chosen = _pick(found, phrase, rng, limit)
+    if not chosen and side != "none":
+        chosen = _pick(templates.get(ARGUED, ()), None, rng, 1)
+    return chosen
+
+
+def _pick(
+    templates: Sequence[str], phrase: str | None, rng: random.Random, limit: int
+) -> tuple[str, ...]:
+    """Up to ``limit`` of ``templates`` filled with ``phrase``, those that say it first; with
+    no phrase, only those that need none."""
     with_phrase, without = [], []
-    for template in templates.get(act.act, ()):
+    for template in templates:
         (with_phrase if PHRASE_SLOT in template_fields(template) else without).append(template)
     rng.shuffle(with_phrase)
     rng.shuffle(without)
-    if phrase is None and act.act in NEEDS_PHRASE:
-        return ()
     chosen = [*(with_phrase if phrase else ()), *without][:limit]
     return tuple(fill(template, {PHRASE_SLOT: phrase}) for template in chosen)
 

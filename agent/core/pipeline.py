@@ -43,6 +43,7 @@ from agent.core.script import (
     DialogueScript,
     TransitionSpec,
 )
+from agent.core.sides import message_side
 from agent.core.variants import Option, TextWindow, choose, display_name, generator_options, ranked
 from agent.storage.models import Turn
 from agent.storage.store import (
@@ -651,7 +652,9 @@ class Agent:
         with self.sessions() as session:
             past = recent_turns(session, read.conversation_id, self.history_turns)
             earlier = [(t.user_text, t.reply_text) for t in past]
+            last_stance = past[-1].stance if past else None
         previous = earlier[-1][0] if earlier else None
+        side, sure = message_side(inputs.parse.stance, last_stance)
         return ReplyContext(
             history=tuple(thread_history(earlier, text)),
             topic=plan.slots.get("topic") or self.script.topic,
@@ -660,8 +663,14 @@ class Agent:
             persona=self.script.persona,
             side_of=self._side_of(inputs.models.parser),
             grounded=acknowledgements(
-                self.script.acknowledgements, self._act(plan, act, previous), plan.seed
+                self.script.acknowledgements,
+                self._act(plan, act, previous),
+                plan.seed,
+                side=side,
+                sure=sure,
             ),
+            side=side,
+            side_sure=sure,
         )
 
     def _side_of(self, parser: IntentParser) -> Callable[[str], str] | None:

@@ -18,7 +18,7 @@ from generator.persona import Persona
 from nlu.acts import ACTS
 from nlu.errors import Problem
 from nlu.followups import KINDS
-from nlu.stance_data import STANCES
+from nlu.stance_data import SIDES, STANCES
 from nlu.yamlnodes import LineDict, LineList, compose, with_lines
 
 TOP_LEVEL_KEYS = {
@@ -308,8 +308,9 @@ def _persona_error(**fields: Any) -> str | None:
 
 
 def _read_acknowledgements(reader: _Reader, raw: Any, line: int) -> dict[str, tuple[str, ...]]:
-    """``acknowledgements: {act: [template, ...]}``, templates with a ``{phrase}`` slot at most;
-    none when absent (the fallback then has no grounded candidates)."""
+    """``acknowledgements: {act or side: [template, ...]}``, templates with a ``{phrase}`` slot
+    at most; none when absent (the fallback then has no grounded candidates). A side (favor,
+    against) answers a message the NLU is sure argues it, whatever its act."""
     if raw is None:
         return {}
     if not isinstance(raw, LineDict):
@@ -318,9 +319,12 @@ def _read_acknowledgements(reader: _Reader, raw: Any, line: int) -> dict[str, tu
     found: dict[str, tuple[str, ...]] = {}
     for act, value in raw.items():
         at = raw.line_of(act)
-        if act not in ACTS and act != FOLLOW_UP_ACT:
+        if act not in ACTS and act != FOLLOW_UP_ACT and act not in SIDES:
             acts = ", ".join((*ACTS, FOLLOW_UP_ACT))
-            reader.problem(at, f"unknown dialogue act '{act}' (acts: {acts})")
+            reader.problem(
+                at,
+                f"unknown dialogue act or side '{act}' (acts: {acts}; sides: {', '.join(SIDES)})",
+            )
             continue
         if not value:
             reader.problem(at, f"acknowledgements '{act}' is empty: add templates or drop the act")

@@ -58,7 +58,7 @@ def test_validate_checks_persona_and_acknowledgements(env: Path) -> None:
     code, output = run("validate")
     assert code == 1
     assert "persona kind must be one of bot, human, not 'cyborg'" in output
-    assert "unknown dialogue act 'plans'" in output
+    assert "unknown dialogue act or side 'plans'" in output
     assert all(f"{dialogue}:" in line for line in output.splitlines()[:2])
 
 

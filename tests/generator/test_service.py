@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -11,6 +12,7 @@ import torch
 import generator
 from generator import GeneratorError, ModelNotFoundError, ReplyContext, load
 from generator.persona import Persona
+from generator.service import Ranked
 
 pytestmark = pytest.mark.torch  # .ci/run reruns these on torch's portable CPU kernels
 
@@ -65,6 +67,44 @@ def test_the_persona_stance_refuses_candidates_for_the_other_side(tiny_model: Pa
     # No reading of sides (an NLU without stance): the rule stays off.
     plain = ReplyContext(history=("robots?",), persona=Persona(stance="favor"))
     assert gen.choose([plain], [["i hate robots"]])[0].text == "i hate robots"
+
+
+def test_on_a_message_that_argues_a_side_a_bot_with_a_stance_says_only_its_own_lines(
+    tiny_model: Path,
+) -> None:
+    gen = load(tiny_model)
+
+    def side_of(text: str) -> str:
+        return "against" if "problem" in text else "none"
+
+    own = Ranked("That's a real problem. I still like AI.", {"kind": "grounded"})
+    other = [
+        Ranked("exactly what i think", {"kind": "retrieved"}),
+        Ranked("so true", {"kind": "generated"}),
+    ]
+    ctx = ReplyContext(
+        history=("ai is a scam",), persona=Persona(stance="favor"), side_of=side_of, side="against"
+    )
+    # Other people's replies are refused; the bot's own line is never read for its side.
+    assert gen.choose([ctx], [[*other, own]])[0].text == own.text
+    assert gen.candidate_rejections == {"stance": 2}
+    assert [reason for _, reason in _explained(gen, ctx, [*other, own])] == [
+        "stance",
+        "stance",
+        None,
+    ]
+    # No own line among them, no side argued, or no stance of the bot's: the rule stays off.
+    assert gen.choose([ctx], [other])[0].text == other[0].text
+    calm = ReplyContext(history=("hi",), persona=Persona(stance="favor"), side_of=side_of)
+    assert gen.choose([calm], [[*other, own]])[0].text == other[0].text
+    free = ReplyContext(history=("ai is a scam",), side="against")
+    assert gen.choose([free], [[*other, own]])[0].text == other[0].text
+
+
+def _explained(gen: Any, ctx: ReplyContext, cands: list[Ranked]) -> list[tuple[Ranked, str | None]]:
+    """``explain`` over given candidates instead of the model's own."""
+    gen.candidates = lambda contexts: [cands]
+    return gen.explain(ctx)
 
 
 def test_reply_is_thread_safe_and_deterministic(tiny_model: Path) -> None:

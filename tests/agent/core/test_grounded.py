@@ -8,6 +8,7 @@ from agent.core.grounded import PHRASE_MAX_CHARS, acknowledgements
 from agent.core.script import FOLLOW_UP_ACT, PHRASE_SLOT, DialogueScript, template_fields
 from generator.evaluate import has_stock_phrase
 from nlu.acts import ACTS, Act, analyse
+from nlu.stance_data import SIDES
 
 TEMPLATES = {
     "bad_news": (
@@ -81,13 +82,17 @@ MESSAGES = [
 ]  # fmt: skip
 
 
-def test_ada_acknowledges_every_act_but_other(script: DialogueScript) -> None:
+def test_ada_acknowledges_every_act_but_other_and_each_side(script: DialogueScript) -> None:
     acts = script.acknowledgements
-    assert set(acts) == set(ACTS) - {"other"} | {FOLLOW_UP_ACT}
+    assert set(acts) == set(ACTS) - {"other"} | {FOLLOW_UP_ACT} | set(SIDES)
     for act, templates in acts.items():
         needs = [PHRASE_SLOT in template_fields(t) for t in templates]
-        assert sum(needs) >= 4 and needs.count(False) >= 2, act
+        if act in SIDES:  # said whatever the message's phrase: never one said back
+            assert not any(needs) and len(templates) >= 6, act
+        else:
+            assert sum(needs) >= 4 and needs.count(False) >= 2, act
         assert not any(map(has_stock_phrase, templates)), act
+        assert all(not script.persona.breaks(t) and len(t) <= 200 for t in templates), act
 
 
 @pytest.mark.parametrize("message", MESSAGES)
@@ -98,3 +103,33 @@ def test_ada_acknowledgements_stay_in_persona(script: DialogueScript, message: s
         for text in found:
             assert not script.persona.breaks(text) and not has_stock_phrase(text), text
             assert len(text) <= 200 and "{" not in text
+
+
+SIDED = {
+    **TEMPLATES,
+    "against": ("Fair worry. I'm still hopeful.", "You have a point. Still, I like it."),
+    "favor": ("Agreed, with a caveat.", "Me too! Check its work, though."),
+    "opinion": ("Interesting take on {phrase}.", "Fair enough! What got you thinking that?"),
+}
+
+
+def test_a_message_sure_of_its_side_gets_one_of_that_sides_lines() -> None:
+    act = analyse(BAD)  # whatever the message does, its side decides
+    seen = {acknowledgements(SIDED, act, f"c1:{n}", side="against", sure=True) for n in range(20)}
+    assert seen == {(line,) for line in SIDED["against"]}
+    favor = acknowledgements(SIDED, act, "c1:1", side="favor", sure=True)
+    assert len(favor) == 1 and favor[0] in SIDED["favor"]
+    # A script without lines for the side answers the act, as before.
+    assert acknowledgements(TEMPLATES, act, "c1:1", side="favor", sure=True) == (
+        acknowledgements(TEMPLATES, act, "c1:1")
+    )
+
+
+def test_a_message_that_only_leans_gets_its_acts_lines_else_an_opinions() -> None:
+    leaning = acknowledgements(SIDED, analyse(BAD), "c1:1", side="against")
+    assert leaning == acknowledgements(SIDED, analyse(BAD), "c1:1")  # its act has lines
+    silent = Act("news", "neutral", None)  # news needs its phrase: nothing of its own
+    assert acknowledgements(SIDED, silent, "c1:1") == ()
+    assert acknowledgements(SIDED, silent, "c1:1", side="favor") == (
+        "Fair enough! What got you thinking that?",  # one, and only those without a phrase
+    )

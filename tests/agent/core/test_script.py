@@ -214,7 +214,7 @@ ACKS = "acknowledgements:\n  plan:\n    - 'Good luck with {phrase}!'\n    - 'Goo
         ("persona:\n  also_refuse:\n    - ok\n    - '[z-a]'\n", 27, "'[z-a]' is not a regex"),
         ("persona:\n  kind: bot\n  tone: warm\n", 26, "unknown key 'tone' in 'persona'"),
         ("persona: bot\n", 24, "'persona' must be a mapping"),
-        (ACKS.replace("plan:", "gossip:"), 25, "unknown dialogue act 'gossip'"),
+        (ACKS.replace("plan:", "gossip:"), 25, "unknown dialogue act or side 'gossip'"),
         (ACKS.replace("{phrase}", "{topic}"), 26, "names unknown slot '{topic}'"),
         (ACKS.replace("{phrase}", "{phrase"), 26, "is malformed"),
         (ACKS.replace("'Good luck!'", "'Luck with {phrase}'"), 25, "needs a template without"),
@@ -303,3 +303,11 @@ def test_validate_lists_every_topic_missing_follow_ups(tmp_path: Path) -> None:
         load_script(write(tmp_path, text + FOLLOW_UPS), INTENTS)
     missing = sorted(p.message.split("'")[1] for p in error.value.problems)
     assert missing == ["ar", "vr"]
+
+
+def test_acknowledgements_take_the_sides_a_message_argues(tmp_path: Path) -> None:
+    sides = "acknowledgements:\n  against:\n    - 'Fair worry.'\n  favor:\n    - 'Agreed!'\n"
+    script = load_script(write(tmp_path, VALID + sides))
+    assert script.acknowledgements == {"against": ("Fair worry.",), "favor": ("Agreed!",)}
+    with pytest.raises(ScriptError, match="unknown dialogue act or side 'none'"):
+        load_script(write(tmp_path, VALID + sides.replace("favor:", "none:")))

@@ -67,3 +67,28 @@ def test_turns_outlive_a_downgrade_past_stance(
     migrate.upgrade(engine)
     (turn,) = turns(engine)
     assert turn.user_text == SKEPTIC and turn.stance is None  # as for turns logged before
+
+
+def test_a_fallback_message_sure_of_its_side_gets_the_bots_line_for_that_side(
+    engine: Engine, make_agent: Callable[..., Agent], script: DialogueScript
+) -> None:
+    refusing = RefusingGenerator()
+    agent = make_agent(engine, generator=refusing)
+    say(agent, "ai art is theft and it's ruining illustrators")
+    say(agent, "then why use it at all")  # no side of its own: the thread's, unsure
+    sure, leaning = refusing.contexts
+    assert (sure.side, sure.side_sure) == ("against", True)
+    assert len(sure.grounded) == 1 and sure.grounded[0] in script.acknowledgements["against"]
+    assert (leaning.side, leaning.side_sure) == ("against", False)
+    assert leaning.grounded and not set(leaning.grounded) & set(script.acknowledgements["against"])
+
+
+def test_small_talk_takes_no_side(
+    engine: Engine, make_agent: Callable[..., Agent], script: DialogueScript
+) -> None:
+    refusing = RefusingGenerator()
+    say(make_agent(engine, generator=refusing), "my dog just stole my sandwich")
+    (context,) = refusing.contexts
+    assert (context.side, context.side_sure) == ("none", False)
+    sides = set(script.acknowledgements["against"]) | set(script.acknowledgements["favor"])
+    assert context.grounded and not set(context.grounded) & sides
