@@ -8,13 +8,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from agent.core.pipeline import Agent
-from agent.settings import Settings, load_settings
+from agent.settings import Settings, get_settings, load_settings
 from agent.storage.db import make_sessionmaker
 from agent.storage.models import Conversation, Turn, User
 from tests.agent.conftest import parser, script  # noqa: F401  (shared session fixtures)
@@ -37,6 +38,15 @@ def make_app(engine: Engine, agent: Agent, **overrides: Any) -> Flask:
             "AGENT": agent,
         }
     )
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch, sqlite_engine: Engine) -> Iterator[CliRunner]:
+    """A CLI runner whose settings point at the test database."""
+    monkeypatch.setenv("THREADBOT_DATABASE_URL", sqlite_engine.url.render_as_string(False))
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()
 
 
 @pytest.fixture

@@ -1,25 +1,14 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, select
 
-from agent.settings import get_settings
 from agent.storage.db import make_sessionmaker
 from web import cli as web_cli
 from web.models import AdminUser
-
-
-@pytest.fixture
-def runner(monkeypatch: pytest.MonkeyPatch, sqlite_engine: Engine) -> Iterator[CliRunner]:
-    """A CLI runner whose settings point at the test database."""
-    monkeypatch.setenv("THREADBOT_DATABASE_URL", sqlite_engine.url.render_as_string(False))
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
 
 
 def test_create_user_then_log_in_with_it(runner: CliRunner, sqlite_engine: Engine) -> None:

@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 from PIL import Image
 from sqlalchemy import Engine, select
 
-from agent.settings import get_settings
 from agent.storage.db import make_sessionmaker
 from agent.storage.models import User
 from tests.web.conftest import add_turn
 from web.review import accounts
 from web.showcase.cli import showcase_group
 from web.showcase.exchanges import star, unstar
-
-
-@pytest.fixture
-def runner(monkeypatch: pytest.MonkeyPatch, sqlite_engine: Engine) -> Iterator[CliRunner]:
-    monkeypatch.setenv("THREADBOT_DATABASE_URL", sqlite_engine.url.render_as_string(False))
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
 
 
 def seed_gallery(engine: Engine) -> dict[str, int]:
