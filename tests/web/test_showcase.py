@@ -171,3 +171,18 @@ def test_hostile_text_on_the_showcase_page_is_text(any_admin: AdminActions) -> N
         star_id = db.scalar(select(Star.id))
     card = any_admin.client.get(f"/admin/showcase/{star_id}/card-wide.png")
     assert Image.open(io.BytesIO(card.data)).size == (1200, 675)
+
+
+def test_the_showcase_pages_its_stars(any_admin: AdminActions) -> None:
+    any_admin.app.config["PAGE_SIZE"] = 2
+    with any_admin.app.extensions["threadbot"].sessions() as db:
+        ids = [add_turn(db, f"u{n}", f"message {n}", reply=f"reply {n}").id for n in range(5)]
+        db.commit()
+    for turn_id in ids:
+        any_admin.post(f"/admin/turns/{turn_id}/star")
+    first = any_admin.client.get("/admin/showcase").text
+    assert "5 starred exchanges" in first and first.count('class="showcase-item"') == 2
+    assert "message 4" in first and "page 1 of 3" in first and 'rel="next"' in first
+    last = any_admin.client.get("/admin/showcase?page=3").text
+    assert last.count('class="showcase-item"') == 1 and "message 0" in last
+    assert 'rel="next"' not in last

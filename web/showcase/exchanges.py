@@ -14,8 +14,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from agent.channels.twitter.models import OutboxReply
@@ -123,21 +124,20 @@ def starred(
     *,
     star_id: int | None = None,
     show_handles: bool = False,
+    page: tuple[int, int] | None = None,
 ) -> list[Exchange]:
     """Starred exchanges matching ``where`` (channel, tier, dates: the starred turn's), newest
-    star first, or the one with ``star_id``; never an opted-out user's."""
-    where = where or TurnFilter()
+    star first, or the one with ``star_id``; never an opted-out user's. ``page`` is (offset,
+    limit) where only part is wanted."""
     stmt = (
-        select(Star, Turn, User, AdminUser.username)
-        .join(Turn, Turn.id == Star.turn_id)
-        .join(Conversation, Conversation.id == Turn.conversation_id)
-        .join(User, User.id == Conversation.user_id)
+        _matching(select(Star, Turn, User, AdminUser.username), where)
         .outerjoin(AdminUser, AdminUser.id == Star.admin_id)
-        .where(User.opted_out.is_(False), *where.turn_conditions(), *where.user_conditions())
         .order_by(Star.created_at.desc(), Star.id.desc())
     )
     if star_id is not None:
         stmt = stmt.where(Star.id == star_id)
+    if page is not None:
+        stmt = stmt.offset(page[0]).limit(page[1])
     out = []
     for found, turn, user, admin in session.execute(stmt):
         turns = _thread(session, turn, found.context)
@@ -159,6 +159,24 @@ def starred(
             )
         )
     return out
+
+
+def count_starred(session: Session, where: TurnFilter | None = None) -> int:
+    """How many starred exchanges ``starred`` would list for ``where``."""
+    return session.scalar(_matching(select(func.count(Star.id)), where)) or 0
+
+
+def _matching(stmt: Select[Any], where: TurnFilter | None) -> Select[Any]:
+    """``stmt`` over stars, joined to their turn and user, kept to ``where`` and to users who
+    have not opted out."""
+    where = where or TurnFilter()
+    return (
+        stmt.select_from(Star)
+        .join(Turn, Turn.id == Star.turn_id)
+        .join(Conversation, Conversation.id == Turn.conversation_id)
+        .join(User, User.id == Conversation.user_id)
+        .where(User.opted_out.is_(False), *where.turn_conditions(), *where.user_conditions())
+    )
 
 
 def _thread(session: Session, turn: Turn, context: int) -> list[Turn]:

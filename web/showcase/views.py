@@ -4,14 +4,26 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from agent.storage.review_models import MAX_CONTEXT
 from web.auth import guard
 from web.db import get_session, runtime
-from web.review.filters import parse_filter, whole_number
+from web.review.filters import page_number, parse_filter, whole_number
+from web.review.queries import Page
 from web.showcase import cards
-from web.showcase.exchanges import ShowcaseError, star, starred, unstar
+from web.showcase.exchanges import ShowcaseError, count_starred, star, starred, unstar
 
 bp = guard(Blueprint("showcase", __name__, url_prefix="/admin"))
 # The turn cards' star form offers this many earlier turns.
@@ -55,8 +67,12 @@ def index() -> str:
     where, problems = parse_filter(request.args)
     for problem in problems:
         flash(problem)
-    found = starred(get_session(), runtime().bot, where)
-    return render_template("admin/showcase.html", exchanges=found, where=where, shapes=cards.SHAPES)
+    session, size = get_session(), current_app.config["PAGE_SIZE"]
+    number = page_number(request.args)
+    found = starred(session, runtime().bot, where, page=((number - 1) * size, size))
+    total = count_starred(session, where)
+    page = Page(found, total, number, size, has_next=number * size < total)
+    return render_template("admin/showcase.html", page=page, where=where, shapes=cards.SHAPES)
 
 
 @bp.get("/showcase/<int:star_id>/card-<shape>.png")
