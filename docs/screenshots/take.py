@@ -14,14 +14,17 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 from agent.settings import load_settings  # noqa: E402
 from agent.storage import migrate  # noqa: E402
 from agent.storage.db import make_engine  # noqa: E402
+from agent.storage.models import Turn  # noqa: E402
 from bench.web import seed  # noqa: E402
 from web import create_app  # noqa: E402
 from web.review import accounts  # noqa: E402
+from web.showcase.exchanges import star  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
 PASSWORD = "screenshot-password-1"
@@ -35,7 +38,16 @@ def main() -> None:
         settings = load_settings(database_url=str(engine.url), generator_model=Path("/none"))
         app = create_app({"SETTINGS": settings, "ENGINE": engine, "SECRET_KEY": "shots"})
         with app.extensions["threadbot"].sessions.begin() as session:
-            accounts.create_admin(session, "alice", PASSWORD)
+            admin = accounts.create_admin(session, "alice", PASSWORD)
+            # Three exchanges for the showcase: the newest answered turns on X.
+            picked = session.scalars(
+                select(Turn.id)
+                .where(Turn.channel == "twitter", Turn.reply_text.is_not(None))
+                .order_by(Turn.id.desc())
+                .limit(3)
+            )
+            for turn_id in picked:
+                star(session, turn_id, admin.id, context=1)
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{server.server_port}"
@@ -61,6 +73,9 @@ def main() -> None:
             page.screenshot(path=OUT / "thread.png")
             page.goto(base + "/admin/review")
             page.screenshot(path=OUT / "review.png")
+            page.goto(base + "/admin/showcase")
+            page.wait_for_load_state("networkidle")  # the cards in view are drawn
+            page.screenshot(path=OUT / "showcase.png")
             browser.close()
         server.shutdown()
         engine.dispose()
