@@ -172,8 +172,7 @@ class Seq2SeqReplyGenerator:
         A query, not a reply: the rejection counters are left alone.
         """
         out: list[str] = []
-        cands = self.candidates([context])[0]
-        own = _own_lines_only(context, cands)
+        cands, own = _own_lines_first(context, self.candidates([context])[0])
         for cand in cands:
             fitted, reason = _checked(context, cand.text, cand.source, own)
             if reason is None and fitted not in out:
@@ -183,8 +182,7 @@ class Seq2SeqReplyGenerator:
     def explain(self, context: ReplyContext) -> list[tuple[Ranked, str | None]]:
         """Every candidate, best first, with the reason the guard refuses it (None: it may
         be sent). A query for people (``generator chat --show-candidates``): no counters."""
-        cands = self.candidates([context])[0]
-        own = _own_lines_only(context, cands)
+        cands, own = _own_lines_first(context, self.candidates([context])[0])
         return [(c, _checked(context, c.text, c.source, own)[1]) for c in cands]
 
     def choose(
@@ -197,7 +195,7 @@ class Seq2SeqReplyGenerator:
 
     def _first_passing(self, ctx: ReplyContext, cands: Sequence[Ranked | str]) -> Generated:
         first_reason: str | None = None
-        own = _own_lines_only(ctx, cands)
+        cands, own = _own_lines_first(ctx, cands)
         for cand in cands:
             text, source = (cand, None) if isinstance(cand, str) else (cand.text, cand.source)
             fitted, reason = _checked(ctx, text, source, own)
@@ -231,6 +229,23 @@ def _own_lines_only(ctx: ReplyContext, cands: Sequence[Ranked | str]) -> bool:
     if ctx.persona.stance is None or ctx.side == "none":
         return False
     return any(isinstance(c, Ranked) and _kind(c.source) == GROUNDED for c in cands)
+
+
+def _own_lines_first(
+    ctx: ReplyContext, cands: Sequence[Ranked | str]
+) -> tuple[Sequence[Ranked | str], bool]:
+    """``cands`` and whether the bot says only its own lines; if so, those lines first, in the
+    order the agent gave them (equally apt lines: ranked, one would win for everybody)."""
+    if not _own_lines_only(ctx, cands):
+        return cands, False
+    order = {text: i for i, text in enumerate(ctx.grounded)}
+
+    def place(cand: Ranked | str) -> int:
+        if isinstance(cand, Ranked) and _kind(cand.source) == GROUNDED:
+            return order.get(cand.text, len(order))
+        return len(order) + 1
+
+    return sorted(cands, key=place), True
 
 
 def _kind(source: dict[str, Any] | None) -> str | None:

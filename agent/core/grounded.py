@@ -40,22 +40,23 @@ def acknowledgements(
     """Up to ``limit`` acknowledgements of a message with ``act``, those that say its phrase
     back first; seeded per conversation and turn, so a replayed turn gets the same ones.
 
-    A message that argues ``side`` (favor or against) gets one of the side's templates when
-    the NLU is ``sure`` of it and the script has them: the bot's own answer to that side (one,
-    drawn per turn: they are equally apt, and given several the ranker would keep choosing
-    the same one for everybody). One that
-    only leans to a side, and whose act has nothing to say, is answered as an opinion: one of
-    the templates that say no phrase ("Interesting take. What made you see it that way?"),
-    drawn per turn as a side's are.
+    A message that argues ``side`` (favor or against) gets the side's templates when the NLU
+    is ``sure`` of it and the script has them: the bot's own answer to that side. One that
+    only leans to a side, and whose act has nothing to say, is answered as an opinion: the
+    templates that say no phrase ("Interesting take. What made you see it that way?"). Both
+    come all of them, shuffled per turn: the fallback keeps this order for them (the lines are
+    equally apt, and the ranker's would favour one line for everybody), and on X the next
+    serves where the first was posted lately.
     """
     phrase = sayable(act.phrase)
     rng = random.Random(seed)
     if sure and side in templates:
-        return _pick(templates[side], None, rng, 1)
+        return _pick(templates[side], None, rng, len(templates[side]))
     found = () if phrase is None and act.act in NEEDS_PHRASE else templates.get(act.act, ())
     chosen = _pick(found, phrase, rng, limit)
     if not chosen and side != "none":
-        chosen = _pick(templates.get(ARGUED, ()), None, rng, 1)
+        argued = templates.get(ARGUED, ())
+        chosen = _pick(argued, None, rng, len(argued))
     return chosen
 
 

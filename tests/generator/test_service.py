@@ -77,28 +77,36 @@ def test_on_a_message_that_argues_a_side_a_bot_with_a_stance_says_only_its_own_l
     def side_of(text: str) -> str:
         return "against" if "problem" in text else "none"
 
-    own = Ranked("That's a real problem. I still like AI.", {"kind": "grounded"})
+    drawn = ("That's a real problem. I still like AI.", "Fair worry. I'm still hopeful.")
+    own = [Ranked(text, {"kind": "grounded"}) for text in reversed(drawn)]  # ranked otherwise
     other = [
         Ranked("exactly what i think", {"kind": "retrieved"}),
         Ranked("so true", {"kind": "generated"}),
     ]
     ctx = ReplyContext(
-        history=("ai is a scam",), persona=Persona(stance="favor"), side_of=side_of, side="against"
+        history=("ai is a scam",),
+        persona=Persona(stance="favor"),
+        side_of=side_of,
+        grounded=drawn,
+        side="against",
     )
-    # Other people's replies are refused; the bot's own line is never read for its side.
-    assert gen.choose([ctx], [[*other, own]])[0].text == own.text
-    assert gen.candidate_rejections == {"stance": 2}
-    assert [reason for _, reason in _explained(gen, ctx, [*other, own])] == [
-        "stance",
-        "stance",
-        None,
+    # The bot's own lines come first, in the order the agent drew them, and are never read
+    # for their side; other people's replies are refused.
+    assert gen.choose([ctx], [[*other, *own]])[0].text == drawn[0]
+    explained = [(c.text, reason) for c, reason in _explained(gen, ctx, [*other, *own])]
+    assert explained == [
+        (drawn[0], None),
+        (drawn[1], None),
+        (other[0].text, "stance"),
+        (other[1].text, "stance"),
     ]
+    assert gen.choose([ctx], [[*other, own[0]]])[0].text == drawn[1]
     # No own line among them, no side argued, or no stance of the bot's: the rule stays off.
     assert gen.choose([ctx], [other])[0].text == other[0].text
     calm = ReplyContext(history=("hi",), persona=Persona(stance="favor"), side_of=side_of)
-    assert gen.choose([calm], [[*other, own]])[0].text == other[0].text
-    free = ReplyContext(history=("ai is a scam",), side="against")
-    assert gen.choose([free], [[*other, own]])[0].text == other[0].text
+    assert gen.choose([calm], [[*other, *own]])[0].text == other[0].text
+    free = ReplyContext(history=("ai is a scam",), grounded=drawn, side="against")
+    assert gen.choose([free], [[*other, *own]])[0].text == other[0].text
 
 
 def _explained(gen: Any, ctx: ReplyContext, cands: list[Ranked]) -> list[tuple[Ranked, str | None]]:

@@ -113,12 +113,13 @@ SIDED = {
 }
 
 
-def test_a_message_sure_of_its_side_gets_one_of_that_sides_lines() -> None:
+def test_a_message_sure_of_its_side_gets_all_that_sides_lines_shuffled() -> None:
     act = analyse(BAD)  # whatever the message does, its side decides
-    seen = {acknowledgements(SIDED, act, f"c1:{n}", side="against", sure=True) for n in range(20)}
-    assert seen == {(line,) for line in SIDED["against"]}
+    drawn = [acknowledgements(SIDED, act, f"c1:{n}", side="against", sure=True) for n in range(20)]
+    assert all(sorted(lines) == sorted(SIDED["against"]) for lines in drawn)
+    assert {lines[0] for lines in drawn} == set(SIDED["against"])  # each line comes first
     favor = acknowledgements(SIDED, act, "c1:1", side="favor", sure=True)
-    assert len(favor) == 1 and favor[0] in SIDED["favor"]
+    assert sorted(favor) == sorted(SIDED["favor"])
     # A script without lines for the side answers the act, as before.
     assert acknowledgements(TEMPLATES, act, "c1:1", side="favor", sure=True) == (
         acknowledgements(TEMPLATES, act, "c1:1")
@@ -131,5 +132,5 @@ def test_a_message_that_only_leans_gets_its_acts_lines_else_an_opinions() -> Non
     silent = Act("news", "neutral", None)  # news needs its phrase: nothing of its own
     assert acknowledgements(SIDED, silent, "c1:1") == ()
     assert acknowledgements(SIDED, silent, "c1:1", side="favor") == (
-        "Fair enough! What got you thinking that?",  # one, and only those without a phrase
+        "Fair enough! What got you thinking that?",  # only those without a phrase
     )
