@@ -8,13 +8,14 @@ import zipfile
 from datetime import UTC, datetime, timedelta
 
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 
 from agent.mlops.retrain.forget import find_users, forget
 from agent.storage.models import User
 from agent.storage.review_models import Star
 from tests.web.conftest import AdminActions, add_turn
-from web.showcase.exchanges import BotIdentity, starred
+from web.showcase.exchanges import BotIdentity, star, starred
 
 
 def _seed(admin: AdminActions) -> dict[str, int]:
@@ -186,3 +187,25 @@ def test_the_showcase_pages_its_stars(any_admin: AdminActions) -> None:
     last = any_admin.client.get("/admin/showcase?page=3").text
     assert last.count('class="showcase-item"') == 1 and "message 0" in last
     assert 'rel="next"' not in last
+
+
+def test_two_reviewers_starring_one_turn_at_once_leave_one_star(any_admin: AdminActions) -> None:
+    sessions = any_admin.app.extensions["threadbot"].sessions
+    with sessions() as db:
+        turn_id = add_turn(db, "ana", "hello there", reply="Hi!").id
+        db.commit()
+    with sessions() as first:
+        raced = []
+
+        def other_reviewer(session: Session, *_: object) -> None:
+            if not raced:  # between the first reviewer's look and its insert
+                raced.append(True)
+                with sessions.begin() as second:
+                    star(second, turn_id, None, context=2)
+
+        event.listen(first, "before_flush", other_reviewer)
+        kept = star(first, turn_id, None, context=1)
+        first.commit()
+    assert raced and kept.context == 1
+    with sessions() as db:
+        assert [(s.turn_id, s.context) for s in db.scalars(select(Star))] == [(turn_id, 1)]

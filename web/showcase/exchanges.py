@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from agent.channels.twitter.models import OutboxReply
@@ -104,10 +105,15 @@ def star(session: Session, turn_id: int, admin_id: int | None, context: int = 0)
         raise ShowcaseError("the bot did not answer this turn, so there is no exchange to show")
     found = session.scalar(select(Star).where(Star.turn_id == turn_id))
     if found is None:
-        found = Star(turn_id=turn_id, context=context, admin_id=admin_id)
-        session.add(found)
-    else:
-        found.context, found.admin_id = context, admin_id
+        try:
+            with session.begin_nested():  # another reviewer may star it at the same moment
+                found = Star(turn_id=turn_id, context=context, admin_id=admin_id)
+                session.add(found)
+            return found
+        except IntegrityError:
+            found = session.scalar(select(Star).where(Star.turn_id == turn_id))
+            assert found is not None  # the row that won the race
+    found.context, found.admin_id = context, admin_id
     session.flush()
     return found
 
