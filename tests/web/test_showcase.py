@@ -11,6 +11,7 @@ from PIL import Image
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
+from agent.channels.twitter.models import InboxMention
 from agent.mlops.retrain.forget import find_users, forget
 from agent.storage.models import User
 from agent.storage.review_models import Star
@@ -209,3 +210,32 @@ def test_two_reviewers_starring_one_turn_at_once_leave_one_star(any_admin: Admin
     assert raced and kept.context == 1
     with sessions() as db:
         assert [(s.turn_id, s.context) for s in db.scalars(select(Star))] == [(turn_id, 1)]
+
+
+def test_display_names_from_x_are_masked_in_replies_and_shown_only_when_asked(
+    any_admin: AdminActions,
+) -> None:
+    sessions = any_admin.app.extensions["threadbot"].sessions
+    with sessions.begin() as db:
+        turn = add_turn(
+            db, "77", "hey bot", channel="twitter", handle="jo_b",
+            reply="Hey Jo \u202eBloggs\u202c! Ask me about AI.",
+        )  # fmt: skip
+        db.add(
+            InboxMention(
+                tweet_id=1001,
+                account_id="1",
+                author_id="77",
+                author_handle="jo_b",
+                author_name="Jo \u202eBloggs\u202c",
+                text="@bot hey bot",
+                turn_id=turn.id,
+            )
+        )
+        star(db, turn.id, None)
+    with sessions() as db:
+        (masked,) = starred(db, BotIdentity("Ada"))
+        (shown,) = starred(db, BotIdentity("Ada"), show_handles=True)
+    assert masked.said[1].text == "Hey •••! Ask me about AI."
+    assert (masked.user_name, masked.user_handle) == ("Someone on X", "@j•••")
+    assert (shown.user_name, shown.user_handle) == ("Jo Bloggs", "@jo_b")

@@ -38,7 +38,8 @@ def showcase_group() -> None:
 @click.option(
     "--show-handles",
     is_flag=True,
-    help="Print users' X handles in full (masked by default: '@j•••'). Only with their consent.",
+    help="Show people on X by display name and full handle (masked by default: '@j•••'). "
+    "Only with their consent.",
 )
 @click.option("--channel", type=click.Choice(["web", "twitter", "cli"]), help="Only this channel.")
 @click.option("--tier", type=click.Choice(TIERS), help="Only replies from this tier.")

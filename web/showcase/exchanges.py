@@ -20,8 +20,9 @@ from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from agent.channels.twitter.models import OutboxReply
+from agent.channels.twitter.models import InboxMention, OutboxReply
 from agent.core.script import load_script
+from agent.core.variants import display_name
 from agent.mlops.retrain.reviewed import scrub_personal
 from agent.settings import Settings
 from agent.storage.models import Conversation, Turn, User
@@ -147,7 +148,8 @@ def starred(
     out = []
     for found, turn, user, admin in session.execute(stmt):
         turns = _thread(session, turn, found.context)
-        masked = _Masker(user, turns)
+        shown_as = _display_names(session, turns)
+        masked = _Masker(user, turns, shown_as)
         out.append(
             Exchange(
                 star_id=found.id,
@@ -158,7 +160,7 @@ def starred(
                 at=turn.created_at,
                 starred_at=found.created_at,
                 starred_by=admin,
-                user_name=_user_name(user, show_handles),
+                user_name=_user_name(user, show_handles, shown_as),
                 user_handle=_user_handle(user, show_handles),
                 bot=bot,
                 said=tuple(_said(session, turns, masked)),
@@ -196,11 +198,13 @@ def _thread(session: Session, turn: Turn, context: int) -> list[Turn]:
 
 
 class _Masker:
-    """Scrubs one exchange's text: the retraining scrub, then the names its turns hold."""
+    """Scrubs one exchange's text: the names its turns hold, and the display names X gave
+    with its mentions (replies greet people by them: ``{name}``), then the retraining scrub."""
 
-    def __init__(self, user: User, turns: list[Turn]) -> None:
+    def __init__(self, user: User, turns: list[Turn], display_names: Iterable[str]) -> None:
         self.handle = user.handle
-        names = {
+        names = {*display_names, *(display_name(n) or "" for n in display_names)}
+        names |= {
             str(e.get("text") or "")
             for t in turns
             for e in t.entities or []
@@ -248,7 +252,23 @@ def _user_handle(user: User, show: bool) -> str | None:
     return "@" + (handle if show else handle[:1] + NAME_MASK)
 
 
-def _user_name(user: User, show: bool) -> str:
+def _user_name(user: User, show: bool, display_names: list[str]) -> str:
+    """The name a card gives the person: their latest display name on X, else their handle,
+    when the operator shows them; else what the channel calls its people."""
     if user.channel == "twitter" and user.handle:
-        return user.handle.lstrip("@") if show else "Someone on X"
+        if not show:
+            return "Someone on X"
+        return display_name(*reversed(display_names)) or user.handle.lstrip("@")
     return _CHANNEL_PEOPLE.get(user.channel, "Someone")
+
+
+def _display_names(session: Session, turns: list[Turn]) -> list[str]:
+    """The display names X sent with the mentions behind ``turns``, oldest first."""
+    found = session.scalars(
+        select(InboxMention.author_name)
+        .where(
+            InboxMention.turn_id.in_([t.id for t in turns]), InboxMention.author_name.is_not(None)
+        )
+        .order_by(InboxMention.tweet_id)
+    )
+    return [name for name in found if name]
