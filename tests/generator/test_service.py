@@ -101,6 +101,9 @@ def test_on_a_message_that_argues_a_side_a_bot_with_a_stance_says_only_its_own_l
         (other[1].text, "stance"),
     ]
     assert gen.choose([ctx], [[*other, own[0]]])[0].text == drawn[1]
+    # Every own line is an option, in the drawn order: on X the next serves where the first
+    # was posted lately.
+    assert gen.ranked(ctx) == list(drawn)
     # No own line among them, no side argued, or no stance of the bot's: the rule stays off.
     assert gen.choose([ctx], [other])[0].text == other[0].text
     calm = ReplyContext(history=("hi",), persona=Persona(stance="favor"), side_of=side_of)
@@ -110,7 +113,7 @@ def test_on_a_message_that_argues_a_side_a_bot_with_a_stance_says_only_its_own_l
 
 
 def _explained(gen: Any, ctx: ReplyContext, cands: list[Ranked]) -> list[tuple[Ranked, str | None]]:
-    """``explain`` over given candidates instead of the model's own."""
+    """``explain`` over given candidates instead of the model's own (and ``ranked`` after)."""
     gen.candidates = lambda contexts: [cands]
     return gen.explain(ctx)
 
