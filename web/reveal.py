@@ -20,6 +20,9 @@ _HIDDEN_CATEGORIES = {"Cf", "Cc", "Cs", "Zl", "Zp"}
 # Letters and marks that draw nothing, used for blank-looking names.
 _BLANK = {"\u034f", "\u115f", "\u1160", "\u3164", "\uffa0"}
 _ZWJ = "\u200d"
+_BLACK_FLAG, _CANCEL_TAG = "\U0001f3f4", "\U000e007f"
+# Combining marks kept on one letter when published: Vietnamese and pointed Hebrew use 2-3.
+MAX_MARKS = 4
 # Only these are looked at: printable ASCII, newline and tab are always shown as they are.
 _CANDIDATE = re.compile(r"[^\x20-\x7e\n\t]")
 
@@ -37,6 +40,18 @@ def _in_emoji(text: str, at: int) -> bool:
         and unicodedata.category(before) in {"So", "Sk", "Mn"}
         and unicodedata.category(after) == "So"
     )
+
+
+def _in_flag(text: str, at: int) -> bool:
+    """A tag character inside a subdivision flag (🏴 then tags spelling "gbeng", then the
+    cancel tag: England's flag) is part of a picture; anywhere else it smuggles hidden text."""
+    start = at
+    while start > 0 and "\U000e0020" <= text[start - 1] <= "\U000e007f":
+        start -= 1
+    end = at
+    while end < len(text) and "\U000e0020" <= text[end] <= "\U000e007e":
+        end += 1
+    return start > 0 and text[start - 1] == _BLACK_FLAG and text[end : end + 1] == _CANCEL_TAG
 
 
 def describe(char: str) -> str:
@@ -57,7 +72,10 @@ def _pieces(text: str) -> Iterator[tuple[str, str | None]]:
     pos = 0
     for found in _CANDIDATE.finditer(text):
         char, at = found[0], found.start()
-        if hidden(char) and not (char == _ZWJ and _in_emoji(text, at)):
+        in_picture = (char == _ZWJ and _in_emoji(text, at)) or (
+            char >= "\U000e0020" and _in_flag(text, at)
+        )
+        if hidden(char) and not in_picture:
             yield text[pos:at], char
             pos = at + 1
     yield text[pos:], None
@@ -81,9 +99,17 @@ def reveal_plain(text: str | None) -> str:
     )
 
 
-def without_hidden(text: str) -> str:
-    """``text`` with its hidden characters removed (for what is published, not reviewed)."""
-    return "".join(shown for shown, _ in _pieces(text))
+def published_text(text: str) -> str:
+    """``text`` as the showcase publishes it (reviewers see it revealed, above): every space,
+    line or paragraph separator one space, hidden characters removed, and stacks of combining
+    marks cut to ``MAX_MARKS`` (a hundred would draw over the lines around them)."""
+    spaced = "".join(" " if char.isspace() else char for char in text)
+    shown, marks = [], 0
+    for char in "".join(part for part, _ in _pieces(spaced)):
+        marks = marks + 1 if unicodedata.category(char) in {"Mn", "Me"} else 0
+        if marks <= MAX_MARKS:
+            shown.append(char)
+    return " ".join("".join(shown).split())
 
 
 def init_app(app: Flask) -> None:

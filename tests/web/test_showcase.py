@@ -239,3 +239,40 @@ def test_display_names_from_x_are_masked_in_replies_and_shown_only_when_asked(
     assert masked.said[1].text == "Hey •••! Ask me about AI."
     assert (masked.user_name, masked.user_handle) == ("Someone on X", "@j•••")
     assert (shown.user_name, shown.user_handle) == ("Jo Bloggs", "@jo_b")
+
+
+def test_invisible_characters_cannot_smuggle_a_handle_or_number_past_the_mask(
+    any_admin: AdminActions,
+) -> None:
+    sessions = any_admin.app.extensions["threadbot"].sessions
+    with sessions.begin() as db:
+        turn = add_turn(
+            db, "88", "ask @\u200bjack or call 0770\u200b0900123, I'm new\u00adname",
+            channel="twitter", handle="newname", reply="Hi oldname! Will do.",
+        )  # fmt: skip
+        db.add(InboxMention(tweet_id=2002, account_id="1", author_id="88", author_handle="oldname",
+                            text="@bot ask", turn_id=turn.id))  # fmt: skip
+        star(db, turn.id, None)
+    with sessions() as db:
+        (found,) = starred(db, BotIdentity("Ada"))
+    text = " ".join(s.text for s in found.said)
+    for secret in ("jack", "0900123", "newname", "oldname", "\u200b", "\u00ad"):
+        assert secret not in text, secret
+    assert found.said[1].text == "Hi •••! Will do."  # the handle the reply greeted, renamed since
+
+
+def test_opted_out_people_cannot_be_starred_and_a_second_star_is_the_newest(
+    any_admin: AdminActions,
+) -> None:
+    sessions = any_admin.app.extensions["threadbot"].sessions
+    with sessions.begin() as db:
+        gone = add_turn(db, "quiet", "hello", reply="Hi!")
+        first = add_turn(db, "ana", "one", reply="One!")
+        second = add_turn(db, "bob", "two", reply="Two!")
+        db.scalar(select(User).where(User.external_id == "quiet")).opted_out = True
+    refused = any_admin.post(f"/admin/turns/{gone.id}/star", follow_redirects=True)
+    assert "Not starred: this person opted out" in refused.text
+    for turn_id in (first.id, second.id, first.id):  # ana's exchange starred again, last
+        any_admin.post(f"/admin/turns/{turn_id}/star")
+    with sessions() as db:
+        assert [e.turn_id for e in starred(db, BotIdentity("Ada"))] == [first.id, second.id]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import zipfile
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -138,9 +139,23 @@ def test_a_thread_too_long_for_the_card_leaves_out_its_oldest_messages(fonts: Fo
     within(card)
 
 
-def test_a_message_longer_than_the_card_is_cut_with_an_ellipsis(fonts: Fonts) -> None:
-    card = layout(exchange("short question?", "word " * 900), "wide", fonts)
-    assert card.messages[1].clipped and card.messages[1].lines[-1].endswith(cards.ELLIPSIS)
+def test_a_message_longer_than_any_card_shows_is_cut_with_an_ellipsis(fonts: Fonts) -> None:
+    card = layout(exchange("word " * 2000, "x" * 10_000), "wide", fonts)
+    words, spam = card.messages
+    assert len(words.text) == cards.MAX_CHARS and words.text.endswith(cards.ELLIPSIS)
+    assert len(spam.text) == cards.MAX_CHARS  # one 10,000-character word: cut, then wrapped
+    within(card)
+
+
+def test_a_long_message_never_pushes_the_reply_off_the_card(fonts: Fonts) -> None:
+    long = "so here is the thing about it " * 40
+    for shape in cards.SHAPES:
+        card = layout(exchange(long, "Short reply."), shape, fonts)
+        assert card.messages[-1].lines == ["Short reply."], shape
+        within(card)
+    wide = ("WWWWWWW " * 125)[: cards.MAX_CHARS]  # broad letters: about 20 lines each
+    card = layout(exchange(wide, wide), "wide", fonts)
+    assert any(m.clipped for m in card.messages) and len(card.messages[1].lines) >= 2
     within(card)
 
 
@@ -171,3 +186,36 @@ def test_any_hostile_text_lays_out_inside_the_card(fonts: Fonts, text: str) -> N
     for message in card.messages:
         assert all(not hidden(c) or c == "\u200d" for c in "".join(message.lines))
     cards.draw(card, fonts)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\U0001f3fd" * 100,  # skin tones alone: each its own picture
+        "flags " + "\U0001f1f3\U0001f1ec" * 40,  # a flag is two letters, never split
+        "keycaps 1\ufe0f\u20e3 2\ufe0f\u20e3 " * 20,
+        "\U0001f44b\U0001f3fd" * 60,  # a wave and its tone stay together
+        "go \U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f " * 30,
+    ],
+)
+def test_emoji_sequences_are_never_split_across_lines(fonts: Fonts, text: str) -> None:
+    card = layout(exchange("hi", text), "square", fonts)
+    within(card)
+    lines = card.messages[1].lines
+    assert "".join(lines).replace(" ", "") == card_text(text).replace(" ", "")
+    for line in lines:
+        assert not line.startswith(("\ufe0f", "\u20e3", "\u200d", "\U000e0067"))
+        flags = len(line) - len(line.lstrip("".join(map(chr, range(0x1F1E6, 0x1F200)))))
+        assert flags % 2 == 0
+    if fonts.emoji_path is not None and "keycaps" in text:
+        assert any(r.role == "emoji" and r.text.startswith("1") for r in card.runs)
+
+
+def test_an_emoji_font_is_used_at_a_size_it_takes_and_a_non_font_is_ignored(
+    tmp_path: Path,
+) -> None:
+    outline = Fonts(Fonts().regular_path)  # an outline font takes any size
+    assert outline.emoji_path == Fonts().regular_path and outline.emoji_pixels == 109
+    junk = tmp_path / "emoji.ttf"
+    junk.write_bytes(b"not a font")
+    assert Fonts(junk).emoji_path is None

@@ -43,7 +43,7 @@ def test_export_writes_a_private_self_contained_gallery(
     assert "wrote 2 exchange(s)" in done.output
     assert "cannot be recalled" in done.output
     page = (out / "index.html").read_text(encoding="utf-8")
-    assert "Conversations with Ada" in page
+    assert "Conversations with Ada" in page and "Handles and names are masked" in page
     assert "robots are cool" in page and "@j•••" not in page  # the page shows names, not handles
     assert "jessie_b" not in page and "secret from sam" not in page
     assert "alice" not in page and "/admin" not in page and "generated" not in page
@@ -62,7 +62,8 @@ def test_export_writes_a_private_self_contained_gallery(
     again = runner.invoke(showcase_group, ["export", "--out", str(out), "--show-handles"])
     assert again.exit_code == 0, again.output
     assert len(list((out / "cards").iterdir())) == 2  # the unstarred exchange's cards are gone
-    assert "&lt;script&gt;" not in (out / "index.html").read_text(encoding="utf-8")
+    shown = (out / "index.html").read_text(encoding="utf-8")
+    assert "&lt;script&gt;" not in shown and "Handles and names are masked" not in shown
 
 
 def test_export_filters_and_refuses_a_folder_that_is_not_a_gallery(
@@ -76,7 +77,19 @@ def test_export_filters_and_refuses_a_folder_that_is_not_a_gallery(
     busy.mkdir()
     (busy / "notes.txt").write_text("mine")
     refused = runner.invoke(showcase_group, ["export", "--out", str(busy)])
-    assert refused.exit_code == 1 and "not empty and holds no gallery" in refused.output
+    assert refused.exit_code == 1 and "holds other files than a threadbot gallery" in refused.output
     assert (busy / "notes.txt").read_text() == "mine"
+    # Someone else's site root is never overwritten; an export stopped after its cards is
+    # finished by the next one.
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<h1>my blog</h1>")
+    assert runner.invoke(showcase_group, ["export", "--out", str(site)]).exit_code == 1
+    assert (site / "index.html").read_text() == "<h1>my blog</h1>"
+    stopped = tmp_path / "stopped"
+    (stopped / "cards").mkdir(parents=True)
+    (stopped / "cards" / "exchange-9-wide.png").write_bytes(b"")
+    assert runner.invoke(showcase_group, ["export", "--out", str(stopped)]).exit_code == 0
+    assert not (stopped / "cards" / "exchange-9-wide.png").exists()
     bad = runner.invoke(showcase_group, ["export", "--out", str(tmp_path / "y"), "--since", "soon"])
     assert bad.exit_code == 2 and "soon" in bad.output

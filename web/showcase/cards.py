@@ -42,7 +42,7 @@ import matplotlib
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFont, features
 
-from web.reveal import without_hidden
+from web.reveal import published_text
 from web.showcase.exchanges import Exchange, Said
 
 SHAPES = {"wide": (1200, 675), "square": (1080, 1080)}
@@ -51,8 +51,9 @@ EMOJI_FONTS = (
     Path("/usr/share/fonts/noto/NotoColorEmoji.ttf"),  # Arch, Alpine
     Path("/usr/share/fonts/google-noto-color-emoji-fonts/NotoColorEmoji.ttf"),  # Fedora
 )
-# Colour bitmap emoji fonts hold one size; it is drawn at that size and scaled.
-EMOJI_PIXELS = 109
+# Colour bitmap emoji fonts hold a few sizes (Noto Color Emoji only 109): the first of these
+# the font takes is drawn, then scaled.
+EMOJI_PIXELS = (109, 160, 136, 128, 96, 72, 64, 48, 40, 32, 20)
 PAD = 56
 AVATAR = 64
 GAP = 20  # between the avatar column and the text
@@ -62,9 +63,16 @@ INK, GREY, RULE, PAPER = (15, 20, 25), (83, 100, 113), (207, 217, 222), (255, 25
 BOT_COLOUR = (29, 155, 240)
 AVATAR_COLOURS = ((120, 86, 255), (0, 186, 124), (249, 24, 128), (255, 122, 0), (0, 150, 136))
 ELLIPSIS = "…"
+# No card shows more of one message than this (a tweet is 280; web chat allows 10,000, and
+# laying out a 10,000-character word would take seconds for nothing a reader could see).
+MAX_CHARS = 1_000
 # Characters that belong to the emoji before them: joiners, variation selectors, skin
 # tones, tag characters of flag sequences, the keycap mark.
 _JOINING = re.compile("[\u200d\ufe0e\ufe0f\u20e3\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f]")
+_TONE = re.compile("[\U0001f3fb-\U0001f3ff]")
+_FLAG_LETTERS = "".join(map(chr, range(0x1F1E6, 0x1F200)))  # regional indicators: 🇳🇬 is two
+_FLAG_LETTER = re.compile(f"[{_FLAG_LETTERS}]")
+_KEYCAP = "\u20e3"
 _WORDS = re.compile(r"\S+|\s+")
 
 
@@ -76,7 +84,8 @@ class Fonts:
         self.regular_path = ttf / "DejaVuSans.ttf"
         self.bold_path = ttf / "DejaVuSans-Bold.ttf"
         found = [p for p in ((emoji_font,) if emoji_font else EMOJI_FONTS) if p and p.is_file()]
-        self.emoji_path = found[0] if found else None
+        self.emoji_pixels = _loadable_size(found[0]) if found else None
+        self.emoji_path = found[0] if found and self.emoji_pixels else None
         self.shaping = bool(features.check_feature("raqm"))
 
     @cached_property
@@ -101,19 +110,32 @@ class Fonts:
         engine = ImageFont.Layout.RAQM if self.shaping else ImageFont.Layout.BASIC
         if role == "emoji":
             assert self.emoji_path is not None
-            return ImageFont.truetype(str(self.emoji_path), EMOJI_PIXELS, layout_engine=engine)
+            assert self.emoji_pixels is not None
+            return ImageFont.truetype(str(self.emoji_path), self.emoji_pixels, layout_engine=engine)
         path = self.bold_path if role == "bold" else self.regular_path
         return ImageFont.truetype(str(path), size, layout_engine=engine)
 
     def width(self, run: Piece, size: int) -> float:
         """How wide ``run`` is drawn at ``size``."""
         if run.role == "emoji":
-            return self.face("emoji", size).getlength(run.text) * size / EMOJI_PIXELS
+            return self.face("emoji", size).getlength(run.text) * size / (self.emoji_pixels or 1)
         return self.face(run.role, size).getlength(run.text, **self.direction(run.rtl))
 
     def direction(self, rtl: bool) -> dict[str, str]:
         """Pillow's direction argument, where its text layout can take one."""
         return {"direction": "rtl" if rtl else "ltr"} if self.shaping else {}
+
+
+def _loadable_size(path: Path) -> int | None:
+    """A size ``path`` loads at: colour bitmap fonts hold a few (Noto's 109, Apple's 160...),
+    outline fonts any; None when FreeType takes none of them (not a font)."""
+    for pixels in EMOJI_PIXELS:
+        try:
+            ImageFont.truetype(str(path), pixels)
+        except OSError:
+            continue
+        return pixels
+    return None
 
 
 @lru_cache(maxsize=4)
@@ -183,8 +205,9 @@ class CardLayout:
 
 
 def card_text(text: str) -> str:
-    """``text`` as a card shows it: hidden characters removed, lines joined by spaces."""
-    return " ".join(without_hidden(text).split())
+    """``text`` as a card shows it (web.reveal.published_text), cut to ``MAX_CHARS``."""
+    shown = published_text(text)
+    return shown if len(shown) <= MAX_CHARS else shown[: MAX_CHARS - 1].rstrip() + ELLIPSIS
 
 
 def is_rtl(text: str) -> bool:
@@ -215,11 +238,30 @@ def pieces(text: str, fonts: Fonts, rtl: bool, role: str = "text") -> list[Piece
 
 def _wants_emoji(text: str, i: int, fonts: Fonts) -> bool:
     """Pictographs and anything followed by the emoji variation selector go to the emoji
-    font where it has them, as does whatever DejaVu lacks; ASCII never (keycaps aside)."""
-    char = text[i]
-    if char.isascii() or not fonts.emoji_has(char):
+    font where it has them, as does whatever DejaVu lacks; ASCII only as a keycap (1️⃣)."""
+    char, after = text[i], text[i + 1 : i + 3]
+    if not fonts.emoji_has(char):
         return False
-    return ord(char) >= 0x1F000 or text[i + 1 : i + 2] == "\ufe0f" or not fonts.text_has(char)
+    if char.isascii():
+        return after.startswith(_KEYCAP) or after == "\ufe0f" + _KEYCAP
+    return ord(char) >= 0x1F000 or after.startswith("\ufe0f") or not fonts.text_has(char)
+
+
+def _breakable(text: str, i: int) -> bool:
+    """Whether a line may break before ``text[i]``: never inside an emoji sequence (before a
+    joiner, selector or keycap mark, after a joiner, before a skin tone that follows a
+    picture, between the two letters of a flag)."""
+    if i <= 0 or i >= len(text):
+        return True
+    char, before = text[i], text[i - 1]
+    if _TONE.match(char):
+        return _TONE.match(before) is not None  # a tone alone is a picture of its own
+    if _JOINING.match(char) or before == "\u200d":
+        return False
+    if _FLAG_LETTER.match(char) and _FLAG_LETTER.match(before):
+        letters = len(text[:i]) - len(text[:i].rstrip(_FLAG_LETTERS))
+        return letters % 2 == 0
+    return True
 
 
 def wrap(text: str, fonts: Fonts, size: int, width: float, rtl: bool) -> list[str]:
@@ -251,16 +293,15 @@ def _split_long(line: str, fonts: Fonts, size: int, width: float, rtl: bool) -> 
 
 
 def _fit_prefix(line: str, fonts: Fonts, size: int, width: float, rtl: bool) -> int:
-    """The longest prefix that fits, at least one character, not ending inside a sequence."""
+    """The longest prefix that fits and does not end inside an emoji sequence; at least one
+    character (a sequence wider than the line is split)."""
     cut = 1
     for end in range(1, len(line) + 1):
-        if end < len(line) and _JOINING.match(line[end]):
+        if not _breakable(line, end):
             continue
         if _measure(line[:end], fonts, size, rtl) > width:
             break
         cut = end
-    while cut < len(line) and _JOINING.match(line[cut]):
-        cut += 1
     return cut
 
 
@@ -305,20 +346,25 @@ def _layout_at(
             Run(note, "text", False, left, y, fonts.width(Piece(note), font), font, GREY)
         )
         y += line + GAP
+    shown = [card_text(message.text) for message in said]
+    wrapped = [wrap(text, fonts, font, text_width, is_rtl(text)) for text in shown]
+    # The last message (the bot's reply) keeps room for its header and two lines, so a long
+    # message before it is cut short rather than push it off the card.
+    reserve = max(line * (1 + min(2, len(wrapped[-1]))), AVATAR) + GAP if said else 0
     for n, message in enumerate(said):
-        shown = card_text(message.text)
-        rtl = is_rtl(shown)
-        laid = MessageLayout(shown, [], rtl, missing=_missing(shown, fonts))
+        rtl = is_rtl(shown[n])
+        laid = MessageLayout(shown[n], [], rtl, missing=_missing(shown[n], fonts))
         card.messages.append(laid)
         top = y
-        if top + max(2 * line, AVATAR) > bottom:  # not even a header and one line fit
+        floor = bottom if n + 1 == len(said) else bottom - reserve
+        if top + max(2 * line, AVATAR) > floor:  # not even a header and one line fit
             laid.clipped = True
             continue
         card.avatars.append(_avatar(exchange, message, top))
         card.runs += _header(exchange, message, fonts, font, left, top, text_width)
         y = top + line
-        lines = wrap(shown, fonts, font, text_width, rtl)
-        room = int((bottom - y) // line)
+        lines = wrapped[n]
+        room = int((floor - y) // line)
         if room < len(lines):
             laid.clipped = True
             lines = _clip(lines, room, fonts, font, text_width, rtl)
@@ -350,9 +396,12 @@ def _clip(
         return []
     kept = lines[:room]
     last = kept[-1]
-    while last and _measure(last + ELLIPSIS, fonts, size, rtl) > width:
-        last = last[:-1]
-    kept[-1] = last.rstrip() + ELLIPSIS
+    cut = len(last)
+    while cut and (
+        not _breakable(last, cut) or _measure(last[:cut] + ELLIPSIS, fonts, size, rtl) > width
+    ):
+        cut -= 1
+    kept[-1] = last[:cut].rstrip() + ELLIPSIS
     return kept
 
 
@@ -443,9 +492,10 @@ def draw(card: CardLayout, fonts: Fonts) -> Image.Image:
 
 def _paste_emoji(image: Image.Image, run: Run, fonts: Fonts) -> None:
     face = fonts.face("emoji", run.size)
-    big = Image.new("RGBA", (max(1, int(face.getlength(run.text)) + 4), EMOJI_PIXELS + 24))
+    pixels = fonts.emoji_pixels or run.size
+    big = Image.new("RGBA", (max(1, int(face.getlength(run.text)) + 4), pixels + pixels // 4))
     ImageDraw.Draw(big).text((0, 0), run.text, font=face, embedded_color=True)
-    scale = run.size / EMOJI_PIXELS
+    scale = run.size / pixels
     small = big.resize((max(1, round(big.width * scale)), max(1, round(big.height * scale))))
     image.paste(small, (round(run.x), round(run.y + run.size * 0.1)), small)
 

@@ -74,7 +74,12 @@ def export_command(
     with tqdm(total=len(exchanges), unit="exchange", desc="cards") as bar:
         try:
             page = write_gallery(
-                exchanges, out, fonts, title or f"Conversations with {bot.name}", bar.update
+                exchanges,
+                out,
+                fonts,
+                title or f"Conversations with {bot.name}",
+                bar.update,
+                masked=not show_handles,
             )
         except GalleryError as exc:
             raise click.ClickException(str(exc)) from None

@@ -25,9 +25,10 @@ from agent.core.script import load_script
 from agent.core.variants import display_name
 from agent.mlops.retrain.reviewed import scrub_personal
 from agent.settings import Settings
-from agent.storage.models import Conversation, Turn, User
+from agent.storage.models import Conversation, Turn, User, utcnow
 from agent.storage.review_models import MAX_CONTEXT, Star
 from web.models import AdminUser
+from web.reveal import published_text
 from web.review.filters import TurnFilter
 
 NAME_MASK = "•••"
@@ -104,6 +105,11 @@ def star(session: Session, turn_id: int, admin_id: int | None, context: int = 0)
         raise ShowcaseError(f"there is no turn {turn_id}")
     if turn.reply_text is None:
         raise ShowcaseError("the bot did not answer this turn, so there is no exchange to show")
+    person = session.scalar(
+        select(User).join(Conversation).where(Conversation.id == turn.conversation_id)
+    )
+    if person is not None and person.opted_out:
+        raise ShowcaseError("this person opted out, so the showcase never shows them")
     found = session.scalar(select(Star).where(Star.turn_id == turn_id))
     if found is None:
         try:
@@ -114,7 +120,8 @@ def star(session: Session, turn_id: int, admin_id: int | None, context: int = 0)
         except IntegrityError:
             found = session.scalar(select(Star).where(Star.turn_id == turn_id))
             assert found is not None  # the row that won the race
-    found.context, found.admin_id = context, admin_id
+    # Starred again: this reviewer's choice, and it counts as the newest star.
+    found.context, found.admin_id, found.created_at = context, admin_id, utcnow()
     session.flush()
     return found
 
@@ -148,8 +155,8 @@ def starred(
     out = []
     for found, turn, user, admin in session.execute(stmt):
         turns = _thread(session, turn, found.context)
-        shown_as = _display_names(session, turns)
-        masked = _Masker(user, turns, shown_as)
+        shown_as, handles = _known_as(session, turns)
+        masked = _Masker(user, turns, [*shown_as, *handles], bot.name)
         out.append(
             Exchange(
                 star_id=found.id,
@@ -198,32 +205,35 @@ def _thread(session: Session, turn: Turn, context: int) -> list[Turn]:
 
 
 class _Masker:
-    """Scrubs one exchange's text: the names its turns hold, and the display names X gave
-    with its mentions (replies greet people by them: ``{name}``), then the retraining scrub."""
+    """Scrubs one exchange's text, published first (web.reveal.published_text: a zero-width
+    space must not split "@jack" from the mask and vanish after it): the names its turns hold
+    and the names and handles X sent with its mentions (replies greet people by them:
+    ``{name}``), then the retraining scrub."""
 
-    def __init__(self, user: User, turns: list[Turn], display_names: Iterable[str]) -> None:
+    def __init__(self, user: User, turns: list[Turn], known_as: list[str], bot_name: str) -> None:
         self.handle = user.handle
-        names = {*display_names, *(display_name(n) or "" for n in display_names)}
-        names |= {
-            str(e.get("text") or "")
-            for t in turns
-            for e in t.entities or []
-            if isinstance(e, dict) and str(e.get("label", "")).lower() in _NAME_LABELS
+        names = {*known_as, *(display_name(n) or "" for n in known_as)}
+        for t in turns:
+            for e in t.entities or []:
+                if isinstance(e, dict) and str(e.get("label", "")).lower() in _NAME_LABELS:
+                    names |= {str(e.get("text") or ""), str(e.get("value") or "")}
+            names |= {
+                value
+                for key, value in (t.slots or {}).items()
+                if _NAME_SLOT.search(key) and isinstance(value, str)
+            }
+        # A name of one letter, or the bot's own ("Ada"), would mask half of every reply.
+        shown = {published_text(n) for n in names}
+        wanted = {
+            n
+            for n in shown
+            if sum(c.isalnum() for c in n) >= 2 and n.casefold() != bot_name.casefold()
         }
-        names |= {
-            str(value)
-            for t in turns
-            for key, value in (t.slots or {}).items()
-            if _NAME_SLOT.search(key) and isinstance(value, str)
-        }
-        wanted = sorted((n.strip() for n in names if n.strip()), key=len, reverse=True)
-        self.names = (
-            re.compile("|".join(rf"(?<!\w){re.escape(n)}(?!\w)" for n in wanted), re.I)
-            if wanted
-            else None
-        )
+        pattern = "|".join(rf"(?<!\w){re.escape(n)}(?!\w)" for n in sorted(wanted, key=len)[::-1])
+        self.names = re.compile(pattern, re.I) if wanted else None
 
     def __call__(self, text: str) -> str:
+        text = published_text(text)
         if self.names is not None:
             text = self.names.sub(NAME_MASK, text)
         return scrub_personal(text, self.handle)
@@ -262,13 +272,12 @@ def _user_name(user: User, show: bool, display_names: list[str]) -> str:
     return _CHANNEL_PEOPLE.get(user.channel, "Someone")
 
 
-def _display_names(session: Session, turns: list[Turn]) -> list[str]:
-    """The display names X sent with the mentions behind ``turns``, oldest first."""
-    found = session.scalars(
-        select(InboxMention.author_name)
-        .where(
-            InboxMention.turn_id.in_([t.id for t in turns]), InboxMention.author_name.is_not(None)
-        )
+def _known_as(session: Session, turns: list[Turn]) -> tuple[list[str], list[str]]:
+    """The display names and the handles X sent with the mentions behind ``turns``, oldest
+    first (a person may have been renamed since: the reply greeted the old name)."""
+    rows = session.execute(
+        select(InboxMention.author_name, InboxMention.author_handle)
+        .where(InboxMention.turn_id.in_([t.id for t in turns]))
         .order_by(InboxMention.tweet_id)
-    )
-    return [name for name in found if name]
+    ).all()
+    return [n for n, _ in rows if n], [h.lstrip("@") for _, h in rows if h]

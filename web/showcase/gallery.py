@@ -10,6 +10,7 @@ cannot be recalled.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +22,25 @@ from web.showcase.exchanges import Exchange
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 CARDS = "cards"
+CARD_FILE = re.compile(r"exchange-\d+-\w+\.png")
+# The page's generator tag: an index.html without it is someone else's, never overwritten.
+GENERATOR = "threadbot showcase export"
 CHANNELS = {"twitter": "on X", "web": "in web chat", "cli": "in the terminal"}
+
+
+def _holds_a_gallery_or_nothing(out: Path) -> bool:
+    """Whether ``out`` is empty, holds a page this module wrote (its generator tag), or only
+    the cards of an export that stopped before writing its page."""
+    index = out / "index.html"
+    if index.is_file():
+        return GENERATOR in index.read_text(encoding="utf-8", errors="replace")[:2000]
+    entries = list(out.iterdir())
+    if not entries:
+        return True
+    folder = out / CARDS
+    return entries == [folder] and all(
+        CARD_FILE.fullmatch(p.name) and p.is_file() for p in folder.iterdir()
+    )
 
 
 class GalleryError(RuntimeError):
@@ -34,15 +53,19 @@ def write_gallery(
     fonts: cards.Fonts,
     title: str,
     progress: Callable[[int], None] = lambda _n: None,
+    masked: bool = True,
 ) -> Path:
-    """Write the gallery of ``exchanges`` into ``out``; return the page's path.
+    """Write the gallery of ``exchanges`` into ``out``; return the page's path. ``masked``:
+    whether people's handles were masked (the page says which).
 
     :raise GalleryError: ``out`` is a file, or a folder holding something else than a gallery.
     """
     if out.exists() and not out.is_dir():
         raise GalleryError(f"{out} is a file, not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / "index.html").is_file():
-        raise GalleryError(f"{out} is not empty and holds no gallery: choose an empty folder")
+    if out.is_dir() and not _holds_a_gallery_or_nothing(out):
+        raise GalleryError(
+            f"{out} holds other files than a threadbot gallery: choose an empty folder"
+        )
     folder = out / CARDS
     folder.mkdir(parents=True, exist_ok=True)
     written = set()
@@ -67,6 +90,8 @@ def write_gallery(
         shapes=cards.SHAPES,
         channels=CHANNELS,
         made=datetime.now(UTC),
+        masked=masked,
+        generator=GENERATOR,
     )
     index = out / "index.html"
     index.write_text(page, encoding="utf-8")
