@@ -212,27 +212,24 @@ def test_two_reviewers_starring_one_turn_at_once_leave_one_star(any_admin: Admin
         assert [(s.turn_id, s.context) for s in db.scalars(select(Star))] == [(turn_id, 1)]
 
 
+def starred_mention(
+    admin: AdminActions, text: str, reply: str, handle: str, name: str | None = None
+) -> None:
+    """A starred turn on X, with the mention as X sent it (``handle``: the one it came with)."""
+    with admin.app.extensions["threadbot"].sessions.begin() as db:
+        turn = add_turn(db, "77", text, channel="twitter", handle="jo_b", reply=reply)
+        mention = InboxMention(tweet_id=1001, account_id="1", author_id="77", text=f"@bot {text}")
+        mention.author_handle, mention.author_name, mention.turn_id = handle, name, turn.id
+        db.add(mention)
+        star(db, turn.id, None)
+
+
 def test_display_names_from_x_are_masked_in_replies_and_shown_only_when_asked(
     any_admin: AdminActions,
 ) -> None:
     sessions = any_admin.app.extensions["threadbot"].sessions
-    with sessions.begin() as db:
-        turn = add_turn(
-            db, "77", "hey bot", channel="twitter", handle="jo_b",
-            reply="Hey Jo \u202eBloggs\u202c! Ask me about AI.",
-        )  # fmt: skip
-        db.add(
-            InboxMention(
-                tweet_id=1001,
-                account_id="1",
-                author_id="77",
-                author_handle="jo_b",
-                author_name="Jo \u202eBloggs\u202c",
-                text="@bot hey bot",
-                turn_id=turn.id,
-            )
-        )
-        star(db, turn.id, None)
+    reply = "Hey Jo \u202eBloggs\u202c! Ask me about AI."
+    starred_mention(any_admin, "hey bot", reply, "jo_b", "Jo \u202eBloggs\u202c")
     with sessions() as db:
         (masked,) = starred(db, BotIdentity("Ada"))
         (shown,) = starred(db, BotIdentity("Ada"), show_handles=True)
@@ -245,18 +242,12 @@ def test_invisible_characters_cannot_smuggle_a_handle_or_number_past_the_mask(
     any_admin: AdminActions,
 ) -> None:
     sessions = any_admin.app.extensions["threadbot"].sessions
-    with sessions.begin() as db:
-        turn = add_turn(
-            db, "88", "ask @\u200bjack or call 0770\u200b0900123, I'm new\u00adname",
-            channel="twitter", handle="newname", reply="Hi oldname! Will do.",
-        )  # fmt: skip
-        db.add(InboxMention(tweet_id=2002, account_id="1", author_id="88", author_handle="oldname",
-                            text="@bot ask", turn_id=turn.id))  # fmt: skip
-        star(db, turn.id, None)
+    message = "ask @\u200bjack or call 0770\u200b0900123, I'm jo\u00ad_b"
+    starred_mention(any_admin, message, "Hi oldname! Will do.", "oldname")
     with sessions() as db:
         (found,) = starred(db, BotIdentity("Ada"))
     text = " ".join(s.text for s in found.said)
-    for secret in ("jack", "0900123", "newname", "oldname", "\u200b", "\u00ad"):
+    for secret in ("jack", "0900123", "jo_b", "oldname", "\u200b", "\u00ad"):
         assert secret not in text, secret
     assert found.said[1].text == "Hi •••! Will do."  # the handle the reply greeted, renamed since
 
