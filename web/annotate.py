@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, g, redirect, request, url_for
 
-from web.auth import guard
+from web.auth import back_from_form, guard
 from web.db import get_session, runtime
 from web.review import annotations, queries
 from web.review.filters import parse_filter, whole_number
@@ -49,11 +49,6 @@ EXPORT_FIELDS = (
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _back(default: str) -> str:
-    target = request.form.get("next", "")
-    return target if target.startswith("/admin") and not target.startswith("//") else default
-
-
 @bp.post("/turns/<int:turn_id>/annotate")
 def annotate(turn_id: int) -> Response:
     """Save the reviewer's marks on one turn.
@@ -76,10 +71,10 @@ def annotate(turn_id: int) -> Response:
         if str(exc).startswith("no turn"):
             abort(404, f"There is no turn {turn_id}.")
         flash(f"Not saved: {exc}.")
-        return redirect(_back(url_for("admin.review")), code=303)
+        return redirect(back_from_form(url_for("admin.review")), code=303)
     get_session().commit()
     flash(f"Turn {turn_id} saved.")
-    return redirect(_back(url_for("admin.review")) + f"#turn-{turn_id}", code=303)
+    return redirect(back_from_form(url_for("admin.review")) + f"#turn-{turn_id}", code=303)
 
 
 @bp.post("/turns/bulk")
@@ -93,15 +88,15 @@ def bulk() -> Response:
         ids = [n for raw in request.form.getlist("turn_id") if (n := whole_number(raw)) is not None]
     if not ids:
         flash("No turns selected.")
-        return redirect(_back(url_for("admin.review")), code=303)
+        return redirect(back_from_form(url_for("admin.review")), code=303)
     try:
         changed = annotations.bulk_annotate(get_session(), ids, action, g.admin.id)
     except annotations.AnnotationError as exc:
         flash(f"Nothing changed: {exc}.")
-        return redirect(_back(url_for("admin.review")), code=303)
+        return redirect(back_from_form(url_for("admin.review")), code=303)
     get_session().commit()
     flash(f"{action}: {changed} turn(s) updated.")
-    return redirect(_back(url_for("admin.review")), code=303)
+    return redirect(back_from_form(url_for("admin.review")), code=303)
 
 
 def export_record(row: TurnRow) -> dict[str, Any]:

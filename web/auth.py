@@ -63,11 +63,17 @@ def guard(blueprint: Blueprint) -> Blueprint:
     return blueprint
 
 
-def _safe_next(target: str | None) -> str:
-    # Only our own admin pages: never an open redirect to another site.
+def safe_next(target: str | None, default: str) -> str:
+    """``target`` when it is one of our own admin pages, else ``default``: never an open
+    redirect to another site."""
     if target and target.startswith("/admin") and not target.startswith("//"):
         return target
-    return url_for("dashboard.index")
+    return default
+
+
+def back_from_form(default: str) -> str:
+    """Where a console form asked to go back to (its ``next`` field), or ``default``."""
+    return safe_next(request.form.get("next"), default)
 
 
 def _throttle_keys(username: str) -> tuple[str, str]:
@@ -110,7 +116,7 @@ def login() -> Response | str:
     session.permanent = True
     session["admin_id"] = admin.id
     session["admin_at"] = time.time()
-    return redirect(_safe_next(request.form.get("next")), code=303)
+    return redirect(back_from_form(url_for("dashboard.index")), code=303)
 
 
 @bp.post("/logout")

@@ -18,7 +18,7 @@ from flask import (
 )
 
 from agent.storage.review_models import MAX_CONTEXT
-from web.auth import guard
+from web.auth import back_from_form, guard
 from web.db import get_session, runtime
 from web.review.filters import page_number, parse_filter, whole_number
 from web.review.queries import Page
@@ -28,12 +28,6 @@ from web.showcase.exchanges import ShowcaseError, count_starred, star, starred, 
 bp = guard(Blueprint("showcase", __name__, url_prefix="/admin"))
 # The turn cards' star form offers this many earlier turns.
 bp.record_once(lambda state: state.app.jinja_env.globals.update(MAX_STAR_CONTEXT=MAX_CONTEXT))
-
-
-def _back() -> str:
-    target = request.form.get("next", "")
-    ok = target.startswith("/admin") and not target.startswith("//")
-    return target if ok else url_for("showcase.index")
 
 
 @bp.post("/turns/<int:turn_id>/star")
@@ -46,10 +40,10 @@ def add_star(turn_id: int) -> Response:
         if str(exc).startswith("there is no turn"):
             abort(404, f"There is no turn {turn_id}.")
         flash(f"Not starred: {exc}.")
-        return redirect(_back(), code=303)
+        return redirect(back_from_form(url_for("showcase.index")), code=303)
     get_session().commit()
     flash(f"Turn {turn_id} starred for the showcase.")
-    return redirect(_back() + f"#turn-{turn_id}", code=303)
+    return redirect(back_from_form(url_for("showcase.index")) + f"#turn-{turn_id}", code=303)
 
 
 @bp.post("/turns/<int:turn_id>/unstar")
@@ -58,7 +52,7 @@ def remove_star(turn_id: int) -> Response:
     removed = unstar(get_session(), turn_id)
     get_session().commit()
     flash(f"Turn {turn_id} unstarred." if removed else f"Turn {turn_id} was not starred.")
-    return redirect(_back(), code=303)
+    return redirect(back_from_form(url_for("showcase.index")), code=303)
 
 
 @bp.get("/showcase")
