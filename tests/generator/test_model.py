@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -38,17 +39,8 @@ def tok() -> BPETokenizer:
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_forward_shapes_and_tied_output(tok: BPETokenizer, kind: str) -> None:
-    model = build_model(
-        ModelConfig(
-            vocab_size=tok.vocab_size,
-            embed_dim=16,
-            hidden_dim=24,
-            num_layers=2,
-            dropout=0.1,
-            kind=kind,
-            heads=2,
-        )
-    )
+    # Two layers and dropout: the paths the one-layer tiny model leaves out.
+    model = build_model(replace(tiny_model_config(kind, tok.vocab_size), num_layers=2, dropout=0.1))
     assert model.out.weight is model.embed.weight
     convs = [Conversation("c", p) for p in PAIRS]
     batch = collate(make_pairs(convs, tok, 2, 32, 16), tok)
