@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from generator.config import ModelConfig
-from generator.model import Encoded, Seq2Seq
+from generator.model import Encoded, Seq2Seq, stack_padded
 
 State = tuple[Tensor, Tensor]  # the decoder's (h, c), each (L, B, H)
 
@@ -38,14 +38,8 @@ class LSTMEncoded(Encoded):
         assert isinstance(other, LSTMEncoded)
         width = max(self.mask.size(1), other.mask.size(1))
 
-        def pad(t: Tensor, value: float | bool) -> Tensor:
-            extra = width - t.size(1)
-            if not extra:
-                return t
-            return torch.cat([t, t.new_full((t.size(0), extra, *t.shape[2:]), value)], 1)
-
         def cat(a: Tensor, b: Tensor, value: float | bool) -> Tensor:
-            return torch.cat([pad(a, value), pad(b, value)], 0)
+            return stack_padded(a, b, 1, width, value)
 
         return LSTMEncoded(
             cat(self.memory, other.memory, 0.0),

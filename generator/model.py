@@ -13,9 +13,25 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from generator.config import ModelConfig
+
+
+def stack_padded(a: Tensor, b: Tensor, dim: int, width: int, value: float | bool) -> Tensor:
+    """``a``'s rows, then ``b``'s, each padded with ``value`` along ``dim`` to ``width``: two
+    batches' encodings stacked for one decoder pass (the padding is masked)."""
+
+    def pad(t: Tensor) -> Tensor:
+        extra = width - t.size(dim)
+        if not extra:
+            return t
+        shape = list(t.shape)
+        shape[dim] = extra
+        return torch.cat([t, t.new_full(shape, value)], dim)
+
+    return torch.cat([pad(a), pad(b)], 0)
 
 
 class Encoded(ABC):

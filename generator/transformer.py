@@ -19,19 +19,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from generator.config import ModelConfig
-from generator.model import Encoded, Seq2Seq
+from generator.model import Encoded, Seq2Seq, stack_padded
 
 KeyValue = tuple[Tensor, Tensor]  # (B, heads, length, head_dim) each
 State = list[KeyValue]  # per decoder layer: its self-attention keys and values so far
-
-
-def _pad_to(t: Tensor, dim: int, width: int, value: float | bool) -> Tensor:
-    extra = width - t.size(dim)
-    if not extra:
-        return t
-    shape = list(t.shape)
-    shape[dim] = extra
-    return torch.cat([t, t.new_full(shape, value)], dim)
 
 
 @dataclass
@@ -52,7 +43,7 @@ class TransformerEncoded(Encoded):
         width = max(self.mask.size(1), other.mask.size(1))
 
         def cat(a: Tensor, b: Tensor, dim: int, value: float | bool) -> Tensor:
-            return torch.cat([_pad_to(a, dim, width, value), _pad_to(b, dim, width, value)], 0)
+            return stack_padded(a, b, dim, width, value)
 
         return TransformerEncoded(
             cat(self.mask, other.mask, 1, True),

@@ -243,12 +243,14 @@ def test_cmd(
     write a report with plots."""
     if data_path is None and stance_path is None:
         raise click.UsageError("give --data (intents) or --stance (stances), or both")
-    if stance_path is not None:
-        if folds is not None or model_path is None:
-            raise click.UsageError(
-                "--stance tests a trained --model (training already cross-validates stance)"
-            )
-        _test_stance(_model(model_path), stance_path, out)
+    if stance_path is not None and (folds is not None or model_path is None):
+        raise click.UsageError(
+            "--stance tests a trained --model (training already cross-validates stance)"
+        )
+    # Loaded once for both reports; cross-validation trains its own.
+    model = _model(model_path) if model_path is not None and folds is None else None
+    if stance_path is not None and model is not None:
+        _test_stance(model, stance_path, out)
     if data_path is None:
         return
     from nlu.evaluate import evaluate
@@ -256,9 +258,8 @@ def test_cmd(
 
     data = _load(data_path)
     if folds is None:
-        if model_path is None:
+        if model is None:
             raise click.UsageError("give --model DIR, or --cross-validation K to train on folds")
-        model = _model(model_path)
         report = evaluate(data.examples, model.parse_many(e.text for e in data.examples))
         threshold = model.meta.get("gate", {}).get("threshold")
     else:

@@ -43,6 +43,12 @@ if not Doc.has_extension("stance"):
     Doc.set_extension("stance", default=None)
 
 
+def takes_side(label: str, probs: np.ndarray, gate: TrustGate) -> bool:
+    """Whether a message whose top stance is ``label`` is sure to take it: a side, cleared
+    by the gate."""
+    return label != "none" and gate.trusts(probs.tolist())
+
+
 class StanceClassifier:
     """Sets ``doc._.stance`` to a :class:`Stance` (None until trained)."""
 
@@ -61,8 +67,7 @@ class StanceClassifier:
     def _stance(self, probs: np.ndarray) -> Stance:
         top = int(probs.argmax())
         label = self.model.labels[top]
-        sure = label != "none" and self.gate.trusts(probs.tolist())
-        return Stance(label, float(probs[top]), sure)
+        return Stance(label, float(probs[top]), takes_side(label, probs, self.gate))
 
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
         """Save the trained model's arrays and vocabulary, and its gate beside them."""
@@ -129,9 +134,7 @@ def fit_stance(nlp: Language, data: StanceData, texts: Sequence[str], seed: int)
     pipe.model.fit(list(texts), labels, seed=seed)
     pipe.model.temperature, pipe.gate = temperature, gate
     predicted = [names[i] for i in probs.argmax(1)]
-    sure = [
-        p != "none" and gate.trusts(row.tolist()) for p, row in zip(predicted, probs, strict=True)
-    ]
+    sure = [takes_side(p, row, gate) for p, row in zip(predicted, probs, strict=True)]
     return {
         "source": data.source,
         "topic": data.topic,
