@@ -153,16 +153,10 @@ def train(
     stance_figures = None if stance is None else _train_stance(nlp, data, stance, opts.seed, bar)
     bar.update()
     nlp.meta["name"] = MODEL_NAME
+    seconds = time.perf_counter() - started
     nlp.meta["threadbot"] = describe(
-        nlp, data, validation, gate, entity_model, opts.seed, time.perf_counter() - started
+        nlp, data, validation, gate, entity_model, opts, seconds, stance, stance_figures
     )
-    record = nlp.meta["threadbot"]
-    # The trade-off the gate was chosen by: a retrain from reviewed logs keeps it.
-    record["wrong_cost"] = opts.wrong_cost
-    if stance is not None:
-        # The version names all the data the model learned from.
-        record["data_hash"] = combined_hash(data.digest(), stance.digest())
-        record["stance"] = stance_figures
     bar.set_postfix_str("done")
     bar.update()
     bar.close()
@@ -268,13 +262,17 @@ def describe(
     validation: Validation,
     gate: GateScore | None,
     entity_model: dict[str, Any] | None,
-    seed: int,
+    opts: TrainOptions,
     seconds: float,
+    stance: StanceData | None = None,
+    stance_figures: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The training record saved in the model's meta.json (and metrics.json)."""
     classifier = nlp.get_pipe("intent_classifier").model
+    # The version names all the data the model learned from, the stance examples included.
+    digest = data.digest() if stance is None else combined_hash(data.digest(), stance.digest())
     return {
-        "data_hash": data.digest(),
+        "data_hash": digest,
         "source": data.source,
         "examples": len(data.examples),
         "labels": classifier.labels,
@@ -288,9 +286,12 @@ def describe(
             "source": validation.source,
             **(gate.as_dict() if gate else {}),
         },
-        "seed": seed,
+        "seed": opts.seed,
         "spacy_version": spacy.__version__,
         "train_seconds": round(seconds, 2),
+        # The trade-off the gate was chosen by: a retrain from reviewed logs keeps it.
+        "wrong_cost": opts.wrong_cost,
+        **({"stance": stance_figures} if stance is not None else {}),
     }
 
 
