@@ -233,6 +233,13 @@ def test_a_killed_worker_on_postgres_leaves_no_one_waiting(
             "the dead worker's mentions answered within 30 s of the kill",
         )
         _wait_for(lambda: len(replies_by_mention(world)) >= 300, 120, "every mention answered")
+        # A reply the dead worker posted but never recorded is on X before the survivor's
+        # reconcile finds it and marks its outbox row posted: wait for that, not a fixed time.
+        _wait_for(
+            lambda: count(postgres_engine, OutboxReply, OutboxReply.status != POSTED) == 0,
+            30,
+            "the survivor to reconcile the outbox",
+        )
         time.sleep(0.3)  # let any stray double post show itself
     finally:
         if first.poll() is None:
