@@ -112,6 +112,14 @@ _HUMAN_LIFE = (
     r"graduat\w*|anniversary|married|wife|husband|girlfriend|boyfriend|ankle|nap|lunch|"
     r"dinner|breakfast|campus|church|ward|teachers?|meals?|tuition|rent|paycheck|plasma)\b",
     rf"\bi (?:\w+ )?(?:have|had) (?:\w+ )?(?:{_RELATIVES})\b",
+    # ... or a taste: a bot eats and drinks nothing ("I love cake, but i'm a little picky",
+    # "I love italian food and sushi").
+    r"\b(?:(?:i|i'm|im)\b[^.!?]*\b(?:love|loves|like|likes|enjoy|prefer|adore|crave|"
+    r"craving|hate|favou?rite)|my (?:\w+ )?favou?rite)\b[^.!?]*\b(?:food|foods|sushi|pizza|"
+    r"pasta|tacos?|burgers?|cake|cookies?|ice cream|chocolate|coffee|tea|bread|cheese|fries|"
+    r"steak|chicken|fruit|candy|"
+    r"soda|beer|wine|breakfast|lunch|dinner|snacks?|desserts?|cereal|sandwich(?:es)?|"
+    r"soup|salad|noodles|ramen|rice)\b",
     r"\b(?:in|at|since|after|during) (?:high school|middle school|elementary school|college)\b",
     r"\b(?:i|we) (?:\w+ )?(?:did|ran|finished|won) (?:a|an|the|two|three|my|some) (?:\w+ )?"
     r"(?:marathons?|races?|games?|tests?|exams?)\b",

@@ -46,6 +46,11 @@ HUMAN_LIFE = [
     "my name is Sam",
     "MY BIRTHDAY IS SOON",
     "Robots are cool. My dog is afraid of them though.",
+    # tastes
+    "I love cake, but i'm a little picky, most cake is too sweet for me.",
+    "I love italian food and sushi but really any food I love trying all sorts of new food",
+    "i really like chocolate chip cookies",
+    "My favorite ice cream would probably be just vanilla. I'm super plain, haha.",
 ]
 
 BOT_TRUTHS = [
@@ -68,6 +73,8 @@ BOT_TRUTHS = [
     "tell me about your job",
     "I think robots are fun",
     "I like talking about computers",
+    "my favourite topic is robots",
+    "do you like pizza?",
     "robots will drive cars one day",
     "",
 ]
