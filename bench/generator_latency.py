@@ -106,13 +106,15 @@ def grounded(ctxs: list[ReplyContext], data_dir: Path) -> list[ReplyContext]:
 
     intents = nlu.load_intents(data_dir / "intents.yml")
     script = load_script(data_dir / "dialogue.yml", intents.intent_names)
+    acts = [analyse(c.history[-1]) for c in ctxs]
     return [
         replace(
             c,
             persona=script.persona,
-            grounded=acknowledgements(script.acknowledgements, analyse(c.history[-1]), str(i)),
+            grounded=acknowledgements(script.acknowledgements, act, str(i)),
+            about_bot=act.act == "question_about_bot",
         )
-        for i, c in enumerate(ctxs)
+        for i, (c, act) in enumerate(zip(ctxs, acts, strict=True))
     ]
 
 

@@ -217,27 +217,39 @@ class Seq2SeqReplyGenerator:
             }
 
 
-def _own_lines_only(ctx: ReplyContext, cands: Sequence[Ranked | str]) -> bool:
-    """Whether to answer with the bot's own lines (its grounded acknowledgements) alone: a bot
-    with a stance, a message that argues a side, and such lines among the candidates.
+def _own_lines_only(ctx: ReplyContext, cands: Sequence[Ranked | str]) -> str | None:
+    """Why the bot answers with its own lines (its grounded acknowledgements) alone, if it
+    does, as the reason the rest are refused; None when every candidate may compete.
 
-    Retrieved and generated replies carry other people's opinions, and the stance model
-    cannot read them reliably (it reads "the AI is bad stuff" as favor; docs/benchmarks.md,
-    "Stance"): on a debate message, "Exactly what I'm thinking" to a skeptic, picked for its
-    fit, would argue against the bot's own side.
+    - ``persona``: a bot asked about itself ("do you have any brothers or sisters?", "do you
+      like music?"). A human reply to such a question is the replier's own life, in more
+      forms than the persona's patterns can list ("A sister and a brother :) wbu?" has no
+      "I" in it; "Yes, definitely. I listen to anything"); the bot's own lines answer as a
+      bot.
+    - ``stance``: a bot with a stance, a message that argues a side. Retrieved and generated
+      replies carry other people's opinions, and the stance model cannot read them reliably
+      (it reads "the AI is bad stuff" as favor; docs/benchmarks.md, "Stance"): on a debate
+      message, "Exactly what I'm thinking" to a skeptic, picked for its fit, would argue
+      against the bot's own side.
     """
-    if ctx.persona.stance is None or ctx.side == "none":
-        return False
-    return any(isinstance(c, Ranked) and _kind(c.source) == GROUNDED for c in cands)
+    if not any(isinstance(c, Ranked) and _kind(c.source) == GROUNDED for c in cands):
+        return None
+    if ctx.about_bot and ctx.persona.kind == "bot":
+        return "persona"
+    if ctx.persona.stance is not None and ctx.side != "none":
+        return "stance"
+    return None
 
 
 def _own_lines_first(
     ctx: ReplyContext, cands: Sequence[Ranked | str]
-) -> tuple[Sequence[Ranked | str], bool]:
-    """``cands`` and whether the bot says only its own lines; if so, those lines first, in the
-    order the agent gave them (equally apt lines: ranked, one would win for everybody)."""
-    if not _own_lines_only(ctx, cands):
-        return cands, False
+) -> tuple[Sequence[Ranked | str], str | None]:
+    """``cands`` and why the bot says only its own lines (None: it does not); if it does,
+    those lines first, in the order the agent gave them (equally apt lines: ranked, one
+    would win for everybody)."""
+    why = _own_lines_only(ctx, cands)
+    if why is None:
+        return cands, None
     order = {text: i for i, text in enumerate(ctx.grounded)}
 
     def place(cand: Ranked | str) -> int:
@@ -245,7 +257,7 @@ def _own_lines_first(
             return order.get(cand.text, len(order))
         return len(order) + 1
 
-    return sorted(cands, key=place), True
+    return sorted(cands, key=place), why
 
 
 def _kind(source: dict[str, Any] | None) -> str | None:
@@ -256,10 +268,10 @@ def _checked(
     ctx: ReplyContext,
     text: str,
     source: dict[str, Any] | None = None,
-    own_lines_only: bool = False,
+    own_lines_only: str | None = None,
 ) -> tuple[str, str | None]:
     """The candidate cut to fit ``ctx.max_chars``, and why the guard refuses it (or None);
-    ``own_lines_only``: every candidate but the grounded ones is refused for stance.
+    ``own_lines_only``: every candidate but the grounded ones is refused, for that reason.
 
     The stance model reads other people's replies, never the bot's own lines: those are
     written from its stance, and a fair-minded concession ("That's a real problem... I still
@@ -272,8 +284,8 @@ def _checked(
         return fitted, "persona"
     if reason is not None or _kind(source) == GROUNDED:
         return fitted, reason
-    if own_lines_only:
-        return fitted, "stance"
+    if own_lines_only is not None:
+        return fitted, own_lines_only
     if ctx.side_of is not None and ctx.persona.contradicts(ctx.side_of(fitted)):
         return fitted, "stance"
     return fitted, None

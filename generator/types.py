@@ -24,6 +24,8 @@ class ReplyContext:
     ``side`` is the side the message leans to (its stance label, sure or not; none when it
     takes none) and ``side_sure`` whether the NLU is sure of it: a bot with a stance answers
     a message that argues a side with its own lines only (generator/service.py).
+    ``about_bot``: the message asks about the bot itself (its dialogue act), which a bot
+    answers with its own lines only too.
     """
 
     history: tuple[str, ...]
@@ -35,6 +37,7 @@ class ReplyContext:
     side_of: Callable[[str], str] | None = field(default=None, compare=False)
     side: str = "none"
     side_sure: bool = False
+    about_bot: bool = False
 
 
 @dataclass(frozen=True)

@@ -655,6 +655,7 @@ class Agent:
             last_stance = past[-1].stance if past else None
         previous = earlier[-1][0] if earlier else None
         side, sure = message_side(inputs.parse.stance, last_stance)
+        answered = self._act(plan, act, previous)
         return ReplyContext(
             history=tuple(thread_history(earlier, text)),
             topic=plan.slots.get("topic") or self.script.topic,
@@ -663,14 +664,11 @@ class Agent:
             persona=self.script.persona,
             side_of=self._side_of(inputs.models.parser),
             grounded=acknowledgements(
-                self.script.acknowledgements,
-                self._act(plan, act, previous),
-                plan.seed,
-                side=side,
-                sure=sure,
+                self.script.acknowledgements, answered, plan.seed, side=side, sure=sure
             ),
             side=side,
             side_sure=sure,
+            about_bot=answered.act == "question_about_bot",
         )
 
     def _side_of(self, parser: IntentParser) -> Callable[[str], str] | None:

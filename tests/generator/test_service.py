@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,25 @@ def test_on_a_message_that_argues_a_side_a_bot_with_a_stance_says_only_its_own_l
     assert gen.choose([calm], [[*other, *own]])[0].text == other[0].text
     free = ReplyContext(history=("ai is a scam",), grounded=drawn, side="against")
     assert gen.choose([free], [[*other, *own]])[0].text == other[0].text
+
+
+def test_a_bot_asked_about_itself_answers_with_its_own_lines(tiny_model: Path) -> None:
+    gen = load(tiny_model)
+    drawn = ("No siblings for me, I'm just a bot. How about you?",)
+    own = [Ranked(drawn[0], {"kind": "grounded"})]
+    # A human answer the persona's patterns let through: no "I" in it.
+    other = [Ranked("A sister and a brother :) wbu?", {"kind": "retrieved"})]
+    asked = ReplyContext(
+        history=("do you have any brothers or sisters?",), grounded=drawn, about_bot=True
+    )
+    assert not asked.persona.breaks(other[0].text)
+    assert gen.choose([asked], [[*other, *own]])[0].text == drawn[0]
+    explained = [(c.text, reason) for c, reason in _explained(gen, asked, [*other, *own])]
+    assert explained == [(drawn[0], None), (other[0].text, "persona")]
+    # A human persona may answer with a human life; without an own line the rule stays off.
+    human = replace(asked, persona=Persona("human"))
+    assert gen.choose([human], [[*other, *own]])[0].text == other[0].text
+    assert gen.choose([asked], [other])[0].text == other[0].text
 
 
 def _explained(gen: Any, ctx: ReplyContext, cands: list[Ranked]) -> list[tuple[Ranked, str | None]]:

@@ -121,6 +121,18 @@ def test_a_fallback_turn_hands_the_generator_persona_and_grounded_acknowledgemen
     ada = {fill(t, {"phrase": "your sandwich"}) for t in script.acknowledgements["bad_news"]}
     assert 1 <= len(context.grounded) <= 3 and set(context.grounded) <= ada
     assert all("your sandwich" in text for text in context.grounded)
+    assert not context.about_bot
+
+
+def test_a_question_about_the_bot_is_marked_for_the_generator(
+    engine: Engine, make_agent: Callable[..., Agent]
+) -> None:
+    refusing = RefusingGenerator()
+    say(make_agent(engine, generator=refusing), "do you have any brothers or sisters?")
+    (context,) = refusing.contexts
+    assert context.about_bot and context.grounded
+    # Ada's answers about herself, each saying she is a bot.
+    assert all("bot" in text.lower() for text in context.grounded)
 
 
 def test_opt_out_is_confirmed_once_and_start_opts_back_in(
