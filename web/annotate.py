@@ -16,6 +16,7 @@ from web.db import get_session, runtime
 from web.review import annotations, queries
 from web.review.filters import parse_filter, whole_number
 from web.review.queries import TurnRow
+from web.turn_forms import turn_action
 
 bp = guard(Blueprint("annotate", __name__, url_prefix="/admin"))
 
@@ -56,7 +57,8 @@ def annotate(turn_id: int) -> Response:
     :raise 404: no such turn.
     """
     verdict = request.form.get("verdict") or None
-    try:
+
+    def save() -> None:
         annotations.annotate(
             get_session(),
             turn_id,
@@ -67,14 +69,15 @@ def annotate(turn_id: int) -> Response:
             admin_id=g.admin.id,
             known_intents=runtime().intents,
         )
-    except annotations.AnnotationError as exc:
-        if str(exc).startswith("no turn"):
-            abort(404, f"There is no turn {turn_id}.")
-        flash(f"Not saved: {exc}.")
-        return redirect(back_from_form(url_for("admin.review")), code=303)
-    get_session().commit()
-    flash(f"Turn {turn_id} saved.")
-    return redirect(back_from_form(url_for("admin.review")) + f"#turn-{turn_id}", code=303)
+
+    return turn_action(
+        turn_id,
+        save,
+        annotations.AnnotationError,
+        "Not saved",
+        f"Turn {turn_id} saved.",
+        "admin.review",
+    )
 
 
 @bp.post("/turns/bulk")

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from agent.storage.models import Turn, utcnow
 from agent.storage.review_models import VERDICTS, Annotation
+from web.review.queries import existing_turn
 
 BULK_ACTIONS = ("good", "bad", "approve", "unapprove", "clear")
 MAX_REPLY_CHARS = 1000
@@ -45,8 +46,7 @@ def annotate(
     corrected_intent = (corrected_intent or "").strip() or None
     if corrected_intent and known_intents is not None and corrected_intent not in known_intents:
         raise AnnotationError(f"unknown intent {corrected_intent!r}")
-    if session.get(Turn, turn_id) is None:
-        raise AnnotationError(f"no turn {turn_id}")
+    existing_turn(session, turn_id)
     note = session.scalar(select(Annotation).where(Annotation.turn_id == turn_id))
     if note is None:
         note = Annotation(turn_id=turn_id)

@@ -25,6 +25,21 @@ from web.review.filters import FALLBACK_TIERS, TurnFilter
 COUNT_CAP = 500
 
 
+class NoSuchTurnError(LookupError):
+    """An action named a turn that does not exist (the console answers 404)."""
+
+    def __init__(self, turn_id: int) -> None:
+        super().__init__(f"there is no turn {turn_id}")
+
+
+def existing_turn(session: Session, turn_id: int) -> Turn:
+    """The turn ``turn_id``; :class:`NoSuchTurnError` when there is none."""
+    turn = session.get(Turn, turn_id)
+    if turn is None:
+        raise NoSuchTurnError(turn_id)
+    return turn
+
+
 @dataclass(frozen=True)
 class Page:
     """One page of results, whether another follows, and how many match (up to the cap)."""

@@ -30,6 +30,7 @@ from agent.storage.review_models import MAX_CONTEXT, Star
 from web.models import AdminUser
 from web.reveal import published_text
 from web.review.filters import TurnFilter
+from web.review.queries import existing_turn
 
 NAME_MASK = "•••"
 # Entity labels and slot names that hold a person's name.
@@ -41,7 +42,7 @@ POSTED = "posted"
 
 
 class ShowcaseError(ValueError):
-    """A star that cannot be made: no such turn, nothing said, a context out of range."""
+    """A star that cannot be made: nothing said, a context out of range."""
 
 
 @dataclass(frozen=True)
@@ -96,13 +97,12 @@ def star(session: Session, turn_id: int, admin_id: int | None, context: int = 0)
     """Star ``turn_id`` with ``context`` earlier turns shown before it (a second star of the
     same turn updates the first).
 
-    :raise ShowcaseError: no such turn, a turn the bot did not answer, a context out of range.
+    :raise NoSuchTurnError: no such turn.
+    :raise ShowcaseError: a turn the bot did not answer, a context out of range.
     """
     if not 0 <= context <= MAX_CONTEXT:
         raise ShowcaseError(f"context must be 0 to {MAX_CONTEXT} earlier turns")
-    turn = session.get(Turn, turn_id)
-    if turn is None:
-        raise ShowcaseError(f"there is no turn {turn_id}")
+    turn = existing_turn(session, turn_id)
     if turn.reply_text is None:
         raise ShowcaseError("the bot did not answer this turn, so there is no exchange to show")
     person = session.scalar(

@@ -24,6 +24,7 @@ from web.review.filters import page_number, parse_filter, whole_number
 from web.review.queries import Page
 from web.showcase import cards
 from web.showcase.exchanges import ShowcaseError, count_starred, star, starred, unstar
+from web.turn_forms import turn_action
 
 bp = guard(Blueprint("showcase", __name__, url_prefix="/admin"))
 # The turn cards' star form offers this many earlier turns.
@@ -34,16 +35,14 @@ bp.record_once(lambda state: state.app.jinja_env.globals.update(MAX_STAR_CONTEXT
 def add_star(turn_id: int) -> Response:
     """Star one exchange, with up to three earlier turns of its thread (``context``)."""
     context = whole_number(request.form.get("context", "0"))
-    try:
-        star(get_session(), turn_id, g.admin.id, -1 if context is None else context)
-    except ShowcaseError as exc:
-        if str(exc).startswith("there is no turn"):
-            abort(404, f"There is no turn {turn_id}.")
-        flash(f"Not starred: {exc}.")
-        return redirect(back_from_form(url_for("showcase.index")), code=303)
-    get_session().commit()
-    flash(f"Turn {turn_id} starred for the showcase.")
-    return redirect(back_from_form(url_for("showcase.index")) + f"#turn-{turn_id}", code=303)
+    return turn_action(
+        turn_id,
+        lambda: star(get_session(), turn_id, g.admin.id, -1 if context is None else context),
+        ShowcaseError,
+        "Not starred",
+        f"Turn {turn_id} starred for the showcase.",
+        "showcase.index",
+    )
 
 
 @bp.post("/turns/<int:turn_id>/unstar")
