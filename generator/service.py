@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import warnings
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -172,9 +172,7 @@ class Seq2SeqReplyGenerator:
         A query, not a reply: the rejection counters are left alone.
         """
         out: list[str] = []
-        cands, own = _own_lines_first(context, self.candidates([context])[0])
-        for cand in cands:
-            fitted, reason = _checked(context, cand.text, cand.source, own)
+        for _, fitted, reason in _judged(context, self.candidates([context])[0]):
             if reason is None and fitted not in out:
                 out.append(fitted)
         return out
@@ -182,8 +180,8 @@ class Seq2SeqReplyGenerator:
     def explain(self, context: ReplyContext) -> list[tuple[Ranked, str | None]]:
         """Every candidate, best first, with the reason the guard refuses it (None: it may
         be sent). A query for people (``generator chat --show-candidates``): no counters."""
-        cands, own = _own_lines_first(context, self.candidates([context])[0])
-        return [(c, _checked(context, c.text, c.source, own)[1]) for c in cands]
+        judged = _judged(context, self.candidates([context])[0])
+        return [(cand, reason) for cand, _, reason in judged if isinstance(cand, Ranked)]
 
     def choose(
         self, contexts: Sequence[ReplyContext], candidates: Sequence[Sequence[Ranked | str]]
@@ -195,12 +193,9 @@ class Seq2SeqReplyGenerator:
 
     def _first_passing(self, ctx: ReplyContext, cands: Sequence[Ranked | str]) -> Generated:
         first_reason: str | None = None
-        cands, own = _own_lines_first(ctx, cands)
-        for cand in cands:
-            text, source = (cand, None) if isinstance(cand, str) else (cand.text, cand.source)
-            fitted, reason = _checked(ctx, text, source, own)
+        for cand, fitted, reason in _judged(ctx, cands):
             if reason is None:
-                return Generated(fitted, source=source)
+                return Generated(fitted, source=cand.source if isinstance(cand, Ranked) else None)
             self.candidate_rejections[reason] += 1
             first_reason = first_reason or reason
         reason = first_reason or "empty"
@@ -258,6 +253,19 @@ def _own_lines_first(
         return len(order) + 1
 
     return sorted(cands, key=place), why
+
+
+def _judged(
+    ctx: ReplyContext, cands: Sequence[Ranked | str]
+) -> Iterator[tuple[Ranked | str, str, str | None]]:
+    """Each candidate in the order it is offered (the bot's own lines first where it says only
+    those), cut to fit, with the reason it is refused (None: it may be sent). One sequence for
+    the reply, ``ranked`` and ``explain``, so the three never disagree."""
+    cands, own = _own_lines_first(ctx, cands)
+    for cand in cands:
+        text, source = (cand, None) if isinstance(cand, str) else (cand.text, cand.source)
+        fitted, reason = _checked(ctx, text, source, own)
+        yield cand, fitted, reason
 
 
 def _kind(source: dict[str, Any] | None) -> str | None:
