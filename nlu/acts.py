@@ -209,6 +209,10 @@ def _verb(low: list[str], i: int) -> bool:
         return after_subject or before in lx.AUXILIARIES
     if word in lx.VERB_FORMS or _past(word):
         return True
+    following = low[i + 1] if i + 1 < len(low) else None
+    plural_or_third = len(word) > 3 and word.endswith("s") and not word.endswith("ss")
+    if plural_or_third and following in lx.OBJECT_OPENERS:  # "the weather affects your mood"
+        return True
     return after_subject and word.isalpha() and word not in lx.FUNCTION_WORDS  # "I work"
 
 

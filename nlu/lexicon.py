@@ -60,7 +60,8 @@ FUNCTION_WORDS = (
         "through across between against without within of to as than off out up down around "
         "and or but so because if while though although then also too very really just "
         "finally actually literally totally still already ever never always again even only "
-        "almost now today yesterday tonight tomorrow here there soon later maybe probably "
+        "almost now today yesterday tonight tomorrow here there anywhere somewhere everywhere "
+        "nowhere soon later maybe probably "
         "lol lmao haha omg wow oh ugh yay hey hi hello ok okay yes yeah yep no nope well please "
         "thanks not all both each much many more most few something anything everything "
         "nothing someone anyone everyone nobody somebody everybody"
@@ -68,6 +69,9 @@ FUNCTION_WORDS = (
     | AUXILIARIES
     | ADVERBS
 )
+# After a word ending in "s", these show it is a verb with its object ("the weather affects
+# your mood"), not a plural noun.
+OBJECT_OPENERS = _words("the my your his her their our its me us him them")
 # Nouns too vague to say back, and times ("this morning") that are not what a message is about.
 GENERIC_NOUNS = _words(
     "thing things stuff lot lots bit way kind sort one ones time times terms part parts half"

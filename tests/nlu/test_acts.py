@@ -39,6 +39,11 @@ from tests.hostile import FUZZ, HOSTILE
         ("what's your favourite movie?", "question_about_bot", "favourite movie"),
         ("do you have a dog", "question_about_bot", "dog"),
         ("how are you", "question_about_bot", None),
+        # a place that is nowhere in particular is no phrase ("No anywhere for me")
+        ("what would you do if you could go anywhere?", "question_about_bot", None),
+        # a verb ending in -s before its object, not a plural ("Weather affects?")
+        ("do you think the weather affects your mood?", "question_about_bot", "weather"),
+        ("he works hard on his robots", "other", "his robots"),
         ("can you help me with my homework?", "question", "your homework"),
         ("what is the capital of France?", "question", "the capital of France"),
         ("what do you think of pizza", "question", "pizza"),
