@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -41,6 +42,22 @@ def _limit(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
     return {name: int(number) for name, number in limits.items()}
 
 
+def _duration_option(flag: str, default: float, help: str) -> Any:
+    """A positive time in the flag's unit (``-hours`` or ``-minutes``), passed on in seconds,
+    the unit the sandbox state keeps, so the command does no arithmetic of its own."""
+    stem, _, unit = flag.removeprefix("--").rpartition("-")
+    per_unit = {"hours": 3600, "minutes": 60}[unit]
+    return click.option(
+        flag,
+        f"{stem.replace('-', '_')}_seconds",
+        type=click.FloatRange(min=0, min_open=True),
+        default=default,
+        show_default=True,
+        callback=lambda _ctx, _param, value: value * per_unit,
+        help=help,
+    )
+
+
 @click.command("sandbox")
 @host_option
 @port_option(8025, lowest=0)
@@ -62,26 +79,14 @@ def _limit(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
     help="X's duplicate-content rule: refuse a post repeating the account's recent text "
     "anywhere (as X does), only in the same thread, or never.",
 )
-@click.option(
-    "--duplicate-window-hours",
-    type=click.FloatRange(min=0, min_open=True),
-    default=24.0,
-    show_default=True,
-    help="How far back the duplicate rule looks.",
-)
+@_duration_option("--duplicate-window-hours", 24.0, "How far back the duplicate rule looks.")
 @click.option(
     "--daily-post-cap",
     type=click.IntRange(min=0),
     help="X's 24-hour post cap: past this many posts, 429 with x-user-limit-24hour-* headers "
     "(none by default).",
 )
-@click.option(
-    "--daily-cap-hours",
-    type=click.FloatRange(min=0, min_open=True),
-    default=24.0,
-    show_default=True,
-    help="How long until the post cap resets.",
-)
+@_duration_option("--daily-cap-hours", 24.0, "How long until the post cap resets.")
 @click.option(
     "--mention-timeline-cap",
     type=click.IntRange(min=1),
@@ -96,17 +101,9 @@ def _limit(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
     help="Requests an endpoint allows per window, e.g. mentions=1 for X's lowest tier "
     "(repeatable; endpoints: " + ", ".join(DEFAULT_LIMITS) + ").",
 )
+@_duration_option("--window-minutes", 15.0, "The rate-limit window.")
 @click.option(
-    "--window-minutes",
-    type=click.FloatRange(min=0, min_open=True),
-    default=15.0,
-    show_default=True,
-    help="The rate-limit window.",
-)
-@click.option(
-    "--no-search",
-    is_flag=True,
-    help="Refuse recent search with X's 403, as for a tier without it.",
+    "--no-search", is_flag=True, help="Refuse recent search with X's 403, as for a tier without it."
 )
 @click.option(
     "--load",
@@ -123,12 +120,12 @@ def sandbox_command(
     bot_username: str,
     faults: dict[str, str],
     duplicate_rule: str,
-    duplicate_window_hours: float,
+    duplicate_window_seconds: float,
     daily_post_cap: int | None,
-    daily_cap_hours: float,
+    daily_cap_seconds: float,
     mention_timeline_cap: int | None,
     limits: dict[str, int],
-    window_minutes: float,
+    window_seconds: float,
     no_search: bool,
     load_file: Path | None,
 ) -> None:
@@ -145,11 +142,11 @@ def sandbox_command(
             + f") from {load_file}"
         )
     state.duplicate_rule = duplicate_rule
-    state.duplicate_window_seconds = duplicate_window_hours * 3600
-    state.daily_post_cap, state.daily_cap_seconds = daily_post_cap, daily_cap_hours * 3600
+    state.duplicate_window_seconds = duplicate_window_seconds
+    state.daily_post_cap, state.daily_cap_seconds = daily_post_cap, daily_cap_seconds
     state.mention_timeline_cap = mention_timeline_cap
     state.limits |= limits
-    state.window_seconds, state.search_enabled = window_minutes * 60, not no_search
+    state.window_seconds, state.search_enabled = window_seconds, not no_search
     try:
         state.faults.update(faults)
     except (TypeError, ValueError) as exc:
