@@ -22,8 +22,9 @@ class ReplyContext:
     retrieved and generated candidates. ``side_of`` tells the side a candidate takes toward
     the topic (favor, against, none: the NLU's sure stance), for the persona's stance rule.
     ``side`` is the side the message leans to (its stance label, sure or not; none when it
-    takes none) and ``side_sure`` whether the NLU is sure of it: a bot with a stance answers
-    a message that argues a side with its own lines only (generator/service.py).
+    takes none): a bot with a stance answers a message that argues a side with its own lines
+    only (generator/service.py). Whether the NLU is sure of that side matters only to which
+    acknowledgements the agent writes into ``grounded``.
     ``about_bot``: the message asks about the bot itself (its dialogue act), which a bot
     answers with its own lines only too.
     """
@@ -36,7 +37,6 @@ class ReplyContext:
     grounded: tuple[str, ...] = ()
     side_of: Callable[[str], str] | None = field(default=None, compare=False)
     side: str = "none"
-    side_sure: bool = False
     about_bot: bool = False
 
 

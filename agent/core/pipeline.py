@@ -667,7 +667,6 @@ class Agent:
                 self.script.acknowledgements, answered, plan.seed, side=side, sure=sure
             ),
             side=side,
-            side_sure=sure,
             about_bot=answered.act == "question_about_bot",
         )
 

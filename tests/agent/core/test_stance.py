@@ -77,9 +77,9 @@ def test_a_fallback_message_sure_of_its_side_gets_the_bots_line_for_that_side(
     say(agent, "ai art is theft and it's ruining illustrators")
     say(agent, "then why use it at all")  # no side of its own: the thread's, unsure
     sure, leaning = refusing.contexts
-    assert (sure.side, sure.side_sure) == ("against", True)
+    assert sure.side == "against"
     assert sorted(sure.grounded) == sorted(script.acknowledgements["against"])
-    assert (leaning.side, leaning.side_sure) == ("against", False)
+    assert leaning.side == "against"
     assert leaning.grounded and not set(leaning.grounded) & set(script.acknowledgements["against"])
 
 
@@ -89,6 +89,6 @@ def test_small_talk_takes_no_side(
     refusing = RefusingGenerator()
     say(make_agent(engine, generator=refusing), "my dog just stole my sandwich")
     (context,) = refusing.contexts
-    assert (context.side, context.side_sure) == ("none", False)
+    assert context.side == "none"
     sides = set(script.acknowledgements["against"]) | set(script.acknowledgements["favor"])
     assert context.grounded and not set(context.grounded) & sides
