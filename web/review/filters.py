@@ -47,12 +47,6 @@ def doubtful_turn() -> ColumnElement[bool]:
     return or_(Turn.tier.in_(FALLBACK_TIERS), untrusted)
 
 
-def is_doubtful(tier: str, trusted: bool) -> bool:
-    """``doubtful_turn`` for a row already read (the dashboard's per-day counts); written
-    next to it, with the same constants, so the two cannot drift apart."""
-    return tier in FALLBACK_TIERS or (not trusted and tier != SILENT)
-
-
 def stance_side() -> ColumnElement[str]:
     """The side a turn's message took as the bot acted on it: the stance label when the NLU
     was sure, else ``none`` (also for turns with no stance). nlu.types.Stance.side in SQL:

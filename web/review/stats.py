@@ -20,7 +20,6 @@ from web.review.filters import (
     SILENT,
     TIERS,
     doubtful_turn,
-    is_doubtful,
     stance_side,
 )
 
@@ -71,6 +70,7 @@ def percentile(values: list[float], share: float) -> float | None:
 # Days older than this are final: turns are written as they happen (a late mention may land
 # in yesterday), so their counts can be remembered instead of recounted on every load.
 SETTLED_AFTER_DAYS = 2
+# (tier, doubtful, intent, side, turns)
 DayCounts = list[tuple[str, bool, str | None, str, int]]
 
 
@@ -105,23 +105,24 @@ def dashboard(
         sides = per_day_sides.setdefault(start.date().isoformat(), {})
         rows = settled.get(start.date()) if settled is not None else None
         if rows is None:
+            # Doubtful in SQL, over the grouped columns: the review filter's own expression.
             side = stance_side()
             rows = [
-                (tier, bool(trusted), intent, stance, count)
-                for tier, trusted, intent, stance, count in session.execute(
-                    select(Turn.tier, Turn.trusted, Turn.intent, side, func.count())
+                (tier, bool(doubtful), intent, stance, count)
+                for tier, doubtful, intent, stance, count in session.execute(
+                    select(Turn.tier, doubtful_turn(), Turn.intent, side, func.count())
                     .where(Turn.created_at >= start, Turn.created_at < start + timedelta(days=1))
                     .group_by(Turn.tier, Turn.trusted, Turn.intent, side)
                 )
             ]
             if settled is not None and (now.date() - start.date()).days >= SETTLED_AFTER_DAYS:
                 settled[start.date()] = rows
-        for tier, trusted, intent, stance, count in rows:
+        for tier, is_doubtful, intent, stance, count in rows:
             counts[tier] = counts.get(tier, 0) + count
             sides[stance] = sides.get(stance, 0) + count
             board.tiers[tier] = board.tiers.get(tier, 0) + count
             intents[intent or "(none)"] = intents.get(intent or "(none)", 0) + count
-            if is_doubtful(tier, trusted):
+            if is_doubtful:
                 doubtful += count
     board.tiers = {tier: board.tiers.get(tier, 0) for tier in TIERS} | board.tiers
     for offset in range(window_days):

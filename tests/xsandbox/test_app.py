@@ -1,16 +1,8 @@
-"""The sandbox's page and control API, and the health figures the admin page reads."""
+"""The sandbox's page, its control API and its answers to bad requests."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
-
-from agent.channels.twitter.health import loop_health
-from agent.channels.twitter.loop import MentionLoop
 from xsandbox import SandboxState, create_app
-from xsandbox.server import SandboxServer
 
 
 def test_page_and_person_tweets() -> None:
@@ -42,29 +34,6 @@ def test_api_needs_auth_and_answers_in_xs_error_shape() -> None:
     }
     assert client.post("/sandbox/faults", json={"server_error": 0.5}).status_code == 200
     assert client.post("/sandbox/faults", json={"meteor": 1}).status_code == 400
-
-
-def test_health_reports_poll_and_backlog(
-    sqlite_engine: Engine, sandbox: SandboxServer, make_loop: Callable[..., MentionLoop]
-) -> None:
-    world = sandbox.state
-    loop = make_loop(sqlite_engine)
-    with Session(sqlite_engine) as session:
-        empty = loop_health(session)
-    assert not empty.configured and empty.last_poll_at is None
-    world.tweet("bea", "@ada hello")
-    world.tweet("cy", "@ada hello")
-    loop.poll()
-    with Session(sqlite_engine) as session:
-        waiting = loop_health(session)
-    assert waiting.configured and waiting.inbox_backlog == 2
-    assert waiting.last_poll_at is not None and waiting.last_poll_at.tzinfo is not None
-    assert set(waiting.last_polls) == {world.bot_id}
-    loop.run_once()
-    with Session(sqlite_engine) as session:
-        done = loop_health(session)
-    assert (done.inbox_backlog, done.outbox_backlog, done.failed_replies) == (0, 0, 0)
-    assert done.outbox == {"posted": 2}
 
 
 def test_json_that_is_not_an_object_or_nested_too_deep_is_a_400_not_a_crash() -> None:

@@ -15,7 +15,8 @@ from agent.core.pipeline import Agent
 from agent.mlops.registry.versions import active_version, promote, register
 from agent.mlops.retrain.background import read_status
 from agent.mlops.retrain.lock import retrain_lock
-from tests.agent.mlops.conftest import TOPIC
+from tests.agent.conftest import make_agent  # noqa: F401  (a shared fixture)
+from tests.agent.mlops.conftest import TOPIC, _one_torch_thread, corpus  # noqa: F401  (fixtures)
 from tests.agent.mlops.retrain.test_cli import TINY_TOML
 from tests.web.conftest import AdminActions, make_app
 
@@ -26,7 +27,10 @@ PROMOTE = {"kind": "generator"}
 
 @pytest.fixture
 def app(
-    sqlite_engine: Engine, make_agent: Callable[..., Agent], tmp_path: Path, corpus: Path
+    sqlite_engine: Engine,
+    make_agent: Callable[..., Agent],  # noqa: F811
+    tmp_path: Path,
+    corpus: Path,  # noqa: F811
 ) -> Flask:
     """The web app with its model dir, base model path and generator preset on tmp paths."""
     preset = tmp_path / "tiny.toml"

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +13,7 @@ import tweepy
 from agent.channels.twitter.api import TwitterApi
 from agent.channels.twitter.client import make_client
 from tests.agent.channels.twitter.helpers import settings_for
-from tests.conftest import ROOT, SHARED_DATA
+from tests.conftest import SHARED_DATA
 from xsandbox import SandboxServer
 from xsandbox.load import load_threads
 
@@ -120,29 +116,6 @@ def test_load_posts_threads_from_jsonl_tsv_and_twitter_text(
     (root,) = [t for t in found if t["text"] == "do robots dream?"]
     thread = ids(api, f"conversation_id:{root['id']}")
     assert len(thread) == 3  # the whole thread, replies chained to their parents
-
-
-def test_sandbox_command_loads_a_file_and_serves_it(tmp_path: Path) -> None:
-    threads = tmp_path / "threads.jsonl"
-    threads.write_text(json.dumps({"turns": ["one", "two"]}) + "\n")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    threadbot = str(Path(sys.executable).parent / "threadbot")
-    cmd = [threadbot, "sandbox", "--port", "0", "--load", str(threads)]
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT) as proc:
-        try:
-            assert proc.stdout is not None
-            loaded = proc.stdout.readline()
-            assert "loaded 1 threads (2 tweets)" in loaded
-            url = proc.stdout.readline().split()[4]
-            world = requests.get(f"{url}/sandbox/world", timeout=5).json()
-            assert [t["text"] for t in world["tweets"]] == ["one", "two"]
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=60)  # a loaded 2-core box takes seconds to tear torch down
-    bad = tmp_path / "bad.csv"
-    bad.write_text("x")
-    result = subprocess.run([*cmd[:-1], str(bad)], capture_output=True, text=True, cwd=ROOT)
-    assert result.returncode == 2 and "unknown corpus format" in result.stderr
 
 
 @pytest.mark.skipif(not (SHARED_DATA / "twitter").exists(), reason="../shared/data/twitter absent")
