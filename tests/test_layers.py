@@ -166,3 +166,22 @@ def test_the_cycle_finder_finds_cycles(
 ) -> None:
     monkeypatch.setattr(f"{__name__}.GRAPH", graph)
     assert (find_cycle() is not None) is cyclic
+
+
+def _folders(root: Path, names: tuple[str, ...]) -> set[str]:
+    """Every folder of Python modules below ``names``, relative to ``root``."""
+    return {
+        init.parent.relative_to(root).as_posix()
+        for name in names
+        for init in (root / name).rglob("__init__.py")
+        if "__pycache__" not in init.parts
+    }
+
+
+def test_tests_mirror_the_packages() -> None:
+    # A newcomer looks for a module's tests at the same path below tests/ (the repo's deploy/
+    # folder of scripts is tested in tests/deploy, the one folder beside the packages).
+    packages = _folders(ROOT, PACKAGES)
+    tests = _folders(ROOT / "tests", (*PACKAGES, "deploy"))
+    assert tests - packages == {"deploy"}, "test folders with no package of that path"
+    assert packages - tests == set(), "packages with no test folder of that path"
