@@ -8,19 +8,6 @@ from importlib import resources
 
 from generator.clean import has_personal_data
 
-# The reasons a candidate can be rejected for, in the order they are checked.
-# "persona": the candidate breaks the bot's persona rule (generator/persona.py).
-REASONS = (
-    "empty",
-    "too_long",
-    "profanity",
-    "url",
-    "handle",
-    "personal_data",
-    "repeat",
-    "persona",
-)
-
 # better-profanity's own leetspeak table, inverted: a character stands for these letters.
 _LEET = str.maketrans(
     {
@@ -89,7 +76,9 @@ def is_repeat(reply: str, previous: str | None, threshold: float = 0.8) -> bool:
 
 
 def check(reply: str, previous_bot_reply: str | None = None) -> str | None:
-    """The reason ``reply`` must not be posted (one of :data:`REASONS`), or None if it may."""
+    """The reason ``reply`` must not be posted, checked in this order: ``empty``,
+    ``profanity``, ``url``, ``personal_data`` or ``handle`` (``has_personal_data``), ``repeat``;
+    None if it may. (The caller adds ``too_long`` and ``persona``, generator/service.py.)"""
     if not reply.strip():
         return "empty"
     if contains_profanity(reply):

@@ -73,18 +73,14 @@ def decide(probs: np.ndarray, gate: TrustGate) -> tuple[np.ndarray, np.ndarray]:
     return top, gate.clears(p1, p2)
 
 
-def score_gate(probs: np.ndarray, gold: np.ndarray, oos: int | None, gate: TrustGate) -> GateScore:
-    """Score one gate: in-scope accuracy counts untrusted answers as wrong (they fall back)."""
-    return _score(top_two(probs), gold, oos, gate)
-
-
 def _score(
     ranked: tuple[np.ndarray, np.ndarray, np.ndarray],
     gold: np.ndarray,
     oos: int | None,
     gate: TrustGate,
 ) -> GateScore:
-    """``score_gate`` on precomputed ``top_two`` output, so a grid search ranks once."""
+    """Score one gate on ``top_two`` output (ranked once for the whole grid): in-scope
+    accuracy counts untrusted answers as wrong (they fall back)."""
     top, p1, p2 = ranked
     trusted = gate.clears(p1, p2)
     said_oos = ~trusted if oos is None else (~trusted | (top == oos))

@@ -128,10 +128,6 @@ class DialogueMachine:
         self._known[key] = step
         return step
 
-    def allowed_intents(self, state: str, slots: dict[str, Any]) -> list[str]:
-        """The intents that would move (or answer) a conversation in ``state``."""
-        return sorted(i for i in self.script.triggers if self.step(state, slots, i).fired)
-
 
 def mermaid_graph(script: DialogueScript) -> str:
     """The script as a Mermaid state diagram (no graphviz needed), for docs and the admin page."""

@@ -80,12 +80,6 @@ def test_models_are_detached_after_each_step(machine: DialogueMachine) -> None:
     assert machine._machine.models == []
 
 
-def test_allowed_intents_answers_may_trigger(machine: DialogueMachine) -> None:
-    assert "affirm" in machine.allowed_intents("asked_opinion", {"topic": "ml"})
-    assert "affirm" not in machine.allowed_intents("idle", {})
-    assert {"help", "restart", "stop", "start"} <= set(machine.allowed_intents("idle", {}))
-
-
 def test_mermaid_graph_draws_every_state_and_transition(script: DialogueScript) -> None:
     graph = mermaid_graph(script)
     assert graph.splitlines()[3] == "stateDiagram-v2"
