@@ -9,6 +9,10 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The longest message a turn takes unless set (THREADBOT_MAX_MESSAGE_CHARS); the agent's own
+# default too, so an agent built without settings (tests, benches) refuses what the bot would.
+MAX_MESSAGE_CHARS = 10_000
+
 # The keys a local X API (`threadbot sandbox`) accepts unless told otherwise, and the ones the
 # client sends to a host that is not X when none are configured. Kept here, not in the sandbox,
 # so the production client never imports the fake server; they open no real account anywhere.
@@ -54,7 +58,7 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     secret_key: SecretStr | None = None
     # Turns the web chat and the CLI accept; longer text is refused with a clear message.
-    max_message_chars: int = Field(default=10_000, gt=0)
+    max_message_chars: int = Field(default=MAX_MESSAGE_CHARS, gt=0)
     # json: one JSON object per log line (journald, CloudWatch); text: for people (docs/deploy.md).
     log_format: Literal["text", "json"] = "text"
     # Where model versions are pushed and pulled: a folder or s3://bucket/prefix (docs/deploy.md).

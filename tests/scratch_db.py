@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 
 from agent.storage import migrate
 from agent.storage.db import make_engine
@@ -50,3 +50,25 @@ def postgres_schema(url: str = TEST_POSTGRES_URL, **engine_kwargs: Any) -> Itera
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@contextmanager
+def write_locked(path: Path, busy_timeout_ms: int = 20) -> Iterator[Engine]:
+    """A migrated SQLite file at ``path`` whose write lock another connection holds until the
+    block ends, as a second process mid-write would; the engine yielded gives up on the lock
+    after ``busy_timeout_ms`` (the bot waits seconds) so a test sees every attempt fail fast."""
+
+    def give_up_soon(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+
+    with sqlite_database(path) as engine:
+        event.listen(engine, "connect", give_up_soon)  # after make_engine's own pragmas
+        engine.dispose()  # the connection that migrated waits the bot's seconds
+        holder = make_engine(f"sqlite:///{path}")
+        with holder.connect() as connection:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                yield engine
+            finally:
+                connection.exec_driver_sql("ROLLBACK")
+        holder.dispose()

@@ -19,6 +19,7 @@ from flask import (
 from sqlalchemy import select
 
 from agent.core.messages import Incoming, MessageRejected, Rejection, Reply
+from agent.core.pipeline import ConversationBusy
 from agent.storage.models import Conversation, Turn, User
 from web.db import get_session, runtime
 from web.errors import api_error
@@ -34,6 +35,7 @@ REJECTION_STATUS: dict[Rejection, tuple[int, str]] = {
     Rejection.LONE_SURROGATE: (400, "bad_text"),
     Rejection.TOO_LONG: (413, "text_too_long"),
 }
+BUSY = "the conversation was busy and nothing was saved; send the message again"
 
 
 def browser_user() -> str:
@@ -97,6 +99,8 @@ def send_form() -> Response:
         runtime().agent().handle(Incoming(channel=CHANNEL, user_id=browser_user(), text=text))
     except MessageRejected as exc:
         flash(f"Not sent: {exc}.")
+    except ConversationBusy:
+        flash(f"Not sent: {BUSY}.")
     return redirect(url_for("chat.page"), code=303)
 
 
@@ -134,4 +138,8 @@ def api_chat() -> tuple[Response, int] | Response:
     except MessageRejected as exc:
         status, code = REJECTION_STATUS.get(exc.reason, (422, "text_rejected"))
         return api_error(status, code, str(exc))
+    except ConversationBusy:
+        response, status = api_error(503, "conversation_busy", BUSY)
+        response.headers["Retry-After"] = "1"
+        return response, status
     return jsonify(reply_json(reply))

@@ -29,7 +29,6 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.orm.exc import StaleDataError
 
 from agent.core.followup import UNNAMED, Binding, bind, is_topic
 from agent.core.grounded import acknowledgements, sayable
@@ -45,6 +44,7 @@ from agent.core.script import (
 )
 from agent.core.sides import message_side
 from agent.core.variants import Option, TextWindow, choose, display_name, generator_options, ranked
+from agent.settings import MAX_MESSAGE_CHARS
 from agent.storage.models import Turn
 from agent.storage.store import (
     Snapshot,
@@ -80,6 +80,13 @@ class Refused(enum.Enum):
 
 
 REFUSED = Refused.REFUSED
+
+
+class ConversationBusy(RuntimeError):
+    """Every attempt lost its write to another process changing the same conversation;
+    nothing of the turn was saved, and the same message may be sent again (the chat API
+    answers 503 with Retry-After, the X loop tries the mention again later)."""
+
 
 Record = Callable[[Session, Turn], J | Refused]
 """A channel's rows for a turn (the Twitter inbox status and outbox reply), written in the
@@ -204,7 +211,7 @@ class Agent:
         threshold: float | None = None,
         margin: float | None = None,
         session_timeout_minutes: float | None = None,
-        max_message_chars: int = 10_000,
+        max_message_chars: int = MAX_MESSAGE_CHARS,
         history_turns: int = 3,
         max_attempts: int = 20,
     ) -> None:
@@ -254,6 +261,7 @@ class Agent:
         channel has not used lately, and the turn keeps the ranked options for the poster.
 
         :raise MessageRejected: the text is empty or too long; nothing is saved.
+        :raise ConversationBusy: no attempt could write; nothing is saved.
         """
         answered = self.answer(incoming, _no_rows, window)
         assert answered is not None  # only a channel's record can refuse a turn
@@ -267,6 +275,7 @@ class Agent:
         turn (nothing was saved). ``window`` as for ``handle``.
 
         :raise MessageRejected: the text is empty or too long; nothing is saved.
+        :raise ConversationBusy: no attempt could write; nothing is saved.
         """
         started = time.perf_counter()
         text = check_message(incoming.text, self.max_message_chars)
@@ -292,9 +301,9 @@ class Agent:
                 return None
             inputs.wants_options |= saved is _Unsaved.OPTIONS
             log.debug("turn for %s starts over: %s", incoming.user_id, saved.value)
-        # The callers' error for a turn that never got to write (the data stayed stale).
-        message = f"turn for {incoming.user_id} found no quiet moment to write"
-        raise StaleDataError(message) from failure
+        attempts = self.max_attempts
+        message = f"turn for {incoming.user_id} lost its write {attempts} times; nothing saved"
+        raise ConversationBusy(message) from failure
 
     def trusted(self, parse: Parse) -> bool:
         """Whether to act on the top intent: the model's decision unless settings override it."""

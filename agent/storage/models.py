@@ -102,7 +102,8 @@ class Conversation(Base):
 
     user: Mapped[User] = relationship(back_populates="conversation")
 
-    # A stale write (another turn committed first) raises StaleDataError and the turn retries.
+    # An ORM write of a row another writer moved on raises StaleDataError; the turn itself
+    # writes with store.save_conversation, which compares the version in its UPDATE.
     __mapper_args__ = {"version_id_col": version}
 
     def __repr__(self) -> str:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -8,7 +9,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from agent.core.pipeline import Agent
+from agent.core.script import DialogueScript
+from agent.storage.db import make_sessionmaker
 from agent.storage.models import Turn, User
+from nlu import IntentParser
+from tests.scratch_db import write_locked
+from tests.web.conftest import make_app
 
 
 def chat(client: FlaskClient, text: str, user: str = "ana") -> Any:
@@ -106,6 +113,23 @@ def test_page_form_works_without_javascript(client: FlaskClient) -> None:
     assert "hello" in client.get("/").text
     empty = client.post("/", data={"csrf_token": token, "text": "  "}, follow_redirects=True)
     assert "Not sent: message is empty" in empty.text
+
+
+def test_a_busy_conversation_is_a_503_to_retry_and_a_note_on_the_page(
+    tmp_path: Path,
+    script: DialogueScript,
+    parser: IntentParser,
+) -> None:
+    with write_locked(tmp_path / "busy.db") as engine:
+        agent = Agent(script, parser, None, make_sessionmaker(engine), max_attempts=2)
+        client = make_app(engine, agent).test_client()
+        busy = chat(client, "hello")
+        assert busy.status_code == 503 and busy.headers["Retry-After"] == "1"
+        error = busy.get_json()["error"]
+        assert error["code"] == "conversation_busy" and "send the message again" in error["message"]
+        token = client.get("/").text.split('name="csrf_token" value="')[1].split('"')[0]
+        sent = client.post("/", data={"csrf_token": token, "text": "hi"}, follow_redirects=True)
+        assert "Not sent: the conversation was busy" in sent.text
 
 
 def test_page_form_needs_csrf_token(client: FlaskClient, db: Session) -> None:

@@ -24,7 +24,7 @@ from agent.channels.twitter.retry import Retrier, RetryPolicy, Stopped
 from agent.channels.twitter.search_limits import RECENT_SEARCH_DAYS, TIMELINE_CAP, snowflake_time
 from agent.channels.twitter.window import PostedTextWindow
 from agent.channels.twitter.worker import handle_mention
-from agent.core.pipeline import Agent
+from agent.core.pipeline import Agent, ConversationBusy
 
 log = logging.getLogger(__name__)
 
@@ -327,6 +327,11 @@ class MentionLoop:
                         )
                     except DBAPIError:
                         raise  # the database is away: the pass ends here, run() waits for it
+                    except ConversationBusy:
+                        log.warning(
+                            "mention %s: its conversation was busy; will retry", mention.tweet_id
+                        )
+                        continue
                     except Exception:
                         # One bad mention must not stop the rest; its lease lapses and it is
                         # tried again later (the user's newer mentions wait behind it).

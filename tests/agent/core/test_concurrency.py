@@ -5,13 +5,16 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from agent.core.messages import Incoming
-from agent.core.pipeline import Agent
+from agent.core.pipeline import Agent, ConversationBusy
 from agent.storage.models import Conversation, Turn
+from tests.scratch_db import sqlite_database, write_locked
 
 THREADS = 8
 TURNS_PER_THREAD = 15
@@ -65,3 +68,18 @@ def test_two_agents_on_one_sqlite_file_retry_instead_of_losing_turns(
     assert len(logged) == 4 * TURNS_PER_THREAD
     for before, after in itertools.pairwise(logged):
         assert after.state_before == before.state_after
+
+
+def test_a_conversation_another_process_keeps_writing_is_busy_and_loses_nothing(
+    tmp_path: Path, make_agent: Callable[..., Agent]
+) -> None:
+    with write_locked(tmp_path / "busy.db") as engine:
+        agent = make_agent(engine)
+        agent.max_attempts = 3
+        with pytest.raises(ConversationBusy, match="lost its write 3 times"):
+            agent.handle(Incoming(channel="test", user_id="ana", text="hello"))
+    # Once the other writer is done, the same message goes through as the first turn.
+    with sqlite_database(tmp_path / "busy.db") as engine:
+        reply = make_agent(engine).handle(Incoming(channel="test", user_id="ana", text="hello"))
+        with Session(engine) as session:
+            assert [t.id for t in session.scalars(select(Turn))] == [reply.turn_id]
