@@ -8,7 +8,7 @@ from agent.mlops.registry import models as registry_models  # noqa: F401  (model
 from agent.storage import review_models  # noqa: F401  (annotations)
 from agent.storage.models import Base, Conversation, Turn, User
 
-# web's own tables (admin accounts, login throttling); web sits on this module's layer.
+# web's own tables (admin accounts, login throttling, stars); web sits on this module's layer.
 from web import models as web_models  # noqa: F401
 
 __all__ = ["Base", "Conversation", "Turn", "User"]

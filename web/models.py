@@ -1,4 +1,5 @@
-"""The admin console's own tables (accounts, login throttling) and the indexes its queries need.
+"""The admin console's own tables (accounts, login throttling, the showcase's stars) and the
+indexes its queries need.
 
 Only web reads or writes these; agent/schema.py lists them with the bot's tables, so alembic sees
 the whole schema.
@@ -8,8 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from agent.storage.models import Base, Conversation, Turn, UTCDateTime, utcnow
 
@@ -43,6 +44,30 @@ class LoginFailure(Base):
 
     def __repr__(self) -> str:
         return f"LoginFailure(key={self.key!r}, failures={self.failures!r})"
+
+
+# A star shows at most this many earlier turns of the thread before its exchange.
+MAX_CONTEXT = 3
+
+
+class Star(Base):
+    """A reviewer's pick for the showcase: one exchange (a turn) with up to ``MAX_CONTEXT``
+    earlier turns of its thread shown before it (web/showcase/)."""
+
+    __tablename__ = "stars"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # One star per turn; deleting the turn (``users forget``) deletes the star with it.
+    turn_id: Mapped[int] = mapped_column(ForeignKey("turns.id", ondelete="CASCADE"), unique=True)
+    context: Mapped[int] = mapped_column(Integer, default=0)
+    # Who starred it, kept as None when that admin account is removed.
+    admin_id: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+    turn: Mapped[Turn] = relationship()
+
+    def __repr__(self) -> str:
+        return f"Star(turn_id={self.turn_id!r}, context={self.context!r})"
 
 
 # Indexes the admin console needs on the engine's tables, declared here (not in

@@ -17,7 +17,8 @@ from agent.channels.twitter.models import (
     OutboxReply,
 )
 from agent.storage.models import Conversation, Turn, User
-from agent.storage.review_models import Annotation, Star
+from agent.storage.review_models import Annotation
+from web.models import Star
 from web.review.filters import FALLBACK_TIERS, TurnFilter
 
 # Counting stops here: an exact count of a rare filter over every turn costs a full scan, and

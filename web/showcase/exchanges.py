@@ -26,8 +26,7 @@ from agent.core.variants import display_name
 from agent.mlops.retrain.reviewed import scrub_personal
 from agent.settings import Settings
 from agent.storage.models import Conversation, Turn, User, utcnow
-from agent.storage.review_models import MAX_CONTEXT, Star
-from web.models import AdminUser
+from web.models import MAX_CONTEXT, AdminUser, Star
 from web.reveal import published_text
 from web.review.filters import TurnFilter
 from web.review.queries import existing_turn

@@ -17,9 +17,9 @@ from flask import (
     url_for,
 )
 
-from agent.storage.review_models import MAX_CONTEXT
 from web.auth import back_from_form, guard
 from web.db import get_session, runtime
+from web.models import MAX_CONTEXT
 from web.review.filters import page_number, parse_filter, whole_number
 from web.review.queries import Page
 from web.showcase import cards

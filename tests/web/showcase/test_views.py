@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from agent.channels.twitter.models import InboxMention
 from agent.mlops.retrain.forget import find_users, forget
 from agent.storage.models import User
-from agent.storage.review_models import Star
 from tests.web.conftest import AdminActions, add_turn
+from web.models import Star
 from web.showcase.exchanges import BotIdentity, star, starred
 
 
