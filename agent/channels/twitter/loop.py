@@ -291,15 +291,7 @@ class MentionLoop:
         with ThreadPoolExecutor(self.config.post_workers, "post") as pool:
             in_flight: set[Future[str | None]] = set()
             while not self.stop.is_set():
-                with self.sessions.begin() as session:
-                    batch = inbox.claim_mentions(
-                        session,
-                        self.config.account_id,
-                        datetime.now(UTC),
-                        self.config.lease,
-                        self.config.claim_batch,
-                        self.poster.worker,
-                    )
+                batch = self._claim()
                 if not batch:
                     if not in_flight:
                         break
@@ -347,6 +339,18 @@ class MentionLoop:
                         self._collect(finished)
             self._collect(wait(in_flight).done)
         return done
+
+    def _claim(self) -> list[inbox.ClaimedMention]:
+        """The next pending mentions, claimed for this worker for one lease."""
+        with self.sessions.begin() as session:
+            return inbox.claim_mentions(
+                session,
+                self.config.account_id,
+                datetime.now(UTC),
+                self.config.lease,
+                self.config.claim_batch,
+                self.poster.worker,
+            )
 
     def _collect(self, finished: set[Future[str | None]]) -> None:
         """Count posted replies; re-raise a worker's CredentialsRejected or Stopped here."""
