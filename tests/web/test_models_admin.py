@@ -45,14 +45,6 @@ def app(
     )
 
 
-@pytest.fixture
-def admin(app: Flask) -> AdminActions:
-    actions = AdminActions(app, app.test_client())
-    actions.create()
-    assert actions.login().status_code == 303
-    return actions
-
-
 def _versions(app: Flask) -> None:
     with app.extensions["threadbot"].sessions.begin() as session:
         for n, ppl in ((1, 40.5), (2, 38.25)):
