@@ -52,7 +52,9 @@ _SNAPSHOT_COLUMNS = (
 
 # Every turn reads and saves a conversation: the statements are built once, with bound
 # parameters, so a turn pays neither for building them nor for their cache keys (together
-# about a fifth of a scripted turn on SQLite; docs/benchmarks.md, "scripted turn").
+# about a fifth of a scripted turn on SQLite; docs/benchmarks.md, "scripted turn"). They run on
+# the session's connection, as Core: they load no objects, and the ORM's per-statement set-up
+# took as long as the rest of the read and the save.
 _READ = (
     select(*_SNAPSHOT_COLUMNS)
     .join(Conversation, Conversation.user_id == User.id)
@@ -67,7 +69,8 @@ def read_conversation(
     """The user's conversation, or None for someone new; ``lock`` row-locks it on PostgreSQL
     (``FOR UPDATE``), so the turns of one user write one after another."""
     query = _READ_LOCKED if lock else _READ
-    row = session.execute(query, {"channel": channel, "external_id": external_id}).one_or_none()
+    params = {"channel": channel, "external_id": external_id}
+    row = session.connection().execute(query, params).one_or_none()
     return None if row is None else Snapshot(*row)
 
 
@@ -105,7 +108,7 @@ def save_conversation(session: Session, read: Snapshot, **values: Any) -> bool:
     """
     params = {**values, "id_": read.conversation_id, "version_": read.version}
     params["version"] = read.version + 1
-    return session.execute(_save(frozenset(values)), params).rowcount == 1
+    return session.connection().execute(_save(frozenset(values)), params).rowcount == 1
 
 
 @functools.cache
