@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.agent.channels.twitter.helpers import run
 from tests.conftest import ROOT
+from tests.conftest import run_cli as run
 
 
 @pytest.mark.parametrize(

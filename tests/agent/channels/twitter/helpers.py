@@ -6,7 +6,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from click.testing import CliRunner
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -15,7 +14,6 @@ from agent.channels.twitter.loop import LoopConfig, MentionLoop
 from agent.channels.twitter.outbox import Job
 from agent.channels.twitter.retry import RetryPolicy
 from agent.channels.twitter.worker import handle_mention
-from agent.cli import cli
 from agent.settings import Settings, load_settings
 from xsandbox import SandboxServer, SandboxState
 
@@ -23,12 +21,6 @@ from xsandbox import SandboxServer, SandboxState
 UNLIMITED = {name: 1_000_000 for name in ("mentions", "post", "search", "lookup", "me")}
 # Milliseconds instead of seconds: the fault tests stay fast and still take every code path.
 FAST_RETRY = RetryPolicy(backoff_base=0.002, backoff_max=0.02, rate_limit_wait=0.05)
-
-
-def run(*args: str) -> tuple[int, str]:
-    """Invoke the CLI; each call builds its own context (settings, agent) as a process would."""
-    result = CliRunner().invoke(cli, list(args))
-    return result.exit_code, result.output
 
 
 def settings_for(server: SandboxServer, **overrides: Any) -> Settings:

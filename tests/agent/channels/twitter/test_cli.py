@@ -9,7 +9,8 @@ import threading
 import pytest
 
 from agent.channels.twitter.cli import stop_on_signals
-from tests.agent.channels.twitter.helpers import replies_by_mention, run
+from tests.agent.channels.twitter.helpers import replies_by_mention
+from tests.conftest import run_cli as run
 from xsandbox import SandboxServer
 
 SECRET = "s3cret-value-never-shown"
