@@ -80,7 +80,11 @@ def load_chitchat() -> list[Conversation]:
     raw = resources.files("chitchat_dataset").joinpath("dataset.json").read_text(encoding="utf-8")
     out = []
     for key, conv in json.loads(raw).items():
-        turns = tuple(" ".join(m["text"] for m in group) for group in conv["messages"])
+        # A backslash in this dataset is a line break its export left behind ("what is your
+        # favorite video game?\", "thats great \how was it?"), never text: a space instead.
+        turns = tuple(
+            " ".join(m["text"].replace("\\", " ") for m in group) for group in conv["messages"]
+        )
         prompt = (conv.get("prompt") or "").lower()
         topic = AI_TOPIC if any(w in prompt for w in _AI_PROMPT_WORDS) else GENERAL_TOPIC
         out.append(Conversation(id=f"chitchat-{key}", turns=turns, topic=topic))

@@ -120,6 +120,12 @@ _HUMAN_LIFE = (
     r"steak|chicken|fruit|candy|"
     r"soda|beer|wine|breakfast|lunch|dinner|snacks?|desserts?|cereal|sandwich(?:es)?|"
     r"soup|salad|noodles|ramen|rice)\b",
+    # ... or a pastime only a body has ("I like to paddle board on the ocean", "I have gone
+    # surfing twice"); "I'm a bot, so no surfing for me" says none.
+    r"\b(?:i|we) (?:\w+ )?(?:like|love|enjoy|go|went|gone|used) (?:to )?(?:go )?"
+    r"(?:paddle ?board\w*|surf(?:s|ing|ed)?|hik(?:e|es|ing|ed)|camp(?:s|ing|ed)?|"
+    r"ski(?:s|ing|ed)?|snowboard\w*|swim(?:s|ming)?|climb(?:s|ing|ed)?|jog(?:s|ging)?|"
+    r"fish(?:ing)?|sail(?:s|ing|ed)?|bik(?:e|es|ing)|kayak\w*|danc(?:e|es|ing))\b",
     r"\b(?:in|at|since|after|during) (?:high school|middle school|elementary school|college)\b",
     r"\b(?:i|we) (?:\w+ )?(?:did|ran|finished|won) (?:a|an|the|two|three|my|some) (?:\w+ )?"
     r"(?:marathons?|races?|games?|tests?|exams?)\b",

@@ -116,6 +116,8 @@ def test_chitchat_dataset_from_pypi() -> None:
     ai = [c for c in convs if c.topic == AI_TOPIC]
     # The nine prompts about computers, the internet and AI: a fifth or so, never most of it.
     assert 0.1 < len(ai) / len(convs) < 0.5
+    # The export's stray line-continuation backslashes are gone: a reply never ends in one.
+    assert not any("\\" in turn for c in convs for turn in c.turns)
 
 
 @pytest.mark.skipif(not (SHARED / "dailydialog").exists(), reason="shared data absent")

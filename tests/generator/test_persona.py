@@ -51,6 +51,11 @@ HUMAN_LIFE = [
     "I love italian food and sushi but really any food I love trying all sorts of new food",
     "i really like chocolate chip cookies",
     "My favorite ice cream would probably be just vanilla. I'm super plain, haha.",
+    # pastimes
+    "I like to paddle board on the ocean.",
+    "I have gone surfing twice but the waves aren't the best",
+    "we went camping last summer",
+    "I love hiking in the fall",
 ]
 
 BOT_TRUTHS = [
@@ -76,6 +81,10 @@ BOT_TRUTHS = [
     "my favourite topic is robots",
     "do you like pizza?",
     "robots will drive cars one day",
+    "I'm a bot, so no surfing for me. What about you?",
+    "Oh no, I'm sorry about the hike. How are you holding up?",
+    "do you like to go camping?",
+    "I like skills that robots learn",
     "",
 ]
 
